@@ -1,0 +1,72 @@
+"""floe: a pure-Python, pluggable implementation of the Icechunk storage format.
+
+``import floe as ic`` works where ``import icechunk as ic`` worked for the
+surface floe implements: repositories, branches, tags, history, sessions and
+the zarr store, on the same bytes on disk (spec version 2).
+"""
+
+from __future__ import annotations
+
+from floe._errors import (
+    AlreadyExistsError,
+    ConflictError,
+    ErrorKind,
+    FormatError,
+    IcechunkError,
+    InternalError,
+    InvalidInputError,
+    NodeNotFoundError,
+    NotFoundError,
+    ReadOnlyError,
+    RebaseFailedError,
+    RefNotFoundError,
+    RepositoryNotFoundError,
+    SessionStateError,
+    SnapshotNotFoundError,
+    StorageError,
+)
+from floe.config import RepositoryConfig
+from floe.repository import Repository
+from floe.session import Session
+from floe.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
+from floe.storage import Storage, in_memory_storage, local_filesystem_storage
+from floe.store import IcechunkStore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyExistsError",
+    "ConflictError",
+    "Diff",
+    "ErrorKind",
+    "FormatError",
+    "IcechunkError",
+    "IcechunkStore",
+    "InternalError",
+    "InvalidInputError",
+    "ManifestFileInfo",
+    "NodeNotFoundError",
+    "NotFoundError",
+    "ReadOnlyError",
+    "RebaseFailedError",
+    "RefNotFoundError",
+    "Repository",
+    "RepositoryConfig",
+    "RepositoryNotFoundError",
+    "Session",
+    "SessionStateError",
+    "SnapshotInfo",
+    "SnapshotNotFoundError",
+    "Storage",
+    "StorageError",
+    "Update",
+    "__version__",
+    "in_memory_storage",
+    "local_filesystem_storage",
+    "spec_version",
+]
+
+
+def spec_version() -> int:
+    """The Icechunk spec version floe writes."""
+    return 2

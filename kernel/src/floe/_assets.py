@@ -1,0 +1,149 @@
+"""Typed access to a repository's objects on a ``Storage``, with caching.
+
+Knows the file layout (``repo``, ``snapshots/``, ``manifests/``,
+``transactions/``, ``chunks/``, ``overwritten/``) and turns missing or
+corrupt objects into the right floe errors. Immutable objects (snapshots,
+manifests, transaction logs) are cached by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections import OrderedDict
+from typing import Any
+
+from floe._errors import ErrorKind, FormatError, RepositoryNotFoundError, SnapshotNotFoundError
+from floe.format import codec
+from floe.format.ids import ObjectId, b32encode
+from floe.format.model import Manifest, RepoInfo, Snapshot, TransactionLog
+from floe.storage import ObjectNotFoundError, Storage
+
+REPO_PATH = "repo"
+SNAPSHOTS = "snapshots/"
+MANIFESTS = "manifests/"
+TRANSACTIONS = "transactions/"
+CHUNKS = "chunks/"
+OVERWRITTEN = "overwritten/"
+
+# ms timestamp of 3000-01-01T00:00:00Z: backups sort newest first when listed.
+_Y3000_MS = 32503680000000
+
+
+def backup_path() -> str:
+    stamp = _Y3000_MS - int(time.time() * 1000)
+    return f"{OVERWRITTEN}repo.{stamp}.{b32encode(os.urandom(12))}"
+
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+
+    def get(self, key: Any) -> Any:
+        v = self._data.get(key)
+        if v is not None:
+            self._data.move_to_end(key)
+        return v
+
+    def put(self, key: Any, value: Any) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self._size:
+            self._data.popitem(last=False)
+
+
+class AssetManager:
+    """Reads and writes the metadata files and chunks of one repository."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._snapshots = _LRU(64)
+        self._manifests = _LRU(256)
+        self._txlogs = _LRU(64)
+
+    # ------------------------------------------------------------ repo info
+    async def fetch_repo_info(self) -> tuple[RepoInfo, Any, bytes]:
+        """The current repo info, its version token and its raw bytes."""
+        try:
+            data, token = await self.storage.get_object_versioned(REPO_PATH)
+        except ObjectNotFoundError:
+            raise RepositoryNotFoundError(
+                f"no Icechunk repository at {self.storage!r} (no 'repo' object)") from None
+        return codec.decode_repo_info(data, "repo"), token, data
+
+    async def repo_exists(self) -> bool:
+        return await self.storage.exists(REPO_PATH)
+
+    # ------------------------------------------------------------- snapshots
+    async def fetch_snapshot(self, sid: ObjectId) -> Snapshot:
+        snap = self._snapshots.get(sid)
+        if snap is None:
+            path = SNAPSHOTS + str(sid)
+            try:
+                data = await self.storage.get_object(path)
+            except ObjectNotFoundError:
+                raise SnapshotNotFoundError(f"snapshot {sid} not found (missing {path})") from None
+            snap = codec.decode_snapshot(data, f"snapshot {sid}")
+            self._snapshots.put(sid, snap)
+        return snap
+
+    async def write_snapshot(self, snap: Snapshot) -> None:
+        await self.storage.put_object(SNAPSHOTS + str(snap.id), codec.encode_snapshot(snap))
+        self._snapshots.put(snap.id, snap)
+
+    # ------------------------------------------------------------- manifests
+    async def fetch_manifest(self, mid: ObjectId) -> Manifest:
+        man = self._manifests.get(mid)
+        if man is None:
+            path = MANIFESTS + str(mid)
+            try:
+                data = await self.storage.get_object(path)
+            except ObjectNotFoundError:
+                raise FormatError(f"manifest {mid} is referenced but missing ({path})",
+                                  ErrorKind.DESERIALIZATION) from None
+            man = codec.decode_manifest(data, f"manifest {mid}")
+            self._manifests.put(mid, man)
+        return man
+
+    async def write_manifest(self, man: Manifest, data: bytes | None = None) -> int:
+        if data is None:
+            data = codec.encode_manifest(man)
+        await self.storage.put_object(MANIFESTS + str(man.id), data)
+        self._manifests.put(man.id, man)
+        return len(data)
+
+    # ------------------------------------------------------ transaction logs
+    async def fetch_transaction_log(self, sid: ObjectId) -> TransactionLog:
+        tx = self._txlogs.get(sid)
+        if tx is None:
+            path = TRANSACTIONS + str(sid)
+            try:
+                data = await self.storage.get_object(path)
+            except ObjectNotFoundError:
+                raise SnapshotNotFoundError(
+                    f"transaction log of snapshot {sid} not found ({path})") from None
+            tx = codec.decode_transaction_log(data, f"transaction log {sid}")
+            self._txlogs.put(sid, tx)
+        return tx
+
+    async def write_transaction_log(self, tx: TransactionLog) -> None:
+        await self.storage.put_object(TRANSACTIONS + str(tx.id), codec.encode_transaction_log(tx))
+        self._txlogs.put(tx.id, tx)
+
+    # ---------------------------------------------------------------- chunks
+    async def fetch_chunk(self, cid: ObjectId, byte_range: tuple[int, int | None] | None) -> bytes:
+        path = CHUNKS + str(cid)
+        try:
+            return await self.storage.get_object(path, byte_range)
+        except ObjectNotFoundError:
+            raise FormatError(f"chunk {cid} is referenced but missing ({path})",
+                              ErrorKind.CHUNK_NOT_FOUND) from None
+
+    async def write_chunk(self, cid: ObjectId, data: bytes) -> None:
+        await self.storage.put_object(CHUNKS + str(cid), data)
+
+    async def write_chunks(self, items: list[tuple[ObjectId, bytes]]) -> None:
+        """Write many chunks concurrently (the storage bounds the concurrency)."""
+        await asyncio.gather(*(self.write_chunk(cid, data) for cid, data in items))

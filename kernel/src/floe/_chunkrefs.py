@@ -1,0 +1,160 @@
+"""Columnar chunk-ref operations: lookup, merge with a change set, manifests.
+
+Everything here works on whole ``ArrayRefs`` columns with numpy; Python
+loops run over changed chunks only (the change set is keyed by coordinates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from floe.format.ids import NodeId, ObjectId
+from floe.format.model import KIND_INLINE, KIND_NATIVE, KIND_VIRTUAL, ArrayRefs, ManifestRef
+
+# A change-set entry: ("i", data) | ("n", ObjectId, offset, length) |
+# ("v", location, offset, length, etag, last_modified) | None (deleted).
+ChunkChange = tuple[Any, ...] | None
+
+
+def empty_refs(node_id: NodeId, ndim: int) -> ArrayRefs:
+    return ArrayRefs(node_id, np.zeros((0, ndim), np.uint32), np.zeros(0, np.uint8),
+                     np.zeros(0, np.uint64), np.zeros(0, np.uint64), np.zeros((0, 12), np.uint8),
+                     [], [], [], np.zeros(0, np.uint32))
+
+
+def row_keys(coords: np.ndarray) -> np.ndarray:
+    """One hashable/sortable bytes key per row (big-endian, so byte order = lexicographic)."""
+    c = np.ascontiguousarray(coords.astype(">u4", copy=False))
+    return c.view(f"V{4 * max(c.shape[1], 1)}").ravel() if c.shape[1] else \
+        np.array([b""] * c.shape[0], dtype="V1")
+
+
+class RefIndex:
+    """Coordinate -> row lookup over one ``ArrayRefs``, built once per manifest."""
+
+    __slots__ = ("refs", "_index")
+
+    def __init__(self, refs: ArrayRefs) -> None:
+        self.refs = refs
+        keys = row_keys(refs.coords).tolist()
+        self._index = dict(zip(keys, range(len(keys)), strict=True))
+
+    def find(self, coords: tuple[int, ...]) -> ChunkChange:
+        row = self._index.get(np.array(coords, dtype=">u4").tobytes())
+        if row is None:
+            return None
+        return ref_at(self.refs, row)
+
+
+def ref_at(refs: ArrayRefs, row: int) -> ChunkChange:
+    kind = int(refs.kinds[row])
+    if kind == KIND_INLINE:
+        return ("i", refs.inline[row])
+    if kind == KIND_NATIVE:
+        return ("n", ObjectId(refs.chunk_ids[row].tobytes()), int(refs.offsets[row]),
+                int(refs.lengths[row]))
+    return ("v", refs.locations[row], int(refs.offsets[row]), int(refs.lengths[row]),
+            refs.etags[row], int(refs.last_modified[row]))
+
+
+def _obj(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def refs_from_changes(node_id: NodeId, ndim: int,
+                      changes: dict[tuple[int, ...], ChunkChange]) -> ArrayRefs:
+    """Build columnar refs from the (non-deleted) entries of a change set."""
+    items = [(c, r) for c, r in changes.items() if r is not None]
+    n = len(items)
+    if n == 0:
+        return empty_refs(node_id, ndim)
+    coords = np.array([c for c, _ in items], dtype=np.uint32).reshape(n, ndim)
+    kinds = np.zeros(n, np.uint8)
+    offsets = np.zeros(n, np.uint64)
+    lengths = np.zeros(n, np.uint64)
+    chunk_ids = np.zeros((n, 12), np.uint8)
+    last_mod = np.zeros(n, np.uint32)
+    inline: list[bytes | None] = [None] * n
+    locations: list[str | None] = [None] * n
+    etags: list[str | None] = [None] * n
+    for i, (_, ref) in enumerate(items):
+        tag = ref[0]
+        if tag == "i":
+            inline[i] = ref[1]
+        elif tag == "n":
+            kinds[i] = KIND_NATIVE
+            chunk_ids[i] = np.frombuffer(ref[1].raw, np.uint8)
+            offsets[i], lengths[i] = ref[2], ref[3]
+        else:
+            kinds[i] = KIND_VIRTUAL
+            locations[i], offsets[i], lengths[i], etags[i], last_mod[i] = ref[1:6]
+    return ArrayRefs(node_id, coords, kinds, offsets, lengths, chunk_ids, inline, locations,
+                     etags, last_mod)
+
+
+def concat(node_id: NodeId, ndim: int, parts: list[ArrayRefs]) -> ArrayRefs:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_refs(node_id, ndim)
+    if len(parts) == 1:
+        p = parts[0]
+        return ArrayRefs(node_id, p.coords, p.kinds, p.offsets, p.lengths, p.chunk_ids,
+                         p.inline, p.locations, p.etags, p.last_modified)
+    return ArrayRefs(
+        node_id,
+        np.concatenate([p.coords for p in parts]),
+        np.concatenate([p.kinds for p in parts]),
+        np.concatenate([p.offsets for p in parts]),
+        np.concatenate([p.lengths for p in parts]),
+        np.concatenate([p.chunk_ids for p in parts]),
+        [x for p in parts for x in p.inline],
+        [x for p in parts for x in p.locations],
+        [x for p in parts for x in p.etags],
+        np.concatenate([p.last_modified for p in parts]),
+    )
+
+
+def take(refs: ArrayRefs, rows: np.ndarray) -> ArrayRefs:
+    if len(rows) == len(refs) and np.array_equal(rows, np.arange(len(refs))):
+        return refs
+    return ArrayRefs(refs.node_id, refs.coords[rows], refs.kinds[rows], refs.offsets[rows],
+                     refs.lengths[rows], refs.chunk_ids[rows],
+                     _obj(refs.inline)[rows].tolist(), _obj(refs.locations)[rows].tolist(),
+                     _obj(refs.etags)[rows].tolist(), refs.last_modified[rows])
+
+
+def merge(old: ArrayRefs, changes: dict[tuple[int, ...], ChunkChange],
+          num_chunks: tuple[int, ...]) -> ArrayRefs:
+    """``old`` with ``changes`` applied, out-of-grid refs dropped, sorted by coords."""
+    ndim = len(num_chunks)
+    new = refs_from_changes(old.node_id, ndim, changes)
+    if changes and len(old):
+        changed = np.array(list(changes), dtype=np.uint32).reshape(len(changes), ndim)
+        keep = ~np.isin(row_keys(old.coords), row_keys(changed))
+        old = take(old, np.flatnonzero(keep))
+    allrefs = concat(old.node_id, ndim, [old, new])
+    if len(allrefs) == 0:
+        return allrefs
+    inside = np.all(allrefs.coords < np.asarray(num_chunks, dtype=np.uint64), axis=1) \
+        if ndim else np.ones(len(allrefs), bool)
+    rows = np.flatnonzero(inside)
+    if ndim:
+        order = np.lexsort(allrefs.coords[rows].T[::-1])
+        rows = rows[order]
+    return take(allrefs, rows)
+
+
+def extents(refs: ArrayRefs) -> tuple[tuple[int, int], ...]:
+    if refs.coords.shape[1] == 0:
+        return ()
+    lo = refs.coords.min(axis=0)
+    hi = refs.coords.max(axis=0)
+    return tuple((int(a), int(b) + 1) for a, b in zip(lo, hi, strict=True))
+
+
+def covers(mref: ManifestRef, coords: tuple[int, ...]) -> bool:
+    return all(a <= c < b for (a, b), c in zip(mref.extents, coords, strict=False))

@@ -1,0 +1,472 @@
+"""``Session``: a view of one snapshot plus, when writable, a change set.
+
+Commit = write manifests + transaction log + snapshot (all invisible), then
+one conditional update of the repo info file. Chunks larger than the inline
+threshold were already written to ``chunks/`` when they were set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from floe import _chunkrefs as cr
+from floe._errors import (
+    ConflictError,
+    ErrorKind,
+    InvalidInputError,
+    NodeNotFoundError,
+    ReadOnlyError,
+    SessionStateError,
+)
+from floe._refs import is_descendant, normalize_node_path
+from floe._sync import sync
+from floe.format.ids import NodeId, ObjectId
+from floe.format.model import (
+    ArrayData,
+    ArrayRefs,
+    Manifest,
+    ManifestFileInfo,
+    ManifestRef,
+    NodeSnapshot,
+    RepoInfo,
+    Snapshot,
+    SnapshotRecord,
+    TransactionLog,
+    UpdateRecord,
+)
+from floe.snapshots import Diff
+
+if TYPE_CHECKING:
+    from floe.repository import Repository
+    from floe.store import IcechunkStore
+
+__all__ = ["Session"]
+
+
+def array_shape_from_metadata(meta: dict[str, Any], path: str) -> ArrayData:
+    """Shape (array length, number of chunks) per dimension from zarr.json."""
+    try:
+        shape = [int(x) for x in meta["shape"]]
+        grid = meta["chunk_grid"]
+        chunk_shape = [int(x) for x in grid["configuration"]["chunk_shape"]]
+    except (KeyError, TypeError, ValueError):
+        raise InvalidInputError(f"invalid array metadata for {path}: needs shape and a regular "
+                                "chunk_grid", ErrorKind.INVALID_ARRAY_METADATA) from None
+    if len(shape) != len(chunk_shape) or any(c <= 0 for c in chunk_shape) or \
+            any(s < 0 for s in shape):
+        raise InvalidInputError(f"invalid array metadata for {path}: shape {shape} and chunk "
+                                f"shape {chunk_shape} disagree", ErrorKind.INVALID_ARRAY_METADATA)
+    dims = meta.get("dimension_names")
+    names = tuple(dims) if isinstance(dims, list) else None
+    return ArrayData(tuple((s, -(-s // c)) for s, c in zip(shape, chunk_shape, strict=True)),
+                     names, [])
+
+
+@dataclass
+class ChangeSet:
+    """The only mutable state of a writable session."""
+
+    new: dict[str, NodeSnapshot] = field(default_factory=dict)
+    updated: dict[str, NodeSnapshot] = field(default_factory=dict)
+    deleted: dict[str, NodeSnapshot] = field(default_factory=dict)  # base nodes, by path
+    chunks: dict[NodeId, dict[tuple[int, ...], cr.ChunkChange]] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (self.new or self.updated or self.deleted or self.chunks)
+
+
+class Session:
+    """A session on a repository (icechunk's ``Session``)."""
+
+    def __init__(self, repo: Repository, snapshot: Snapshot, *, branch: str | None,
+                 read_only: bool) -> None:
+        self._repo = repo
+        self._assets = repo._assets
+        self._snapshot = snapshot
+        self._branch = branch
+        self._read_only = read_only
+        self._base_nodes = {n.path: n for n in snapshot.nodes}
+        self._changes = ChangeSet()
+        self._ref_indexes: dict[tuple[ObjectId, NodeId], cr.RefIndex] = {}
+        self._store: IcechunkStore | None = None
+
+    # ============================================================ identity
+    @property
+    def read_only(self) -> bool:
+        return self._read_only
+
+    @property
+    def snapshot_id(self) -> str:
+        return str(self._snapshot.id)
+
+    @property
+    def branch(self) -> str | None:
+        return self._branch
+
+    @property
+    def mode(self) -> str:
+        return "readonly" if self._read_only else "writable"
+
+    @property
+    def config(self) -> Any:
+        return self._repo.config
+
+    @property
+    def store(self) -> IcechunkStore:
+        from floe.store import IcechunkStore
+
+        if self._store is None:
+            self._store = IcechunkStore(self, read_only=self._read_only)
+        return self._store
+
+    @property
+    def has_uncommitted_changes(self) -> bool:
+        return not self._changes.is_empty()
+
+    def discard_changes(self) -> None:
+        """Drop every uncommitted change (chunks already written become garbage)."""
+        self._check_writable()
+        self._changes = ChangeSet()
+
+    def __repr__(self) -> str:
+        return (f"<floe.Session {self.mode} snapshot={self.snapshot_id} "
+                f"branch={self._branch!r}>")
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise ReadOnlyError("this session is read-only", ErrorKind.READ_ONLY_SESSION)
+
+    # =============================================================== nodes
+    def get_node(self, path: str) -> NodeSnapshot | None:
+        """The node at canonical ``path`` as this session sees it, or ``None``."""
+        ch = self._changes
+        node = ch.new.get(path)
+        if node is not None:
+            return node
+        if path in ch.deleted:
+            return None
+        return ch.updated.get(path) or self._base_nodes.get(path)
+
+    def list_nodes(self) -> list[NodeSnapshot]:
+        ch = self._changes
+        out = {p: n for p, n in self._base_nodes.items() if p not in ch.deleted}
+        out.update(ch.updated)
+        out.update(ch.new)
+        return [out[p] for p in sorted(out, key=lambda p: p.encode())]
+
+    def get_node_id(self, path: str) -> str:
+        node = self.get_node(normalize_node_path(path))
+        if node is None:
+            raise NodeNotFoundError(f"node not found: {path}")
+        return str(node.id)
+
+    def set_node_metadata(self, path: str, user_data: bytes) -> None:
+        """Create or update the group/array at ``path`` from its zarr.json bytes."""
+        self._check_writable()
+        try:
+            meta = json.loads(user_data)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInputError(f"zarr.json of {path} is not valid JSON",
+                                    ErrorKind.BAD_METADATA) from None
+        if not isinstance(meta, dict) or meta.get("zarr_format") != 3:
+            raise InvalidInputError(f"zarr.json of {path} is not Zarr v3 metadata",
+                                    ErrorKind.BAD_METADATA)
+        node_type = meta.get("node_type")
+        if node_type not in ("array", "group"):
+            raise InvalidInputError(f"zarr.json of {path} has node_type {node_type!r}",
+                                    ErrorKind.BAD_METADATA)
+        array = array_shape_from_metadata(meta, path) if node_type == "array" else None
+        existing = self.get_node(path)
+        if existing is not None and existing.is_array != (array is not None):
+            self.delete_node(path)
+            existing = None
+        ch = self._changes
+        if existing is None:
+            ch.new[path] = NodeSnapshot(NodeId.random(), path, bytes(user_data), array)
+            return
+        if array is not None:
+            array.manifests = existing.array.manifests if existing.array else []
+        node = NodeSnapshot(existing.id, path, bytes(user_data), array, existing.extra)
+        if path in ch.new:
+            ch.new[path] = node
+        else:
+            ch.updated[path] = node
+
+    def delete_node(self, path: str) -> None:
+        """Delete the node at ``path`` and everything under it."""
+        self._check_writable()
+        ch = self._changes
+        for node in self.list_nodes():
+            if node.path == path or is_descendant(node.path, path):
+                if node.path in ch.new:
+                    del ch.new[node.path]
+                    ch.chunks.pop(node.id, None)
+                base = self._base_nodes.get(node.path)
+                if base is not None and base.id == node.id:
+                    ch.updated.pop(node.path, None)
+                    ch.deleted[node.path] = base
+                    ch.chunks.pop(node.id, None)
+
+    # ============================================================== chunks
+    def _array(self, path: str) -> NodeSnapshot:
+        node = self.get_node(path)
+        if node is None:
+            raise NodeNotFoundError(f"array not found: {path}")
+        if node.array is None:
+            raise InvalidInputError(f"{path} is a group, not an array", ErrorKind.NOT_AN_ARRAY)
+        return node
+
+    def _check_coords(self, node: NodeSnapshot, coords: tuple[int, ...]) -> None:
+        assert node.array is not None
+        shape = node.array.shape
+        if len(coords) != len(shape) or any(
+                c < 0 or c >= max(n, 1) for c, (_, n) in zip(coords, shape, strict=False)):
+            raise InvalidInputError(f"chunk index {list(coords)} is outside the chunk grid of "
+                                    f"{node.path}", ErrorKind.INVALID_CHUNK_INDEX)
+
+    async def get_chunk_ref(self, path: str, coords: tuple[int, ...]) -> cr.ChunkChange:
+        node = self._array(path)
+        changes = self._changes.chunks.get(node.id)
+        if changes is not None and coords in changes:
+            return changes[coords]
+        assert node.array is not None
+        for mref in node.array.manifests:
+            if cr.covers(mref, coords):
+                index = await self._ref_index(mref.object_id, node.id)
+                if index is not None:
+                    ref = index.find(coords)
+                    if ref is not None:
+                        return ref
+        return None
+
+    async def _ref_index(self, mid: ObjectId, nid: NodeId) -> cr.RefIndex | None:
+        key = (mid, nid)
+        index = self._ref_indexes.get(key)
+        if index is None:
+            manifest = await self._assets.fetch_manifest(mid)
+            refs = next((a for a in manifest.arrays if a.node_id == nid), None)
+            if refs is None:
+                return None
+            index = self._ref_indexes[key] = cr.RefIndex(refs)
+        return index
+
+    async def get_chunk(self, path: str, coords: tuple[int, ...],
+                        byte_range: tuple[int, int | None] | None = None) -> bytes | None:
+        """Chunk bytes (``byte_range`` relative to the chunk), or ``None`` if absent."""
+        ref = await self.get_chunk_ref(path, coords)
+        if ref is None:
+            return None
+        if ref[0] == "i":
+            data = ref[1]
+            if byte_range is None:
+                return data
+            start, end = byte_range
+            return data[start:end]
+        if ref[0] == "n":
+            _, cid, offset, length = ref
+            start, end = (0, length) if byte_range is None else byte_range
+            end = length if end is None else min(end, length)
+            start = min(start, end)
+            if start == end:
+                return b""
+            return await self._assets.fetch_chunk(cid, (offset + start, offset + end))
+        from floe._virtual import fetch_virtual
+
+        return await fetch_virtual(self._repo, ref, byte_range)
+
+    async def set_chunk(self, path: str, coords: tuple[int, ...], data: bytes) -> None:
+        """Record chunk bytes: inline if small, otherwise written to ``chunks/`` now."""
+        self._check_writable()
+        node = self._array(path)
+        self._check_coords(node, coords)
+        if len(data) <= self._repo.config._inline_threshold:
+            ref: cr.ChunkChange = ("i", bytes(data))
+        else:
+            cid = ObjectId.random()
+            await self._assets.write_chunk(cid, bytes(data))
+            ref = ("n", cid, 0, len(data))
+        self._changes.chunks.setdefault(node.id, {})[coords] = ref
+
+    def set_chunk_ref(self, path: str, coords: tuple[int, ...], ref: cr.ChunkChange) -> None:
+        self._check_writable()
+        node = self._array(path)
+        self._check_coords(node, coords)
+        self._changes.chunks.setdefault(node.id, {})[coords] = ref
+
+    def delete_chunk(self, path: str, coords: tuple[int, ...]) -> None:
+        self._check_writable()
+        node = self._array(path)
+        self._changes.chunks.setdefault(node.id, {})[coords] = None
+
+    async def chunk_coords(self, path: str) -> list[tuple[int, ...]]:
+        """Coordinates of every chunk the array at ``path`` has in this session."""
+        node = self._array(path)
+        assert node.array is not None
+        found: set[tuple[int, ...]] = set()
+        for mref in node.array.manifests:
+            index = await self._ref_index(mref.object_id, node.id)
+            if index is not None:
+                found.update(map(tuple, index.refs.coords.tolist()))
+        for c, ref in self._changes.chunks.get(node.id, {}).items():
+            if ref is None:
+                found.discard(c)
+            else:
+                found.add(c)
+        grid = [n for _, n in node.array.shape]
+        return sorted(c for c in found if all(x < n for x, n in zip(c, grid, strict=False)))
+
+    async def chunk_coordinates_async(self, array_path: str) -> list[tuple[int, ...]]:
+        return await self.chunk_coords(normalize_node_path(array_path))
+
+    def chunk_coordinates(self, array_path: str) -> Iterator[tuple[int, ...]]:
+        return iter(sync(self.chunk_coordinates_async(array_path)))
+
+    # ============================================================== status
+    def status(self) -> Diff:
+        """What this session changed, by path."""
+        ch = self._changes
+        diff = Diff()
+        for p, n in ch.new.items():
+            (diff.new_arrays if n.is_array else diff.new_groups).add(p)
+        for p, n in ch.updated.items():
+            (diff.updated_arrays if n.is_array else diff.updated_groups).add(p)
+        for p, n in ch.deleted.items():
+            (diff.deleted_arrays if n.is_array else diff.deleted_groups).add(p)
+        paths = {n.id: n.path for n in self.list_nodes()}
+        for nid, changes in ch.chunks.items():
+            if nid in paths and changes:
+                diff.updated_chunks[paths[nid]] = sorted(list(c) for c in changes)
+        return diff
+
+    # ============================================================== commit
+    def commit(self, message: str, metadata: dict[str, Any] | None = None, *,
+               allow_empty: bool = False, rebase_with: Any = None, rebase_tries: int = 1_000,
+               **_: Any) -> str:
+        """Commit the change set to the session's branch; returns the new snapshot id.
+
+        Raises ``ConflictError`` if the branch moved since the session started.
+        Afterwards the session is read-only at the new snapshot.
+        """
+        return sync(self.commit_async(message, metadata, allow_empty=allow_empty,
+                                      rebase_with=rebase_with, rebase_tries=rebase_tries))
+
+    async def commit_async(self, message: str, metadata: dict[str, Any] | None = None, *,
+                           allow_empty: bool = False, rebase_with: Any = None,
+                           rebase_tries: int = 1_000, **_: Any) -> str:
+        if self._read_only:
+            raise SessionStateError("cannot commit a read-only session (sessions are read-only "
+                                    "after they commit)", ErrorKind.COMMIT_NOT_ALLOWED)
+        if not isinstance(message, str):
+            raise InvalidInputError("commit message must be a string")
+        if self._changes.is_empty() and not allow_empty:
+            raise SessionStateError("cannot commit, no changes made to the session (use "
+                                    "allow_empty=True)", ErrorKind.NO_CHANGES_TO_COMMIT)
+        md = dict(self._repo.default_commit_metadata)
+        md.update(metadata or {})
+        snap, tx, manifests = await self._build_commit(message, md)
+        await asyncio.gather(*(self._assets.write_manifest(m, d) for m, d in manifests))
+        await asyncio.gather(self._assets.write_transaction_log(tx),
+                             self._assets.write_snapshot(snap))
+        base = self._snapshot.id
+        branch = self._branch
+        assert branch is not None
+
+        def mutate(info: RepoInfo) -> UpdateRecord:
+            tip = info.branches.get(branch)
+            if tip != base:
+                raise ConflictError(str(base), None if tip is None else str(tip))
+            info.snapshots[snap.id] = SnapshotRecord(snap.id, base, snap.flushed_at, message, md)
+            info.branches[branch] = snap.id
+            return UpdateRecord("NewCommit", {"branch": branch, "new_snap_id": snap.id}, 0)
+
+        await self._repo._update(mutate)
+        self._snapshot = snap
+        self._base_nodes = {n.path: n for n in snap.nodes}
+        self._changes = ChangeSet()
+        self._ref_indexes.clear()
+        self._read_only = True
+        if self._store is not None:
+            self._store._read_only = True
+        return str(snap.id)
+
+    async def _old_refs(self, node: NodeSnapshot) -> ArrayRefs:
+        assert node.array is not None
+        ndim = len(node.array.shape)
+        parts = []
+        for mref in node.array.manifests:
+            index = await self._ref_index(mref.object_id, node.id)
+            if index is not None:
+                parts.append(index.refs)
+        return cr.concat(node.id, ndim, parts)
+
+    async def _build_commit(self, message: str, md: dict[str, Any]
+                            ) -> tuple[Snapshot, TransactionLog, list[tuple[Manifest, bytes]]]:
+        from floe.repository import now_micros
+
+        ch = self._changes
+        sid = ObjectId.random()
+        base_files = {f.id: f for f in self._snapshot.manifest_files}
+        nodes = self.list_nodes()
+        manifests: list[Manifest] = []
+        files: dict[ObjectId, ManifestFileInfo] = {}
+        out_nodes: list[NodeSnapshot] = []
+        for node in nodes:
+            if node.array is None:
+                out_nodes.append(node)
+                continue
+            changes = ch.chunks.get(node.id)
+            base = self._base_nodes.get(node.path)
+            resized = base is not None and base.id == node.id and base.array is not None \
+                and base.array.shape != node.array.shape
+            if not changes and not resized:
+                out_nodes.append(node)
+                for m in node.array.manifests:
+                    if m.object_id in base_files:
+                        files[m.object_id] = base_files[m.object_id]
+                continue
+            grid = tuple(n for _, n in node.array.shape)
+            refs = cr.merge(await self._old_refs(node), changes or {}, grid)
+            mrefs = []
+            if len(refs):
+                man = Manifest(ObjectId.random(), [refs])
+                manifests.append(man)
+                mrefs.append(ManifestRef(man.id, cr.extents(refs)))
+                files[man.id] = ManifestFileInfo(man.id, 0, len(refs))
+            arr = ArrayData(node.array.shape, node.array.dimension_names, mrefs)
+            out_nodes.append(NodeSnapshot(node.id, node.path, node.user_data, arr, node.extra))
+        # manifest sizes are only known once encoded; encode here, write later
+        from floe.format import codec
+
+        encoded = [(man, codec.encode_manifest(man)) for man in manifests]
+        for man, data in encoded:
+            files[man.id] = ManifestFileInfo(man.id, len(data), files[man.id].num_chunk_refs)
+        snap = Snapshot(id=sid, nodes=out_nodes, flushed_at=now_micros(), message=message,
+                        metadata=md, manifest_files=[files[k] for k in sorted(files)])
+        return snap, self._transaction_log(sid), encoded
+
+    def _transaction_log(self, sid: ObjectId) -> TransactionLog:
+        ch = self._changes
+        tx = TransactionLog(id=sid)
+        for n in ch.new.values():
+            (tx.new_arrays if n.is_array else tx.new_groups).append(n.id)
+        for n in ch.updated.values():
+            (tx.updated_arrays if n.is_array else tx.updated_groups).append(n.id)
+        for n in ch.deleted.values():
+            (tx.deleted_arrays if n.is_array else tx.deleted_groups).append(n.id)
+        live = {n.id for n in self.list_nodes()}
+        for nid, changes in ch.chunks.items():
+            if nid in live and changes:
+                ndim = len(next(iter(changes)))
+                coords = np.array(sorted(changes), dtype=np.uint32).reshape(len(changes), ndim)
+                tx.updated_chunks[nid] = coords
+        for lst in (tx.new_groups, tx.new_arrays, tx.deleted_groups, tx.deleted_arrays,
+                    tx.updated_arrays, tx.updated_groups):
+            lst.sort(key=lambda n: n.raw)
+        tx.updated_chunks = dict(sorted(tx.updated_chunks.items(), key=lambda kv: kv[0].raw))
+        return tx

@@ -1,0 +1,68 @@
+"""Public value objects about history: snapshot info, diffs, ops-log updates."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Diff", "ManifestFileInfo", "SnapshotInfo", "Update", "micros_to_datetime"]
+
+
+def micros_to_datetime(us: int) -> _dt.datetime:
+    return _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(microseconds=us)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """A commit: id, parent, time, message and metadata (icechunk's ``SnapshotInfo``)."""
+
+    id: str
+    parent_id: str | None
+    written_at: _dt.datetime
+    message: str
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __repr__(self) -> str:
+        return (f"SnapshotInfo(id={self.id!r}, parent_id={self.parent_id!r}, "
+                f"written_at={self.written_at.isoformat()}, message={self.message[:40]!r})")
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestFileInfo:
+    id: str
+    size_bytes: int
+    num_chunk_refs: int
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """One entry of the repository ops log.
+
+    ``kind`` is the update's type name (``"NewCommit"``, ``"BranchCreated"``,
+    ...); ``fields`` its details (ids as strings).
+    """
+
+    kind: str
+    updated_at: _dt.datetime
+    backup_path: str | None
+    fields: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(slots=True)
+class Diff:
+    """What changed in a session, or between two snapshots (paths, not ids)."""
+
+    new_groups: set[str] = field(default_factory=set)
+    new_arrays: set[str] = field(default_factory=set)
+    deleted_groups: set[str] = field(default_factory=set)
+    deleted_arrays: set[str] = field(default_factory=set)
+    updated_groups: set[str] = field(default_factory=set)
+    updated_arrays: set[str] = field(default_factory=set)
+    updated_chunks: dict[str, list[list[int]]] = field(default_factory=dict)
+    moved_nodes: list[tuple[str, str]] = field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.new_groups or self.new_arrays or self.deleted_groups
+                    or self.deleted_arrays or self.updated_groups or self.updated_arrays
+                    or self.updated_chunks or self.moved_nodes)

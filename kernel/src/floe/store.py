@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = ["IcechunkStore"]
 
+
+class StoreReadOnlyError(ReadOnlyError, ValueError):
+    """A write through a read-only store; also a ``ValueError``, as zarr raises."""
+
 _META = "zarr.json"
 
 
@@ -65,7 +69,8 @@ class IcechunkStore(Store):
 
     def _check_writable(self) -> None:
         if self.read_only or self._session.read_only:
-            raise ReadOnlyError("store is read-only", ErrorKind.READ_ONLY_STORE)
+            raise StoreReadOnlyError("store was opened in read-only mode and does not support "
+                                     "writing", ErrorKind.READ_ONLY_STORE)
 
     # --------------------------------------------------------- key parsing
     def _parse(self, key: str) -> tuple[str, str, tuple[int, ...] | None]:
@@ -109,7 +114,7 @@ class IcechunkStore(Store):
         if isinstance(byte_range, SuffixByteRequest):
             assert size is not None
             return max(size - byte_range.suffix, 0), None
-        raise InvalidInputError(f"unsupported byte range {byte_range!r}",
+        raise InvalidInputError(f"Unexpected byte_range, got {byte_range!r}",
                                 ErrorKind.INVALID_BYTE_RANGE)
 
     # ---------------------------------------------------------------- read

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import pytest
+
+import floe as ic
+
+
+@pytest.fixture
+def repo_path(tmp_path):
+    return str(tmp_path / "repo")
+
+
+@pytest.fixture
+def repo(repo_path):
+    return ic.Repository.create(ic.local_filesystem_storage(repo_path))

@@ -31,9 +31,8 @@ from floe._errors import (
 from floe._sync import sync
 from floe.config import RepositoryConfig
 from floe.format import codec
-from floe.format.ids import INITIAL_SNAPSHOT_ID, NodeId, ObjectId
+from floe.format.ids import INITIAL_SNAPSHOT_ID, ObjectId
 from floe.format.model import (
-    NodeSnapshot,
     RepoInfo,
     RepoStatusRecord,
     Snapshot,
@@ -46,8 +45,9 @@ from floe.storage import ConditionFailedError, Storage
 
 __all__ = ["Repository"]
 
-ROOT_GROUP_METADATA = b'{"zarr_format":3,"node_type":"group","attributes":{}}'
 INITIAL_MESSAGE = "Repository initialized"
+# icechunk's own bookkeeping inside commit metadata; hidden from users as icechunk does
+_RESERVED_MD = "__icechunk"
 _MAX_UPDATE_ATTEMPTS = 100
 
 
@@ -61,7 +61,7 @@ def _info_to_public(rec: SnapshotRecord) -> SnapshotInfo:
         parent_id=None if rec.parent_id is None else str(rec.parent_id),
         written_at=micros_to_datetime(rec.flushed_at),
         message=rec.message,
-        metadata=dict(rec.metadata),
+        metadata={k: v for k, v in rec.metadata.items() if k != _RESERVED_MD},
     )
 
 
@@ -113,9 +113,8 @@ class Repository:
             raise InvalidInputError("repositories can only be created in clean prefixes: "
                                     f"{storage!r} is not empty", "parent-directory-not-clean")
         t = now_micros()
-        root = NodeSnapshot(id=NodeId.random(), path="/", user_data=ROOT_GROUP_METADATA,
-                            array=None)
-        snap = Snapshot(id=INITIAL_SNAPSHOT_ID, nodes=[root], flushed_at=t,
+        # like icechunk, the first snapshot is empty: the root group is written by the user
+        snap = Snapshot(id=INITIAL_SNAPSHOT_ID, nodes=[], flushed_at=t,
                         message=INITIAL_MESSAGE, metadata={}, manifest_files=[])
         await asyncio.gather(assets.write_snapshot(snap),
                              assets.write_transaction_log(TransactionLog(id=INITIAL_SNAPSHOT_ID)))
@@ -125,8 +124,8 @@ class Repository:
             branches={"main": INITIAL_SNAPSHOT_ID},
             tags={},
             deleted_tags=set(),
-            snapshots={INITIAL_SNAPSHOT_ID: SnapshotRecord(INITIAL_SNAPSHOT_ID, None, t,
-                                                           INITIAL_MESSAGE, {})},
+            snapshots={INITIAL_SNAPSHOT_ID: SnapshotRecord(
+                INITIAL_SNAPSHOT_ID, None, t, INITIAL_MESSAGE, {_RESERVED_MD: {"is_root": True}})},
             status=RepoStatusRecord(0, t, None),
             metadata={},
             latest_updates=[UpdateRecord("RepoInitialized", {}, t, None)],

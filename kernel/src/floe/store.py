@@ -237,7 +237,7 @@ class IcechunkStore(Store):
     async def clear(self) -> None:
         self._check_writable()
         for node in self._session.list_nodes():
-            if node.path != "/" and self._session.get_node(node.path) is not None:
+            if self._session.get_node(node.path) is not None:
                 self._session.delete_node(node.path)
 
     # ------------------------------------------------------------- listing

@@ -46,8 +46,8 @@ from floe.storage import ConditionFailedError, Storage
 __all__ = ["Repository"]
 
 INITIAL_MESSAGE = "Repository initialized"
-# icechunk's own bookkeeping inside commit metadata; hidden from users as icechunk does
-_RESERVED_MD = "__icechunk"
+# icechunk marks the first snapshot in its metadata (snapshot file and repo info)
+_ROOT_MD = {"__icechunk": {"is_root": True}}
 _MAX_UPDATE_ATTEMPTS = 100
 
 
@@ -61,7 +61,7 @@ def _info_to_public(rec: SnapshotRecord) -> SnapshotInfo:
         parent_id=None if rec.parent_id is None else str(rec.parent_id),
         written_at=micros_to_datetime(rec.flushed_at),
         message=rec.message,
-        metadata={k: v for k, v in rec.metadata.items() if k != _RESERVED_MD},
+        metadata=copy.deepcopy(rec.metadata),
     )
 
 
@@ -115,7 +115,8 @@ class Repository:
         t = now_micros()
         # like icechunk, the first snapshot is empty: the root group is written by the user
         snap = Snapshot(id=INITIAL_SNAPSHOT_ID, nodes=[], flushed_at=t,
-                        message=INITIAL_MESSAGE, metadata={}, manifest_files=[])
+                        message=INITIAL_MESSAGE, metadata=copy.deepcopy(_ROOT_MD),
+                        manifest_files=[])
         await asyncio.gather(assets.write_snapshot(snap),
                              assets.write_transaction_log(TransactionLog(id=INITIAL_SNAPSHOT_ID)))
         cfg = config if config is not None else RepositoryConfig()
@@ -125,7 +126,7 @@ class Repository:
             tags={},
             deleted_tags=set(),
             snapshots={INITIAL_SNAPSHOT_ID: SnapshotRecord(
-                INITIAL_SNAPSHOT_ID, None, t, INITIAL_MESSAGE, {_RESERVED_MD: {"is_root": True}})},
+                INITIAL_SNAPSHOT_ID, None, t, INITIAL_MESSAGE, copy.deepcopy(_ROOT_MD))},
             status=RepoStatusRecord(0, t, None),
             metadata={},
             latest_updates=[UpdateRecord("RepoInitialized", {}, t, None)],

@@ -157,11 +157,12 @@ class Repository:
     async def open_or_create_async(cls, storage: Storage, config: RepositoryConfig | None = None,
                                    authorize_virtual_chunk_access: dict[str, Any] | None = None,
                                    create_version: int | None = None,
+                                   check_clean_root: bool = True,
                                    attribution: Any = None) -> Repository:
         if await AssetManager(storage).repo_exists():
             return await cls.open_async(storage, config, authorize_virtual_chunk_access)
         return await cls.create_async(storage, config, authorize_virtual_chunk_access,
-                                      create_version)
+                                      create_version, check_clean_root)
 
     @staticmethod
     async def exists_async(storage: Storage) -> bool:
@@ -202,11 +203,11 @@ class Repository:
     @classmethod
     def open_or_create(cls, storage: Storage, config: RepositoryConfig | None = None,
                        authorize_virtual_chunk_access: dict[str, Any] | None = None,
-                       create_version: int | None = None,
+                       create_version: int | None = None, check_clean_root: bool = True,
                        attribution: Any = None) -> Repository:
         """Open the repository at ``storage``, creating it if absent."""
         return sync(cls.open_or_create_async(storage, config, authorize_virtual_chunk_access,
-                                             create_version))
+                                             create_version, check_clean_root))
 
     @staticmethod
     def exists(storage: Storage) -> bool:

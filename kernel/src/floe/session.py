@@ -160,11 +160,15 @@ class Session:
         out.update(ch.new)
         return [out[p] for p in sorted(out, key=lambda p: p.encode())]
 
-    def get_node_id(self, path: str) -> str:
+    async def get_node_id_async(self, path: str) -> str:
         node = self.get_node(normalize_node_path(path))
         if node is None:
             raise NodeNotFoundError(f"node not found: {path}")
         return str(node.id)
+
+    def get_node_id(self, path: str) -> str:
+        """The node id (base32) of the group or array at ``path``."""
+        return sync(self.get_node_id_async(path))
 
     def set_node_metadata(self, path: str, user_data: bytes) -> None:
         """Create or update the group/array at ``path`` from its zarr.json bytes."""

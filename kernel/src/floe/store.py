@@ -262,15 +262,31 @@ class IcechunkStore(Store):
                 yield k
 
     async def list_dir(self, prefix: str) -> AsyncIterator[str]:
-        prefix = prefix.rstrip("/")
-        seen: set[str] = set()
-        start = prefix + "/" if prefix else ""
-        for k in await self._all_keys():
-            if k.startswith(start):
-                child = k[len(start):].split("/", 1)[0]
-                if child and child not in seen:
-                    seen.add(child)
-                    yield child
+        prefix = prefix.strip("/")
+        try:
+            path = _node_path(prefix)
+        except InvalidInputError:
+            path = None
+        node = None if path is None else self._session.get_node(path)
+        if node is None:
+            # inside an array's chunk space ("a/c", "a/c/0") or nothing at all
+            start = prefix + "/" if prefix else ""
+            seen: set[str] = set()
+            for k in await self._all_keys():
+                if k.startswith(start):
+                    child = k[len(start):].split("/", 1)[0]
+                    if child and child not in seen:
+                        seen.add(child)
+                        yield child
+            return
+        yield _META
+        if node.array is not None and await self._session.chunk_coords(node.path):
+            yield "c"
+        depth = 0 if node.path == "/" else node.path.count("/")
+        for child in self._session.list_nodes():
+            if child.path.count("/") == depth + 1 and child.path != "/" and (
+                    node.path == "/" or child.path.startswith(node.path + "/")):
+                yield child.path.rsplit("/", 1)[1]
 
     async def is_empty(self, prefix: str) -> bool:
         async for _ in self.list_prefix(prefix):

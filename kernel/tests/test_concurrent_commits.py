@@ -53,7 +53,8 @@ def _run(path: str, commits: int) -> None:
     expected = np.array([[p * 1000 + i for i in range(commits)] for p in range(PROCS)])
     np.testing.assert_array_equal(grid, expected)
     # nothing half-written is left where icechunk would list it
-    assert not [f for f in os.listdir(path) if f.startswith(".floe-tmp")]
+    staging = os.path.join(path, ".floe-staging")
+    assert not os.path.isdir(staging) or not os.listdir(staging)
 
 
 def test_four_processes_commit_without_losses(tmp_path):

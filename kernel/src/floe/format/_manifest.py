@@ -1,12 +1,13 @@
 """Manifest file codec, columnar both ways.
 
 Encoding lays each array's ``refs`` vector out directly with numpy: the
-offset vector, one shared vtable, then one fixed-size record per native ref
-(table + coordinate vector). Inline and virtual refs, which carry
-variable-size data, are written one by one, each as a self-contained record
-with its own vtable. Decoding reads all refs of an array through
-:class:`~floe.format._columns.TableColumn` and only touches Python objects for
-inline data, locations and etags.
+offset vector, one shared vtable per kind of ref (and per field-presence
+pattern of virtual refs), then one record per ref (table + the vectors and
+strings it points at); record sizes come from a cumulative sum, fixed fields
+are scattered through a ``uint32`` view and variable data (inline bytes,
+locations, etags) is concatenated and scattered in one go. Decoding reads all
+refs of an array through :class:`~floe.format._columns.TableColumn` and only
+touches Python objects to slice out inline data, locations and etags.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import zstandard
 
 from floe.format import _fb
 from floe.format._columns import TableColumn, gather
-from floe.format._fb import T, Blob, Raw, Str, Vec
+from floe.format._fb import T, Raw, Vec
 from floe.format.header import FileType, decode_file, encode_file
 from floe.format.ids import NodeId, ObjectId
 from floe.format.model import KIND_INLINE, KIND_NATIVE, KIND_VIRTUAL, ArrayRefs, Manifest
@@ -32,6 +33,13 @@ COMPRESSION_ZSTD = 1
 # The shared native vtable: 5 slots, table 40 bytes; index@4 offset@8
 # length@16 chunk_id@24 (4 pad bytes at 36).
 _NATIVE_VT = np.array([14, 40, 4, 0, 8, 16, 24], "<u2").tobytes()
+# The shared inline vtable: 2 slots, table 12 bytes; index@4 inline@8.
+_INLINE_VT = np.array([8, 12, 4, 8], "<u2").tobytes()
+# The shared virtual vtables, by pattern (1: has etag, 2: has last_modified):
+# 8 slots, table 36 bytes; index@4 offset@8 length@16 location@24 etag@28
+# last_modified@32 (the slot of an absent field is 0).
+_VIRTUAL_VTS = [np.array([20, 36, 4, 0, 8, 16, 0, 24, 28 if p & 1 else 0, 32 if p & 2 else 0],
+                         "<u2").tobytes() for p in range(4)]
 
 
 def encode_manifest(m: Manifest) -> bytes:
@@ -62,6 +70,21 @@ def _sorted(a: ArrayRefs) -> ArrayRefs:
 
 
 def _refs_obj(a: ArrayRefs) -> Raw:
+    """The ``refs`` vector of ``a``, laid out with numpy.
+
+    Layout (``pos`` is 4-aligned): the offset vector, then the shared
+    vtables (native always; inline and one per virtual field-presence pattern
+    when used), then, 8-aligned, one record per ref in ref order. A record is
+    the table followed by the objects it points at, so every uoffset points
+    forward; every record starts 8-aligned and is padded to a multiple of 8.
+
+    * native: see :data:`_NATIVE_VT`.
+    * inline (table 12 bytes): index@4 inline@8 | index vector @12 |
+      inline byte vector @16+4*ndim.
+    * virtual (table 36 bytes): index@4 offset@8 length@16 location@24
+      etag@28 last_modified@32 | index vector @36 | location string
+      @40+4*ndim | etag string (if any) right after it.
+    """
     a = _sorted(a)
     n = len(a)
     coords = (np.asarray(a.coords, np.uint32).reshape(n, -1) if n
@@ -69,28 +92,69 @@ def _refs_obj(a: ArrayRefs) -> Raw:
     ndim = coords.shape[1]
     kinds = np.asarray(a.kinds)
     native = kinds == KIND_NATIVE
-    vec_bytes = 4 + 4 * ndim
-    rec_native = 40 + -(-vec_bytes // 8) * 8
-    others = {int(i): _other_record(a, int(i), coords[i]) for i in np.flatnonzero(~native)}
+    inl = np.flatnonzero(kinds == KIND_INLINE)
+    vir = np.flatnonzero(kinds == KIND_VIRTUAL)
+    if int(native.sum()) + inl.size + vir.size != n:
+        bad = int(np.flatnonzero(~native & (kinds != KIND_INLINE) & (kinds != KIND_VIRTUAL))[0])
+        raise ValueError(f"unknown chunk ref kind {int(kinds[bad])}")
+    rec_native = 40 + -(-(4 + 4 * ndim) // 8) * 8
+    sizes = np.full(n, rec_native, np.int64)
+
+    if inl.size:
+        idata = [a.inline[i] for i in inl.tolist()]
+        for j, d in enumerate(idata):
+            if d is None:
+                raise ValueError(f"inline chunk ref {int(inl[j])} has no data")
+            if type(d) is not bytes:
+                idata[j] = bytes(d)
+        ilen = np.fromiter(map(len, idata), np.int64, inl.size)
+        sizes[inl] = (20 + 4 * ndim + ilen + 7) & ~7
+
+    l0 = 40 + 4 * ndim  # location string within a virtual record
+    if vir.size:
+        lbytes = []
+        for i in vir.tolist():
+            loc = a.locations[i]
+            if loc is None:
+                raise ValueError(f"virtual chunk ref {i} has no location")
+            lbytes.append(loc.encode("utf-8"))
+        llen = np.fromiter(map(len, lbytes), np.int64, vir.size)
+        etl = [a.etags[i] for i in vir.tolist()]
+        has_e = np.fromiter((e is not None for e in etl), bool, vir.size)
+        ebytes = [e.encode("utf-8") for e in etl if e is not None]
+        elen = np.fromiter(map(len, ebytes), np.int64, len(ebytes))
+        lm = np.asarray(a.last_modified)[vir].astype(np.uint32)
+        has_lm = lm != 0
+        locsz = 4 + ((llen + 4) & ~3)  # length, bytes, NUL, pad to 4
+        etsz = np.zeros(vir.size, np.int64)
+        etsz[has_e] = 4 + ((elen + 4) & ~3)
+        sizes[vir] = (l0 + locsz + etsz + 7) & ~7
+        pattern = has_e.astype(np.int64) + 2 * has_lm
+        used = np.unique(pattern).tolist()
 
     def make(pos: int) -> bytes:
         vt = pos + 4 + 4 * n
-        first = -(-(vt + len(_NATIVE_VT)) // 8) * 8
-        sizes = np.full(n, rec_native, np.int64)
-        for i, (rec, _t) in others.items():
-            sizes[i] = len(rec)
+        vtables = [_NATIVE_VT]
+        cur = vt + len(_NATIVE_VT)
+        if inl.size:
+            inline_vt = cur
+            vtables.append(_INLINE_VT)
+            cur += len(_INLINE_VT)
+        if vir.size:
+            vir_vt = np.zeros(4, np.int64)
+            for p in used:
+                vir_vt[p] = cur
+                vtables.append(_VIRTUAL_VTS[p])
+                cur += len(_VIRTUAL_VTS[p])
+        first = -(-cur // 8) * 8
         starts = first + np.concatenate(([0], np.cumsum(sizes)[:-1])) if n else sizes
         total = (first + int(sizes.sum())) - pos
         out = np.zeros(total, np.uint8)
-        tpos = starts.copy()
-        for i, (_rec, t) in others.items():
-            tpos[i] += t
-        slot_at = pos + 4 + 4 * np.arange(n, dtype=np.int64)
-        head = np.empty(n + 1, "<u4")
-        head[0] = n
-        head[1:] = tpos - slot_at
-        out[: 4 * (n + 1)] = head.view(np.uint8)
-        out[vt - pos : vt - pos + len(_NATIVE_VT)] = np.frombuffer(_NATIVE_VT, np.uint8)
+        w = out.view("<u4")  # pos is 4-aligned and total a multiple of 4
+        w[0] = n
+        w[1 : n + 1] = starts - (pos + 4 + 4 * np.arange(n, dtype=np.int64))
+        out[vt - pos : cur - pos] = np.frombuffer(b"".join(vtables), np.uint8)
+        rs = starts - pos  # record starts, relative to ``out``
         k = int(native.sum())
         if k:
             rec = np.zeros((k, rec_native), np.uint8)
@@ -106,41 +170,51 @@ def _refs_obj(a: ArrayRefs) -> Raw:
             if k == n:
                 out[first - pos:] = rec.reshape(-1)
             else:
-                idx = (ts - pos)[:, None] + np.arange(rec_native, dtype=np.int64)
+                idx = rs[native][:, None] + np.arange(rec_native, dtype=np.int64)
                 out[idx] = rec
-        for i, (r, _t) in others.items():
-            s = int(starts[i]) - pos
-            out[s : s + len(r)] = np.frombuffer(r, np.uint8)
+        if inl.size:
+            q = rs[inl] // 4
+            w[q] = starts[inl] - inline_vt
+            w[q + 1] = 8
+            w[q + 2] = 8 + 4 * ndim
+            w[q + 3] = ndim
+            if ndim:
+                w[(q + 4)[:, None] + np.arange(ndim)] = coords[inl]
+            w[q + 4 + ndim] = ilen
+            _scatter(out, rs[inl] + 20 + 4 * ndim, idata, ilen)
+        if vir.size:
+            r = rs[vir]
+            q = r // 4
+            w[q] = starts[vir] - vir_vt[pattern]
+            w[q + 1] = 32
+            for word, col in ((2, a.offsets), (4, a.lengths)):
+                v = np.asarray(col)[vir].astype(np.uint64)
+                w[q + word] = v & np.uint64(0xFFFFFFFF)
+                w[q + word + 1] = v >> np.uint64(32)
+            w[q + 6] = l0 - 24
+            e = np.flatnonzero(has_e)
+            w[q[e] + 7] = l0 + locsz[e] - 28
+            w[q + 8] = lm
+            w[q + 9] = ndim
+            if ndim:
+                w[(q + 10)[:, None] + np.arange(ndim)] = coords[vir]
+            w[q + 10 + ndim] = llen
+            _scatter(out, r + l0 + 4, lbytes, llen)
+            if e.size:
+                ep = r[e] + l0 + locsz[e]
+                w[ep // 4] = elen
+                _scatter(out, ep + 4, ebytes, elen)
         return out.tobytes()
 
     return Raw(make)
 
 
-def _other_record(a: ArrayRefs, i: int, coords: np.ndarray) -> tuple[bytes, int]:
-    """A self-contained, 8-byte-padded record (vtable, table, data) of ref ``i``."""
-    kind = int(a.kinds[i])
-    idx = _fb.u32_vec([int(c) for c in coords])
-    if kind == KIND_INLINE:
-        data = a.inline[i]
-        if data is None:
-            raise ValueError(f"inline chunk ref {i} has no data")
-        t = T((_INDEX, "off", idx), (_INLINE, "off", Blob(bytes(data))))
-    elif kind == KIND_VIRTUAL:
-        loc = a.locations[i]
-        if loc is None:
-            raise ValueError(f"virtual chunk ref {i} has no location")
-        etag = a.etags[i]
-        lm = int(a.last_modified[i])
-        t = T((_INDEX, "off", idx), (_OFFSET, "u64", int(a.offsets[i])),
-              (_LENGTH, "u64", int(a.lengths[i])), (_LOCATION, "off", Str(loc)),
-              (_ETAG, "off", None if etag is None else Str(etag)),
-              (_LAST_MOD, "u32", lm if lm else None))
-    else:
-        raise ValueError(f"unknown chunk ref kind {kind}")
-    out = bytearray()
-    tpos = t.write(out)
-    _fb._pad(out, 8)
-    return bytes(out), tpos
+def _scatter(out: np.ndarray, dst: np.ndarray, pieces: list[bytes], lens: np.ndarray) -> None:
+    """Copy ``pieces[i]`` (of length ``lens[i]``) to ``out[dst[i]:]``, all at once."""
+    blob = np.frombuffer(b"".join(pieces), np.uint8)
+    if blob.size:
+        src = np.cumsum(lens) - lens
+        out[np.repeat(dst - src, lens) + np.arange(blob.size, dtype=np.int64)] = blob
 
 
 # ------------------------------------------------------------------ decoding
@@ -192,24 +266,26 @@ def _decode_refs(r: _fb.Reader, node_id: NodeId, start: int, n: int,
     if has_lm.size:
         last_modified[has_lm] = gather(b, lm_f[has_lm], 4)
     inline: list[bytes | None] = [None] * n
-    for i in np.flatnonzero(inline_f).tolist():
-        inline[i] = _bytes_at(r, col, int(inline_f[i]))
+    ii = np.flatnonzero(inline_f)
+    for i, d in zip(ii.tolist(), _byte_vectors(r, col, inline_f[ii])):
+        inline[i] = d
     locations: list[str | None] = [None] * n
     etags: list[str | None] = [None] * n
-    decompressor = None
-    for i in np.flatnonzero(kinds == KIND_VIRTUAL).tolist():
-        if loc_f[i]:
-            locations[i] = _str_at(r, col, int(loc_f[i]))
-        else:
-            if decompressor is None:
-                decompressor = _location_decompressor(r, dictionary, algo)
-            raw = _bytes_at(r, col, int(cloc_f[i]))
+    vi = np.flatnonzero(kinds == KIND_VIRTUAL)
+    plain = vi[loc_f[vi] > 0]
+    for i, s in zip(plain.tolist(), _strs(r, _byte_vectors(r, col, loc_f[plain]))):
+        locations[i] = s
+    comp = vi[loc_f[vi] == 0]
+    if comp.size:
+        decompressor = _location_decompressor(r, dictionary, algo)
+        for i, raw in zip(comp.tolist(), _byte_vectors(r, col, cloc_f[comp])):
             try:
                 locations[i] = decompressor.decompress(raw, max_output_size=1 << 20).decode()
             except (zstandard.ZstdError, UnicodeDecodeError) as e:
                 r.fail(f"corrupt compressed chunk location ({e})")
-        if etag_f[i]:
-            etags[i] = _str_at(r, col, int(etag_f[i]))
+    ei = vi[etag_f[vi] > 0]
+    for i, s in zip(ei.tolist(), _strs(r, _byte_vectors(r, col, etag_f[ei]))):
+        etags[i] = s
     return ArrayRefs(node_id, coords, kinds.astype(np.uint8), offsets, lengths, chunk_ids,
                      inline, locations, etags, last_modified)
 
@@ -223,18 +299,22 @@ def _u64_field(col: TableColumn, slot: int) -> np.ndarray:
     return out
 
 
-def _bytes_at(r: _fb.Reader, col: TableColumn, fpos: int) -> bytes:
-    p = int(col.target(np.array([fpos], np.int64))[0])
-    n = r.scalar(_fb._U32, p)
-    if p + 4 + n > r.n:
+def _byte_vectors(r: _fb.Reader, col: TableColumn, fpos: np.ndarray) -> list[bytes]:
+    """The byte vectors (or strings' bytes) the offset fields at ``fpos`` point at."""
+    if fpos.size == 0:
+        return []
+    p = col.target(fpos)  # checked: p + 4 <= r.n
+    start = p + 4
+    end = start + gather(col.b, p, 4)
+    if int(end.max()) > r.n:
         r.fail("byte vector runs past the end")
-    return bytes(r.buf[p + 4 : p + 4 + n])
+    buf = r.buf if type(r.buf) is bytes else bytes(r.buf)
+    return [buf[s:e] for s, e in zip(start.tolist(), end.tolist())]
 
 
-def _str_at(r: _fb.Reader, col: TableColumn, fpos: int) -> str:
-    raw = _bytes_at(r, col, fpos)
+def _strs(r: _fb.Reader, raw: list[bytes]) -> list[str]:
     try:
-        return raw.decode("utf-8")
+        return [x.decode("utf-8") for x in raw]
     except UnicodeDecodeError:
         r.fail("string is not valid UTF-8")
 

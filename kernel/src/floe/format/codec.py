@@ -15,7 +15,7 @@ import numpy as np
 
 from floe.format import _fb, _flex
 from floe.format._columns import TableColumn
-from floe.format._fb import T, Blob, Str, Tab, Vec
+from floe.format._fb import T, Blob, Raw, Str, Tab, Vec
 from floe.format._manifest import decode_manifest, encode_manifest
 from floe.format.header import FileType, decode_file, encode_file
 from floe.format.ids import NodeId, ObjectId
@@ -310,8 +310,7 @@ def encode_transaction_log(tx: TransactionLog) -> bytes:
         c = c.reshape(len(c), -1) if c.size else c.reshape(len(c), c.shape[1] if c.ndim == 2 else 0)
         if len(c) > 1 and c.shape[1]:
             c = c[np.lexsort(c.T[::-1])]
-        chunks.append(T((0, "struct", nid.raw),
-                        (1, "off", Vec([T((0, "off", _fb.u32_vec(row.tolist()))) for row in c]))))
+        chunks.append(T((0, "struct", nid.raw), (1, "off", _chunk_indices_obj(c))))
     moves = sorted(tx.moved_nodes, key=lambda m: [s.encode() for s in m.to_path.split("/")])
     root = T(
         (0, "struct", tx.id.raw),
@@ -328,6 +327,38 @@ def encode_transaction_log(tx: TransactionLog) -> bytes:
         (9, "off", _opt_blob(tx.extra)),
     )
     return encode_file(FileType.TRANSACTION_LOG, _fb.finish(root))
+
+
+# The shared ChunkIndices vtable: 1 slot, table 8 bytes, coords@4.
+_COORDS_VT = np.array([6, 8, 4], "<u2").tobytes()
+
+
+def _chunk_indices_obj(c: np.ndarray) -> Raw:
+    """A vector of ``ChunkIndices`` tables, one per row of ``c``, laid out with numpy.
+
+    Layout (``pos`` is 4-aligned): the offset vector, the one shared vtable,
+    then, 4-aligned, one fixed-size record per row: the table (soffset,
+    uoffset 4) and right after it the row's coordinate vector.
+    """
+    n, ndim = c.shape
+
+    def make(pos: int) -> bytes:
+        vt = pos + 4 + 4 * n
+        first = -(-(vt + len(_COORDS_VT)) // 4) * 4
+        words = 3 + ndim
+        starts = first + 4 * words * np.arange(n, dtype=np.int64)
+        head = np.empty(n + 1, "<u4")
+        head[0] = n
+        head[1:] = starts - (pos + 4 + 4 * np.arange(n, dtype=np.int64))
+        rec = np.empty((n, words), "<u4")
+        rec[:, 0] = starts - vt
+        rec[:, 1] = 4
+        rec[:, 2] = ndim
+        rec[:, 3:] = c
+        gap = bytes(first - vt - len(_COORDS_VT))
+        return head.tobytes() + _COORDS_VT + gap + rec.tobytes()
+
+    return Raw(make)
 
 
 def decode_transaction_log(data: bytes, what: str) -> TransactionLog:

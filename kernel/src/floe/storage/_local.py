@@ -3,7 +3,7 @@
 Layout: the object ``p`` is the file ``root/p``, exactly where icechunk's own
 local storage puts it, so both libraries open the same directory. floe adds:
 
-* ``root/.floe-tmp/.floe-tmp-<random>`` files: an object is written there in
+* ``root/.floe-staging/.floe-tmp-<random>`` files: an object is written there in
   full, then renamed (``os.replace``) or hard-linked into place atomically, so
   no reader ever sees a half-written object. Staging outside the object's
   directory matters: icechunk lists ``snapshots/``, ``chunks/``... and logs an
@@ -58,7 +58,7 @@ __all__ = ["LocalFileSystemStorage"]
 
 TMP_PREFIX = ".floe-tmp-"
 LOCK_DIR = ".floe-locks"
-TMP_DIR = ".floe-tmp"
+TMP_DIR = ".floe-staging"
 _T = TypeVar("_T")
 
 # One process-wide pool: blocking file I/O runs here so many chunk reads overlap.

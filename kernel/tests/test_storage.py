@@ -1,0 +1,181 @@
+"""The storage conformance suite on the built-ins, plus backend-specific checks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from floe._errors import InvalidInputError
+from floe.plugins import PluginNotFoundError
+from floe.storage import (
+    ConditionFailedError,
+    InMemoryStorage,
+    LocalFileSystemStorage,
+    ObjectNotFoundError,
+    Storage,
+    in_memory_storage,
+    local_filesystem_storage,
+    storage_from_url,
+)
+from floe.testing import StorageTests
+
+
+class TestInMemoryStorage(StorageTests):
+    def make_storage(self, tmp_path: Path) -> Storage:
+        return in_memory_storage()
+
+
+class TestLocalFileSystemStorage(StorageTests):
+    async def make_storage(self, tmp_path: Path) -> Storage:
+        return local_filesystem_storage(str(tmp_path / "repo"))
+
+
+# -- local layout and atomicity --------------------------------------------------------
+
+
+async def test_local_layout_matches_icechunk(tmp_path: Path) -> None:
+    s = LocalFileSystemStorage(tmp_path)
+    await s.put_object("snapshots/1CECHNKREP0F1RSTCMT0", b"snap")
+    await s.put_object_if("repo", b"info", expected=None)
+    assert (tmp_path / "snapshots" / "1CECHNKREP0F1RSTCMT0").read_bytes() == b"snap"
+    assert (tmp_path / "repo").read_bytes() == b"info"
+    # floe's helpers stay out of listings and leave no temp files behind.
+    assert [o.path for o in await s.list_objects("")] == ["repo", "snapshots/1CECHNKREP0F1RSTCMT0"]
+    leftovers = [n for _, _, files in os.walk(tmp_path) for n in files if ".floe-tmp-" in n]
+    assert leftovers == []
+
+
+async def test_local_temp_files_hidden_and_cleaned(tmp_path: Path) -> None:
+    s = LocalFileSystemStorage(tmp_path)
+    await s.put_object("chunks/a", b"x")
+    (tmp_path / "chunks" / ".floe-tmp-stale").write_bytes(b"half")
+    assert [o.path for o in await s.list_objects("chunks/")] == ["chunks/a"]
+    with pytest.raises(ConditionFailedError):
+        await s.put_object_if("chunks/a", b"y", expected=None)
+    assert sorted(os.listdir(tmp_path / "chunks")) == [".floe-tmp-stale", "a"]
+    # Staging happens outside the object directories icechunk lists.
+    assert os.listdir(tmp_path / ".floe-staging") == []  # the failed write cleaned up
+
+
+async def test_local_reads_files_written_by_others(tmp_path: Path) -> None:
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "refs" / "x").write_bytes(b"abc")
+    s = LocalFileSystemStorage(tmp_path)
+    data, token = await s.get_object_versioned("refs/x")
+    assert data == b"abc"
+    # Same-size rewrite by someone else invalidates the token.
+    (tmp_path / "refs" / "x").write_bytes(b"abd")
+    with pytest.raises(ConditionFailedError):
+        await s.put_object_if("refs/x", b"new", expected=token)
+
+
+async def test_local_rejects_internal_names(tmp_path: Path) -> None:
+    s = LocalFileSystemStorage(tmp_path)
+    for bad in (".floe-locks/repo.lock", "a/.floe-tmp-x", "a\\b"):
+        with pytest.raises(InvalidInputError):
+            await s.put_object(bad, b"x")
+
+
+async def test_local_missing_root(tmp_path: Path) -> None:
+    s = LocalFileSystemStorage(tmp_path / "nope")
+    assert await s.list_objects("") == []
+    with pytest.raises(ObjectNotFoundError):
+        await s.get_object("repo")
+    assert await s.delete_objects(["repo"]) == 0
+
+
+# -- the interface ---------------------------------------------------------------------
+
+
+async def test_concurrency_is_bounded() -> None:
+    s = InMemoryStorage(max_concurrent_requests=3)
+    active = peak = 0
+    original = s._get_object
+
+    async def slow(path: str, byte_range: object) -> bytes:
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        await asyncio.sleep(0.01)
+        active -= 1
+        return await original(path, byte_range)  # type: ignore[arg-type]
+
+    s._get_object = slow  # type: ignore[method-assign]
+    await s.put_object("k", b"v")
+    await asyncio.gather(*(s.get_object("k") for _ in range(20)))
+    assert peak == 3
+
+
+def test_semaphore_per_event_loop() -> None:
+    s = InMemoryStorage()
+    asyncio.run(s.put_object("k", b"v"))
+    assert asyncio.run(s.get_object("k")) == b"v"  # a second loop gets its own semaphore
+
+
+def test_pickle_drops_semaphores_keeps_data(tmp_path: Path) -> None:
+    s = InMemoryStorage()
+    asyncio.run(s.put_object("k", b"v"))
+    clone = pickle.loads(pickle.dumps(s))
+    assert asyncio.run(clone.get_object("k")) == b"v"
+    local = pickle.loads(pickle.dumps(LocalFileSystemStorage(tmp_path)))
+    assert local.root == str(tmp_path)
+
+
+def test_zarr_byte_requests() -> None:
+    from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
+
+    s = InMemoryStorage()
+
+    async def main() -> None:
+        await s.put_object("k", b"0123456789")
+        assert await s.get_object("k", RangeByteRequest(2, 4)) == b"23"
+        assert await s.get_object("k", OffsetByteRequest(8)) == b"89"
+        assert await s.get_object("k", SuffixByteRequest(3)) == b"789"
+
+    asyncio.run(main())
+
+
+async def test_read_only_storage_refuses_writes() -> None:
+    from floe._errors import ReadOnlyError
+
+    class ReadOnly(InMemoryStorage):
+        @property
+        def can_write(self) -> bool:
+            return False
+
+    s = ReadOnly()
+    with pytest.raises(ReadOnlyError):
+        await s.put_object("k", b"v")
+    with pytest.raises(ReadOnlyError):
+        await s.delete_objects(["k"])
+
+
+def test_repr_has_no_secrets(tmp_path: Path) -> None:
+    assert repr(InMemoryStorage()) == "InMemoryStorage(objects=0)"
+    expected = f"LocalFileSystemStorage(root={str(tmp_path)!r})"
+    assert repr(LocalFileSystemStorage(tmp_path)) == expected
+
+
+def test_error_kinds() -> None:
+    assert ObjectNotFoundError("p").kind == "object-not-found"
+    assert ConditionFailedError("p").kind == "concurrency"
+    e = pickle.loads(pickle.dumps(ObjectNotFoundError("p")))
+    assert (e.path, e.kind) == ("p", "object-not-found")
+
+
+# -- URLs --------------------------------------------------------------------------------
+
+
+def test_storage_from_url(tmp_path: Path) -> None:
+    local = storage_from_url(f"file://{tmp_path}")
+    assert isinstance(local, LocalFileSystemStorage) and local.root == str(tmp_path)
+    assert isinstance(storage_from_url(str(tmp_path)), LocalFileSystemStorage)
+    assert isinstance(storage_from_url("memory://"), InMemoryStorage)
+    with pytest.raises(PluginNotFoundError, match="pip install floe-s3"):
+        storage_from_url("s3://bucket/prefix")
+    with pytest.raises(PluginNotFoundError, match="pip install floe-gcs"):
+        storage_from_url("gs://bucket/prefix")

@@ -62,6 +62,7 @@ class AssetManager:
         self._snapshots = _LRU(64)
         self._manifests = _LRU(256)
         self._txlogs = _LRU(64)
+        self._repo_info: tuple[bytes, RepoInfo] | None = None
 
     # ------------------------------------------------------------ repo info
     async def fetch_repo_info(self) -> tuple[RepoInfo, Any, bytes]:
@@ -71,7 +72,14 @@ class AssetManager:
         except ObjectNotFoundError:
             raise RepositoryNotFoundError(
                 f"no Icechunk repository at {self.storage!r} (no 'repo' object)") from None
-        return codec.decode_repo_info(data, "repo"), token, data
+        # the repo file changes rarely between two reads: decode a new version only.
+        # Callers treat the result as immutable (updates work on _copy_info copies).
+        cached = self._repo_info
+        if cached is not None and cached[0] == data:
+            return cached[1], token, data
+        info = codec.decode_repo_info(data, "repo")
+        self._repo_info = (data, info)
+        return info, token, data
 
     async def repo_exists(self) -> bool:
         return await self.storage.exists(REPO_PATH)

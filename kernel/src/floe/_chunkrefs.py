@@ -118,13 +118,22 @@ def concat(node_id: NodeId, ndim: int, parts: list[ArrayRefs]) -> ArrayRefs:
     )
 
 
+def _take_list(values: list[Any], rows: np.ndarray, present: bool) -> list[Any]:
+    if not present:  # the common case: a column that is None everywhere
+        return [None] * len(rows)
+    return _obj(values)[rows].tolist()
+
+
 def take(refs: ArrayRefs, rows: np.ndarray) -> ArrayRefs:
     if len(rows) == len(refs) and np.array_equal(rows, np.arange(len(refs))):
         return refs
+    has_inline = bool(np.any(refs.kinds == KIND_INLINE))
+    has_virtual = bool(np.any(refs.kinds == KIND_VIRTUAL))
     return ArrayRefs(refs.node_id, refs.coords[rows], refs.kinds[rows], refs.offsets[rows],
                      refs.lengths[rows], refs.chunk_ids[rows],
-                     _obj(refs.inline)[rows].tolist(), _obj(refs.locations)[rows].tolist(),
-                     _obj(refs.etags)[rows].tolist(), refs.last_modified[rows])
+                     _take_list(refs.inline, rows, has_inline),
+                     _take_list(refs.locations, rows, has_virtual),
+                     _take_list(refs.etags, rows, has_virtual), refs.last_modified[rows])
 
 
 def merge(old: ArrayRefs, changes: dict[tuple[int, ...], ChunkChange],
@@ -132,19 +141,18 @@ def merge(old: ArrayRefs, changes: dict[tuple[int, ...], ChunkChange],
     """``old`` with ``changes`` applied, out-of-grid refs dropped, sorted by coords."""
     ndim = len(num_chunks)
     new = refs_from_changes(old.node_id, ndim, changes)
+    keep = np.ones(len(old) + len(new), dtype=bool)
     if changes and len(old):
         changed = np.array(list(changes), dtype=np.uint32).reshape(len(changes), ndim)
-        keep = ~np.isin(row_keys(old.coords), row_keys(changed))
-        old = take(old, np.flatnonzero(keep))
+        keep[: len(old)] = ~np.isin(row_keys(old.coords), row_keys(changed))
     allrefs = concat(old.node_id, ndim, [old, new])
     if len(allrefs) == 0:
         return allrefs
-    inside = np.all(allrefs.coords < np.asarray(num_chunks, dtype=np.uint64), axis=1) \
-        if ndim else np.ones(len(allrefs), bool)
-    rows = np.flatnonzero(inside)
     if ndim:
-        order = np.lexsort(allrefs.coords[rows].T[::-1])
-        rows = rows[order]
+        keep &= np.all(allrefs.coords < np.asarray(num_chunks, dtype=np.uint64), axis=1)
+    rows = np.flatnonzero(keep)
+    if ndim:
+        rows = rows[np.lexsort(allrefs.coords[rows].T[::-1])]
     return take(allrefs, rows)
 
 

@@ -344,6 +344,44 @@ class Raw(Obj):
         return pos
 
 
+class Image(Obj):
+    """A pre-serialized, self-contained subtree, placed 8-aligned.
+
+    Every offset inside a subtree points forward within it, so its bytes do
+    not depend on where it lands as long as the alignment phase is kept.
+    """
+
+    __slots__ = ("data", "entry")
+
+    def __init__(self, obj: Obj) -> None:
+        buf = bytearray()
+        self.entry = obj.write(buf)
+        self.data = buf
+
+    def table_field_offset(self, slot: int) -> int | None:
+        """Offset in ``data`` of scalar field ``slot`` of the root table, if present."""
+        vt = self.entry - _I32.unpack_from(self.data, self.entry)[0]
+        vt_len = struct.unpack_from("<H", self.data, vt)[0]
+        if 4 + 2 * slot + 2 > vt_len:
+            return None
+        fo = struct.unpack_from("<H", self.data, vt + 4 + 2 * slot)[0]
+        return None if fo == 0 else self.entry + fo
+
+    def with_i32(self, at: int, value: int) -> Image:
+        """A copy with the int32 at ``at`` replaced."""
+        img = Image.__new__(Image)
+        img.data = bytearray(self.data)
+        img.entry = self.entry
+        _I32.pack_into(img.data, at, value)
+        return img
+
+    def write(self, out: bytearray) -> int:
+        _pad(out, 8)
+        base = len(out)
+        out += self.data
+        return base + self.entry
+
+
 def finish(root: T) -> bytes:
     """Serialize ``root`` as the root table of a new buffer."""
     out = bytearray(4)

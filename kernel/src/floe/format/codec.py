@@ -137,6 +137,54 @@ def _update(t: Tab) -> UpdateRecord:
     return UpdateRecord(kind, fields, t.scalar(2, "u64"), t.string(3))
 
 
+_I32 = struct.Struct("<i")
+
+# Serialized SnapshotInfo / Update subtrees by content key. The repo file is
+# re-encoded on every commit with all earlier entries unchanged, so most of it
+# is copied from here instead of serialized again.
+_IMAGES: dict[tuple[Any, ...], tuple[_fb.Image, int | None]] = {}
+_IMAGES_MAX = 50_000
+
+
+def _snapshot_key(s: SnapshotRecord) -> tuple[Any, ...]:
+    # a snapshot's id fixes its message, time and metadata; expiration may add pruned logs
+    pruned = tuple(p.raw for p in s.pruned_ancestor_tx_logs or ())
+    return ("s", s.id.raw, s.flushed_at, s.message, pruned)
+
+
+def _update_key(u: UpdateRecord) -> tuple[Any, ...]:
+    return ("u", u.kind, u.updated_at, u.backup_path,
+            tuple((k, v.raw if isinstance(v, ObjectId) else repr(v)) for k, v in u.fields.items()))
+
+
+def _image(key: tuple[Any, ...], rec: Any, build: Any,
+           patch_slot: int | None = None) -> tuple[_fb.Image, int | None]:
+    hit = _IMAGES.get(key)
+    if hit is not None:
+        return hit
+    if len(_IMAGES) >= _IMAGES_MAX:
+        _IMAGES.clear()
+    img = _fb.Image(build(rec))
+    at = None if patch_slot is None else img.table_field_offset(patch_slot)
+    _IMAGES[key] = (img, at)
+    return img, at
+
+
+_DECODED_SNAPSHOTS: dict[tuple[bytes, int], tuple[str, dict[str, Any]]] = {}
+_DECODED_UPDATES: dict[tuple[int, int, str | None], UpdateRecord] = {}
+
+
+def _update_cached(t: Tab) -> UpdateRecord:
+    # an ops-log entry is fixed by its type, time and backup path (unique per file)
+    key = (t.scalar(0, "u8"), t.scalar(2, "u64"), t.string(3))
+    rec = _DECODED_UPDATES.get(key)
+    if rec is None:
+        if len(_DECODED_UPDATES) >= _IMAGES_MAX:
+            _DECODED_UPDATES.clear()
+        rec = _DECODED_UPDATES[key] = _update(t)
+    return rec
+
+
 def encode_repo_info(info: RepoInfo) -> bytes:
     """Complete repo info file bytes of ``info``."""
     snaps = sorted(info.snapshots.values(), key=lambda s: s.id.raw)
@@ -146,13 +194,23 @@ def encode_repo_info(info: RepoInfo) -> bytes:
         return Vec([T((0, "off", Str(name)), (1, "u32", index[d[name]]))
                     for name in sorted(d, key=str.encode)])
 
-    def snap(s: SnapshotRecord) -> T:
-        parent = -1 if s.parent_id is None else index[s.parent_id]
+    def snap_obj(s: SnapshotRecord) -> T:
+        # parent_offset is always written (even 0) so a cached image can be patched
         pruned = s.pruned_ancestor_tx_logs
-        return T((0, "struct", s.id.raw), (1, "i32", parent), (2, "u64", s.flushed_at),
+        return T((0, "struct", s.id.raw), (1, "i32", -1), (2, "u64", s.flushed_at),
                  (3, "off", Str(s.message)), (4, "off", _metadata_obj(s.metadata)),
                  (5, "off", None if not pruned else
                   Blob(b"".join(p.raw for p in pruned), len(pruned))))
+
+    def snap(s: SnapshotRecord) -> _fb.Obj:
+        parent = -1 if s.parent_id is None else index[s.parent_id]
+        img, at = _image(_snapshot_key(s), s, snap_obj, patch_slot=1)
+        if at is None:  # pragma: no cover - the field is always written
+            raise ValueError("parent_offset missing from a snapshot image")
+        return img if _I32.unpack_from(img.data, at)[0] == parent else img.with_i32(at, parent)
+
+    def update(u: UpdateRecord) -> _fb.Obj:
+        return _image(_update_key(u), u, _update_obj)[0]
 
     root = T(
         (0, "u8", info.spec_version),
@@ -162,7 +220,7 @@ def encode_repo_info(info: RepoInfo) -> bytes:
         (4, "off", Vec([snap(s) for s in snaps])),
         (5, "off", _status_obj(info.status)),
         (6, "off", _metadata_obj(info.metadata)),
-        (7, "off", Vec([_update_obj(u) for u in info.latest_updates])),
+        (7, "off", Vec([update(u) for u in info.latest_updates])),
         (8, "off", None if info.repo_before_updates is None else Str(info.repo_before_updates)),
         (9, "off", None if info.config is None else Blob(_flex.encode(info.config))),
         (10, "off", _fb.u16_vec(sorted(info.enabled_feature_flags))),
@@ -183,11 +241,19 @@ def decode_repo_info(data: bytes, what: str = "repo") -> RepoInfo:
         p = s.scalar(1, "i32")
         if p < -1 or p >= len(ids):
             r.fail(f"snapshot parent index {p} out of range")
+        flushed_at = s.scalar(2, "u64")
         pruned = s.structs(5, 12)
-        snapshots[sid] = SnapshotRecord(
-            sid, None if p == -1 else ids[p], s.scalar(2, "u64"),
-            s.need(s.string(3), "message"), _metadata(s, 4, what),
-            None if pruned is None else [ObjectId(x) for x in pruned])
+        pruned_ids = None if pruned is None else [ObjectId(x) for x in pruned]
+        # message and metadata of a snapshot never change: decode them once
+        key = (sid.raw, flushed_at)
+        body = _DECODED_SNAPSHOTS.get(key)
+        if body is None:
+            if len(_DECODED_SNAPSHOTS) >= _IMAGES_MAX:
+                _DECODED_SNAPSHOTS.clear()
+            body = _DECODED_SNAPSHOTS[key] = (s.need(s.string(3), "message"),
+                                              _metadata(s, 4, what))
+        snapshots[sid] = SnapshotRecord(sid, None if p == -1 else ids[p], flushed_at,
+                                        body[0], body[1], pruned_ids)
 
     def refs(slot: int, name: str) -> dict[str, ObjectId]:
         out = {}
@@ -207,7 +273,7 @@ def decode_repo_info(data: bytes, what: str = "repo") -> RepoInfo:
         snapshots=snapshots,
         status=_status(root.need(root.table(5), "status")),
         metadata=_metadata(root, 6, what),
-        latest_updates=[_update(u) for u in root.need(root.tables(7), "latest_updates")],
+        latest_updates=[_update_cached(u) for u in root.need(root.tables(7), "latest_updates")],
         repo_before_updates=root.string(8),
         config=None if config is None else _flex.decode(config, what),
         enabled_feature_flags=root.scalars(10, "u16") or [],

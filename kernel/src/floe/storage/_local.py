@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from floe._errors import ErrorKind, InvalidInputError, StorageError
 from floe.storage._base import (
@@ -96,6 +96,13 @@ class LocalFileSystemStorage(Storage):
     ) -> None:
         super().__init__(max_concurrent_requests=max_concurrent_requests)
         self._root = os.path.abspath(os.fspath(root))
+        # target directory -> staging directory to use for it (after one check)
+        self._staging_for: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_staging_for"] = {}  # directory checks are per machine
+        return state
 
     @property
     def root(self) -> str:
@@ -130,14 +137,24 @@ class LocalFileSystemStorage(Storage):
     def _write_temp(self, target: str, data: bytes, *, fsync: bool) -> str:
         """Write ``data`` to a new temp file on the same device as ``target``."""
         directory = os.path.dirname(target)
-        os.makedirs(directory, exist_ok=True)
-        staging = os.path.join(self._root, TMP_DIR)
-        os.makedirs(staging, exist_ok=True)
-        if os.stat(staging).st_dev != os.stat(directory).st_dev:  # rename needs one device
-            staging = directory
+        staging = self._staging_for.get(directory)
+        if staging is None:
+            os.makedirs(directory, exist_ok=True)
+            staging = os.path.join(self._root, TMP_DIR)
+            os.makedirs(staging, exist_ok=True)
+            if os.stat(staging).st_dev != os.stat(directory).st_dev:  # rename needs one device
+                staging = directory
+            self._staging_for[directory] = staging
         tmp = os.path.join(staging, TMP_PREFIX + uuid.uuid4().hex)
         try:
-            with open(tmp, "xb") as f:
+            try:
+                f = open(tmp, "xb")
+            except FileNotFoundError:  # a directory was removed behind our back
+                self._staging_for.pop(directory, None)
+                os.makedirs(directory, exist_ok=True)
+                os.makedirs(staging, exist_ok=True)
+                f = open(tmp, "xb")
+            with f:
                 f.write(data)
                 if fsync:
                     f.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import ClassVar, Self
 
 from floe._errors import InvalidInputError
 
@@ -47,23 +48,24 @@ def b32decode(text: str, size: int) -> bytes:
     return (value >> pad).to_bytes(size, "big")
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ObjectId:
-    """A 12-byte id; ``str()`` gives its base32 form used in paths."""
+@dataclass(frozen=True, slots=True, order=True, repr=False)
+class _Id:
+    """Fixed-size random id; ``str()`` gives its base32 form used in paths."""
 
     raw: bytes
-    SIZE = 12
+    SIZE: ClassVar[int] = 12
 
     def __post_init__(self) -> None:
         if len(self.raw) != self.SIZE:
-            raise InvalidInputError(f"object id must have {self.SIZE} bytes, got {len(self.raw)}")
+            raise InvalidInputError(f"{type(self).__name__} must have {self.SIZE} bytes, "
+                                    f"got {len(self.raw)}")
 
     @classmethod
-    def random(cls) -> ObjectId:
+    def random(cls) -> Self:
         return cls(os.urandom(cls.SIZE))
 
     @classmethod
-    def parse(cls, text: str) -> ObjectId:
+    def parse(cls, text: str) -> Self:
         if not isinstance(text, str):
             raise InvalidInputError(f"object id must be a string, got {type(text).__name__}")
         return cls(b32decode(text, cls.SIZE))
@@ -75,26 +77,18 @@ class ObjectId:
         return f"{type(self).__name__}({str(self)!r})"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class NodeId:
+@dataclass(frozen=True, slots=True, order=True, repr=False)
+class ObjectId(_Id):
+    """A 12-byte id of a snapshot, manifest or chunk."""
+
+    SIZE: ClassVar[int] = 12
+
+
+@dataclass(frozen=True, slots=True, order=True, repr=False)
+class NodeId(_Id):
     """An 8-byte node id, stable over a node's lifetime."""
 
-    raw: bytes
-    SIZE = 8
-
-    def __post_init__(self) -> None:
-        if len(self.raw) != self.SIZE:
-            raise InvalidInputError(f"node id must have {self.SIZE} bytes, got {len(self.raw)}")
-
-    @classmethod
-    def random(cls) -> NodeId:
-        return cls(os.urandom(cls.SIZE))
-
-    def __str__(self) -> str:
-        return b32encode(self.raw)
-
-    def __repr__(self) -> str:
-        return f"NodeId({str(self)!r})"
+    SIZE: ClassVar[int] = 8
 
 
 #: The well-known id of every repository's first snapshot.

@@ -25,6 +25,7 @@ from floe._errors import (
     SessionStateError,
 )
 from floe._refs import is_descendant, normalize_node_path
+from floe._split import split_array_refs
 from floe._sync import sync
 from floe.format.ids import NodeId, ObjectId
 from floe.format.model import (
@@ -437,11 +438,11 @@ class Session:
             grid = tuple(n for _, n in node.array.shape)
             refs = cr.merge(await self._old_refs(node), changes or {}, grid)
             mrefs = []
-            if len(refs):
-                man = Manifest(ObjectId.random(), [refs])
+            for part in split_array_refs(self._repo, node, refs):
+                man = Manifest(ObjectId.random(), [part])
                 manifests.append(man)
-                mrefs.append(ManifestRef(man.id, cr.extents(refs)))
-                files[man.id] = ManifestFileInfo(man.id, 0, len(refs))
+                mrefs.append(ManifestRef(man.id, cr.extents(part)))
+                files[man.id] = ManifestFileInfo(man.id, 0, len(part))
             arr = ArrayData(node.array.shape, node.array.dimension_names, mrefs)
             out_nodes.append(NodeSnapshot(node.id, node.path, node.user_data, arr, node.extra))
         # manifest sizes are only known once encoded; encode here, write later

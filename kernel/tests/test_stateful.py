@@ -47,3 +47,48 @@ class FloeHierarchyStateMachine(ZarrHierarchyStateMachine):
 FloeHierarchyStateMachine.TestCase.settings = settings(
     max_examples=EXAMPLES, stateful_step_count=30, deadline=None)
 TestFloeHierarchy = FloeHierarchyStateMachine.TestCase
+
+
+class FloeLocalWithIcechunkOracle(FloeHierarchyStateMachine):
+    """The same machine on local disk; after each commit icechunk must read it the same."""
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.path = tempfile.mkdtemp(prefix="floe-stateful-")
+        self.storage = ic.local_filesystem_storage(self.path)
+        self.repo = ic.Repository.create(self.storage)
+        self.session = self.repo.writable_session("main")
+        ZarrHierarchyStateMachine.__init__(self, self.session.store)
+
+    @rule()
+    def commit_and_compare_with_icechunk(self) -> None:
+        import icechunk
+        from zarr.core.buffer import default_buffer_prototype
+
+        sid = self.session.commit("checked", allow_empty=True)
+        ice = icechunk.Repository.open(icechunk.local_filesystem_storage(self.path))
+        ice_store = ice.readonly_session(snapshot_id=sid).store
+        ours = self.repo.readonly_session(snapshot_id=sid).store
+        proto = default_buffer_prototype()
+
+        async def listing(store):
+            return sorted([k async for k in store.list()])
+
+        keys = self._sync(listing(ours))
+        assert keys == self._sync(listing(ice_store))
+        for k in keys:
+            a = self._sync(ours.get(k, proto))
+            b = self._sync(ice_store.get(k, proto))
+            assert a is not None and b is not None and a.to_bytes() == b.to_bytes(), k
+        self._new_session(self.repo)
+
+    def teardown(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+FloeLocalWithIcechunkOracle.TestCase.settings = settings(
+    max_examples=max(EXAMPLES // 2, 5), stateful_step_count=30, deadline=None)
+TestFloeAgainstIcechunk = FloeLocalWithIcechunkOracle.TestCase

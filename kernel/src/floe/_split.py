@@ -14,6 +14,7 @@ import numpy as np
 from floe import _chunkrefs as cr
 from floe._errors import InternalError
 from floe.format.model import ArrayRefs, NodeSnapshot
+from floe.split import SplitArray, selected_policy
 
 if TYPE_CHECKING:
     from floe.repository import Repository
@@ -33,12 +34,25 @@ def split_array_refs(repo: Repository, node: NodeSnapshot, refs: ArrayRefs) -> l
 
 def _policy_groups(repo: Repository, node: NodeSnapshot,
                    refs: ArrayRefs) -> list[np.ndarray] | None:
-    """Row groups from the configured split policy; ``None`` = one manifest."""
-    return None
+    """Row groups from the selected split policy (:mod:`floe.split`); ``None`` = one manifest."""
+    assert node.array is not None
+    policy = selected_policy(getattr(repo, "_manifest_split_policy", None))
+    array = SplitArray(
+        path=node.path,
+        shape=tuple(length for length, _ in node.array.shape),
+        num_chunks=tuple(n for _, n in node.array.shape),
+        dimension_names=node.array.dimension_names,
+        config=repo.config._to_dict(),
+    )
+    groups = policy.split(array, refs.coords)
+    if groups is None:
+        return None
+    return [np.asarray(g, dtype=np.intp) for g in groups]
 
 
 def _check_partition(node: NodeSnapshot, refs: ArrayRefs, parts: list[ArrayRefs]) -> None:
-    if sum(len(p) for p in parts) != len(refs):
+    rows = np.concatenate([p.coords for p in parts]) if parts else refs.coords[:0]
+    if sum(len(p) for p in parts) != len(refs) or len(np.unique(cr.row_keys(rows))) != len(rows):
         raise InternalError(f"manifest split of {node.path} lost or duplicated chunk refs")
     boxes = [cr.extents(p) for p in parts]
     for i, a in enumerate(boxes):

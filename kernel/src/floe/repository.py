@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from floe import _refs
 from floe._assets import REPO_PATH, AssetManager, backup_path
@@ -42,6 +42,9 @@ from floe.format.model import (
 )
 from floe.snapshots import SnapshotInfo, Update, micros_to_datetime
 from floe.storage import ConditionFailedError, Storage
+
+if TYPE_CHECKING:
+    from floe.split import ManifestSplitPolicy
 
 __all__ = ["Repository"]
 
@@ -89,6 +92,7 @@ class Repository:
         self._config = config
         self._authorized = dict(authorize_virtual_chunk_access or {})
         self._default_commit_metadata: dict[str, Any] = {}
+        self._manifest_split_policy: ManifestSplitPolicy | None = None
 
     # ================================================================ open
     @classmethod
@@ -271,6 +275,28 @@ class Repository:
     @property
     def default_commit_metadata(self) -> dict[str, Any]:
         return dict(self._default_commit_metadata)
+
+    def set_manifest_split_policy(self, policy: str | ManifestSplitPolicy | None,
+                                  **options: Any) -> None:
+        """Use a manifest split policy for commits made through this handle (floe extra).
+
+        Parameters
+        ----------
+        policy
+            A name registered through ``floe_register_manifest_split_policies``
+            (built with ``options``), a policy instance, or ``None`` to go back to
+            the default (``FLOE_MANIFEST_SPLIT_POLICY``, else ``"config"``).
+
+        Not persisted: icechunk and other handles keep the config-driven policy.
+        """
+        from floe.split import make_policy
+
+        self._manifest_split_policy = None if policy is None else make_policy(policy, **options)
+
+    @property
+    def manifest_split_policy(self) -> ManifestSplitPolicy | None:
+        """The policy set by :meth:`set_manifest_split_policy`, or ``None`` (floe extra)."""
+        return self._manifest_split_policy
 
     # =========================================================== repo info
     async def _repo_info(self) -> RepoInfo:

@@ -57,7 +57,8 @@ ENTRY_POINT_GROUPS = ("floe.storage", "floe.virtual_chunks", "floe.conflict_solv
 AUTOLOAD_ENV = "FLOE_DISABLE_PLUGIN_AUTOLOAD"
 BLOCKED_ENV = "FLOE_BLOCKED_PLUGINS"
 # (entry-point name, module) of plugins shipped in the kernel distribution.
-BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (("floe-builtin", "floe.storage._builtin"),)
+BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (("floe-builtin", "floe.storage._builtin"),
+                                                ("floe-builtin-split", "floe.split"))
 _KERNEL_DISTRIBUTION = "floe"
 
 _HOOKS: dict[type[Registry], str] = {

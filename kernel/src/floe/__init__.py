@@ -26,6 +26,13 @@ from floe._errors import (
     StorageError,
 )
 from floe.config import RepositoryConfig
+from floe.conflicts import (
+    Conflict,
+    ConflictDetector,
+    ConflictSolver,
+    ConflictType,
+    VersionSelection,
+)
 from floe.repository import Repository
 from floe.session import Session
 from floe.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
@@ -36,7 +43,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError",
+    "Conflict",
+    "ConflictDetector",
     "ConflictError",
+    "ConflictSolver",
+    "ConflictType",
     "Diff",
     "ErrorKind",
     "FormatError",
@@ -60,6 +71,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "Update",
+    "VersionSelection",
     "__version__",
     "in_memory_storage",
     "local_filesystem_storage",
@@ -70,3 +82,12 @@ __all__ = [
 def spec_version() -> int:
     """The Icechunk spec version floe writes."""
     return 2
+
+
+def __getattr__(name: str) -> object:
+    # solvers of the optional floe-conflict-solvers distribution, e.g. BasicConflictSolver
+    from floe import conflicts
+
+    if name in conflicts.SOLVER_NAMES:
+        return getattr(conflicts, name)
+    raise AttributeError(f"module 'floe' has no attribute {name!r}")

@@ -374,6 +374,35 @@ class Session:
                                     "allow_empty=True)", ErrorKind.NO_CHANGES_TO_COMMIT)
         md = dict(self._repo.default_commit_metadata)
         md.update(metadata or {})
+        solver = None
+        if rebase_with is not None:
+            from floe.conflicts import resolve_solver
+
+            solver = resolve_solver(rebase_with)
+        attempt = 0
+        while True:
+            if solver is not None:  # icechunk records the attempt count
+                md["__icechunk"] = {**md.get("__icechunk", {}), "rebase_attempts": attempt}
+            try:
+                snap = await self._commit_once(message, md)
+                break
+            except ConflictError as e:
+                if solver is None or attempt >= rebase_tries or \
+                        e.kind != ErrorKind.COMMIT_CONFLICT:
+                    raise
+            attempt += 1
+            await self.rebase_async(solver)
+        self._snapshot = snap
+        self._base_nodes = {n.path: n for n in snap.nodes}
+        self._changes = ChangeSet()
+        self._ref_indexes.clear()
+        self._read_only = True
+        if self._store is not None:
+            self._store._read_only = True
+        return str(snap.id)
+
+    async def _commit_once(self, message: str, md: dict[str, Any]) -> Snapshot:
+        """Write one commit and move the branch; ``ConflictError`` if the branch moved."""
         snap, tx, manifests = await self._build_commit(message, md)
         await asyncio.gather(*(self._assets.write_manifest(m, d) for m, d in manifests))
         await asyncio.gather(self._assets.write_transaction_log(tx),
@@ -391,14 +420,21 @@ class Session:
             return UpdateRecord("NewCommit", {"branch": branch, "new_snap_id": snap.id}, 0)
 
         await self._repo._update(mutate)
-        self._snapshot = snap
-        self._base_nodes = {n.path: n for n in snap.nodes}
-        self._changes = ChangeSet()
-        self._ref_indexes.clear()
-        self._read_only = True
-        if self._store is not None:
-            self._store._read_only = True
-        return str(snap.id)
+        return snap
+
+    # ============================================================== rebase
+    def rebase(self, solver: Any) -> None:
+        """Move this session onto the tip of its branch, resolving conflicts with ``solver``.
+
+        ``solver`` is a ``ConflictSolver`` (or a registered solver name such as
+        ``"basic"``). Raises ``RebaseFailedError`` on unresolved conflicts.
+        """
+        sync(self.rebase_async(solver))
+
+    async def rebase_async(self, solver: Any) -> None:
+        from floe.conflicts import rebase_session
+
+        await rebase_session(self, solver)
 
     async def _old_refs(self, node: NodeSnapshot) -> ArrayRefs:
         assert node.array is not None

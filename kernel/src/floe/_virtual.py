@@ -1,55 +1,63 @@
-"""Reading virtual chunk refs: authorization, then a resolver by URL scheme.
+"""Reading virtual chunk refs: authorization first, then a resolver by URL scheme.
 
-Only ``file://`` is resolved by the kernel today; other schemes come from
-plugins (``floe.virtual_chunks`` entry points, a later milestone).
+Resolvers come from the ``floe.virtual_chunks`` hook (the kernel's own
+``file://`` resolver registers the same way). A location outside every
+authorized container prefix is refused before any I/O.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
-from floe._errors import ErrorKind, InvalidInputError, StorageError
+from floe._errors import ErrorKind, InvalidInputError
 
 if TYPE_CHECKING:
     from floe.repository import Repository
 
 
-def _authorized_prefix(repo: Repository, location: str) -> str | None:
-    for prefix in repo.authorized_virtual_container_prefixes():
+def authorized_prefix(prefixes: Any, location: str) -> str | None:
+    """The longest authorized container prefix that ``location`` lies under."""
+    best = None
+    for prefix in prefixes:
+        # prefixes end with "/": s3://b/foo/ never authorizes s3://b/foo-prod/x
         if prefix.endswith("/") and location.startswith(prefix):
-            return prefix
-    return None
+            if best is None or len(prefix) > len(best):
+                best = prefix
+    return best
 
 
-def _read_file(path: str, start: int, end: int) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(start)
-        return f.read(end - start)
+def resolver_for(repo: Repository, prefix: str, location: str) -> Any:
+    """The (cached) resolver for one container of ``repo``."""
+    from floe.plugins import get_plugins
+
+    cache: dict[str, Any] = repo.__dict__.setdefault("_resolvers", {})
+    resolver = cache.get(prefix)
+    if resolver is None:
+        scheme = urlparse(location).scheme
+        factory = get_plugins().resolver_for_scheme(scheme)
+        resolver = cache[prefix] = factory(prefix, repo._authorized.get(prefix))
+    return resolver
 
 
 async def fetch_virtual(repo: Repository, ref: tuple[Any, ...],
                         byte_range: tuple[int, int | None] | None) -> bytes:
     _, location, offset, length, _etag, _mtime = ref
-    if _authorized_prefix(repo, location) is None:
+    prefix = authorized_prefix(repo.authorized_virtual_container_prefixes(), location)
+    if prefix is None:
         raise InvalidInputError(f"virtual chunk at {location!r} is outside every authorized "
-                                "virtual chunk container", "unauthorized-virtual-chunk-container")
-    url = urlparse(location)
-    if url.scheme != "file":
-        raise InvalidInputError(f"no virtual chunk resolver for {url.scheme}:// is installed",
-                                "no-container-for-virtual-chunk")
-    path = unquote(url.path)
-    if ".." in path.split("/"):
-        raise InvalidInputError(f"virtual chunk path {location!r} contains '..'",
-                                ErrorKind.INVALID_PATH)
+                                "virtual chunk container (authorize_virtual_chunk_access)",
+                                "unauthorized-virtual-chunk-container")
     start, end = (0, length) if byte_range is None else byte_range
     end = length if end is None else min(end, length)
-    try:
-        data = await asyncio.to_thread(_read_file, os.path.normpath(path), offset + start,
-                                       offset + end)
-    except OSError as e:
-        raise StorageError(f"cannot read virtual chunk {location}: {e}",
-                           "virtual-chunk-fetch") from None
-    return data
+    start = min(start, end)
+    if start == end:
+        return b""
+    return bytes(await resolver_for(repo, prefix, location).fetch(location, offset + start,
+                                                                  offset + end))
+
+
+def check_location(location: str) -> None:
+    if not isinstance(location, str) or "://" not in location:
+        raise InvalidInputError(f"virtual chunk location {location!r} is not a URL",
+                                ErrorKind.INVALID_PATH)

@@ -58,7 +58,8 @@ AUTOLOAD_ENV = "FLOE_DISABLE_PLUGIN_AUTOLOAD"
 BLOCKED_ENV = "FLOE_BLOCKED_PLUGINS"
 # (entry-point name, module) of plugins shipped in the kernel distribution.
 BUILTIN_PLUGINS: tuple[tuple[str, str], ...] = (("floe-builtin", "floe.storage._builtin"),
-                                                ("floe-builtin-split", "floe.split"))
+                                                ("floe-builtin-split", "floe.split"),
+                                                ("floe-builtin-file", "floe._file_resolver"))
 _KERNEL_DISTRIBUTION = "floe"
 
 _HOOKS: dict[type[Registry], str] = {

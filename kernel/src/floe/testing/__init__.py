@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from floe.testing._resolver import VirtualChunkResolverTests
 from floe.testing._storage import StorageTests
 
-__all__ = ["StorageTests"]
+__all__ = ["StorageTests", "VirtualChunkResolverTests"]

@@ -214,3 +214,25 @@ def test_conflict_type_api() -> None:
     c = Conflict(CT.ChunkDoubleUpdate, "/a", [[0, 1]])
     assert c.conflicted_chunks == [[0, 1]] and c.path == "/a"
     assert np.array_equal(c.conflicted_chunks, [[0, 1]])
+
+
+def test_our_delete_does_not_hide_their_recreated_node(tmp_path):
+    """Like icechunk: deleting a node the branch already replaced leaves theirs alone."""
+    import zarr
+
+    import floe as ic
+
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")))
+    s = repo.writable_session("main")
+    zarr.group(s.store).create_array("arr", shape=(2,), dtype="i4")
+    s.commit("arr")
+    ours = repo.writable_session("main")
+    theirs = repo.writable_session("main")
+    g = zarr.open_group(theirs.store, mode="a")
+    del g["arr"]
+    g.create_array("arr", shape=(3,), dtype="i4")
+    theirs.commit("recreate")
+    del zarr.open_group(ours.store, mode="a")["arr"]
+    ours.commit("delete arr", rebase_with=ic.ConflictDetector())
+    got = zarr.open_group(repo.readonly_session(branch="main").store, mode="r")
+    assert got["arr"].shape == (3,)

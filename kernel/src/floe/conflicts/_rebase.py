@@ -262,6 +262,13 @@ def _move_base(session: Session, snap: Snapshot) -> None:
             arr = ArrayData(node.array.shape, node.array.dimension_names,
                             list(t.array.manifests))
             ch.updated[p] = NodeSnapshot(node.id, p, node.user_data, arr, node.extra)
+    for p, gone in list(ch.deleted.items()):
+        t = nodes.get(p)
+        if t is None or t.id != gone.id:
+            # the node we deleted is already gone there; whatever now lives at
+            # that path (their re-created node) is not ours to delete
+            del ch.deleted[p]
+            ch.chunks.pop(gone.id, None)
     session._snapshot = snap
     session._base_nodes = nodes
     session._ref_indexes.clear()

@@ -36,7 +36,7 @@ from floe.conflicts import (
 from floe.repository import Repository
 from floe.session import Session
 from floe.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
-from floe.storage import Storage, in_memory_storage, local_filesystem_storage
+from floe.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from floe.store import IcechunkStore
 
 __version__ = "0.1.0"
@@ -76,6 +76,7 @@ __all__ = [
     "in_memory_storage",
     "local_filesystem_storage",
     "spec_version",
+    "storage_from_url",
 ]
 
 
@@ -84,10 +85,30 @@ def spec_version() -> int:
     return 2
 
 
+# icechunk's storage factories that live in optional floe distributions
+_OPTIONAL: dict[str, tuple[str, str]] = {
+    **{n: ("floe_s3", "floe-s3") for n in ("s3_storage", "s3_store", "tigris_storage",
+                                           "r2_storage")},
+    **{n: ("floe_gcs", "floe-gcs") for n in ("gcs_storage", "gcs_store")},
+    **{n: ("floe_azure", "floe-azure") for n in ("azure_storage",)},
+    **{n: ("floe_http", "floe-http") for n in ("http_storage", "http_store",
+                                               "redirect_storage")},
+}
+
+
 def __getattr__(name: str) -> object:
     # solvers of the optional floe-conflict-solvers distribution, e.g. BasicConflictSolver
     from floe import conflicts
 
     if name in conflicts.SOLVER_NAMES:
         return getattr(conflicts, name)
+    if name in _OPTIONAL:
+        module, dist = _OPTIONAL[name]
+        import importlib
+
+        try:
+            return getattr(importlib.import_module(module), name)
+        except ImportError:
+            raise AttributeError(f"floe.{name} needs the {dist} distribution: "
+                                 f"pip install {dist}") from None
     raise AttributeError(f"module 'floe' has no attribute {name!r}")

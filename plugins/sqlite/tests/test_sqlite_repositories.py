@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import multiprocessing as mp
 import os
 
 import icechunk
@@ -12,45 +11,14 @@ import zarr
 
 import floe
 from floe.storage import LocalFileSystemStorage
+from floe.testing import check_concurrent_commits
 from floe_sqlite import sqlite_storage
 
-PROCS = 4
-
-
-def _worker(db: str, proc: int, commits: int) -> int:
-    repo = floe.Repository.open(sqlite_storage(db))
-    retries = 0
-    for i in range(commits):
-        while True:
-            s = repo.writable_session("main")
-            arr = zarr.open_array(s.store, path="grid", mode="r+")
-            arr[proc, i] = proc * 1000 + i
-            try:
-                s.commit(f"p{proc} c{i}")
-                break
-            except floe.ConflictError:
-                retries += 1
-    return retries
 
 
 def test_four_processes_commit_to_one_sqlite_file(tmp_path):
-    db = str(tmp_path / "repo.db")
     commits = int(os.environ.get("FLOE_STRESS_COMMITS", "15"))
-    repo = floe.Repository.create(sqlite_storage(db))
-    s = repo.writable_session("main")
-    zarr.create_array(s.store, name="grid", shape=(PROCS, commits), chunks=(1, 1), dtype="i4",
-                      fill_value=-1)
-    s.commit("setup")
-    with mp.get_context("spawn").Pool(PROCS) as pool:
-        pool.starmap(_worker, [(db, p, commits) for p in range(PROCS)])
-    repo = floe.Repository.open(sqlite_storage(db))
-    messages = [h.message for h in repo.ancestry(branch="main")]
-    assert len(messages) == PROCS * commits + 2
-    assert sorted(m for m in messages if m.startswith("p")) == sorted(
-        f"p{p} c{i}" for p in range(PROCS) for i in range(commits))
-    grid = zarr.open_array(repo.readonly_session(branch="main").store, path="grid", mode="r")[:]
-    np.testing.assert_array_equal(
-        grid, [[p * 1000 + i for i in range(commits)] for p in range(PROCS)])
+    check_concurrent_commits(sqlite_storage(str(tmp_path / "repo.db")), commits=commits)
 
 
 async def _copy(src, dst) -> int:

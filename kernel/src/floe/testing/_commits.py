@@ -11,17 +11,22 @@ pickled to the workers, so it must be picklable (every floe storage is).
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from typing import Any
 
 __all__ = ["check_concurrent_commits"]
 
 
-def _worker(storage: Any, proc: int, commits: int, rebase: bool) -> int:
+def _worker(storage: Any, proc: int, commits: int, rebase: bool, start_at: float) -> int:
+    import time
+
     import zarr
 
     import floe
 
     repo = floe.Repository.open(storage)
+    # start together, so the processes really race (spawn start-up is slow)
+    time.sleep(max(0.0, start_at - time.time()))
     retries = 0
     for i in range(commits):
         while True:
@@ -55,8 +60,9 @@ def check_concurrent_commits(storage: Any, *, processes: int = 4, commits: int =
     zarr.create_array(s.store, name="grid", shape=(processes, commits), chunks=(1, 1),
                       dtype="i4", fill_value=-1)
     s.commit("setup")
+    start_at = time.time() + 3.0
     with mp.get_context("spawn").Pool(processes) as pool:
-        retries = sum(pool.starmap(_worker, [(storage, p, commits, rebase)
+        retries = sum(pool.starmap(_worker, [(storage, p, commits, rebase, start_at)
                                              for p in range(processes)]))
     repo = floe.Repository.open(storage)
     messages = [h.message for h in repo.ancestry(branch="main")]

@@ -1,0 +1,357 @@
+"""floe-s3 behaviour on a real S3 API (moto server): repositories, errors, retries,
+credentials, multipart, lost responses of conditional writes, the resolver.
+
+Faults are injected on the real client through botocore's event system (a
+``before-send`` handler answering 503 or dropping the connection, an
+``after-call`` handler losing the response of a write that did land); boto3
+itself is never mocked and every other request reaches the moto server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pickle
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import numpy as np
+import pytest
+import zarr
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ConnectionClosedError
+
+import floe
+from floe.plugins import get_plugins, reset_plugins
+from floe.storage import ConditionFailedError, ObjectNotFoundError, storage_from_url
+from floe_s3 import (
+    S3ChunkResolver,
+    S3Storage,
+    S3StaticCredentials,
+    s3_container_access,
+    s3_credentials,
+    s3_storage,
+    s3_store,
+)
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, *_, **__):
+        yield self.data
+
+
+def _response(request, status: int) -> AWSResponse:
+    """An error answer in place of the server's (the request is not sent)."""
+    code = {403: "AccessDenied", 429: "SlowDown", 500: "InternalError",
+            503: "ServiceUnavailable"}.get(status, "Error")
+    body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+    return AWSResponse(request.url, status, {"Content-Type": "application/xml"}, _Body(body))
+
+
+def _raw(s3_endpoint):
+    return boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def test_repository_lifecycle(s3_kwargs, s3_endpoint):
+    storage = s3_storage(prefix="lifecycle", **s3_kwargs)
+    repo = floe.Repository.create(storage)
+    s = repo.writable_session("main")
+    root = zarr.group(s.store)
+    arr = root.create_array("a", shape=(1000,), chunks=(200,), dtype="i4")
+    arr[:] = np.arange(1000)
+    first = s.commit("first")
+    repo.create_branch("dev", first)
+    s = repo.writable_session("dev")
+    zarr.open_array(s.store, path="a")[:10] = -1
+    second = s.commit("second")
+    repo.create_tag("v1", second)
+    again = floe.Repository.open(s3_storage(prefix="lifecycle", **s3_kwargs))
+    assert again.list_branches() == {"main", "dev"} and again.list_tags() == {"v1"}
+    dev = zarr.open_array(again.readonly_session(branch="dev").store, path="a", mode="r")
+    main = zarr.open_array(again.readonly_session(branch="main").store, path="a", mode="r")
+    assert dev[:10].tolist() == [-1] * 10 and main[:].tolist() == list(range(1000))
+    assert [p.message for p in again.ancestry(branch="dev")][:2] == ["second", "first"]
+    keys = [o["Key"] for o in _raw(s3_endpoint).list_objects_v2(
+        Bucket=s3_kwargs["bucket"], Prefix="lifecycle/")["Contents"]]
+    assert "lifecycle/repo" in keys and any(k.startswith("lifecycle/snapshots/") for k in keys)
+    again.delete_branch("dev")
+    assert again.list_branches() == {"main"}
+
+
+def test_url_scheme_and_registry(s3_kwargs):
+    reset_plugins()
+    try:
+        kw = {k: v for k, v in s3_kwargs.items() if k != "bucket"}
+        s = storage_from_url(f"s3://{s3_kwargs['bucket']}/some/prefix", **kw)
+        assert isinstance(s, S3Storage) and s.prefix == "some/prefix"
+        rows = {(r.name, r.kind) for r in get_plugins().list_plugins()
+                if r.distribution == "floe-s3"}
+        assert ("s3", "storage") in rows and ("s3", "virtual chunk resolver") in rows
+    finally:
+        reset_plugins()
+
+
+def test_bad_inputs(s3_kwargs, s3_endpoint):
+    kw = dict(s3_kwargs, bucket="no-such-bucket-here")
+    with pytest.raises(floe.StorageError, match="does not exist"):
+        floe.Repository.create(s3_storage(prefix="x", **kw))
+    with pytest.raises(floe.InvalidInputError):
+        s3_storage(prefix="x", **dict(s3_kwargs, allow_http=False))
+    with pytest.raises(floe.InvalidInputError):
+        s3_storage(prefix="x", bogus_option=1, **s3_kwargs)
+    with pytest.raises(floe.InvalidInputError):
+        s3_storage(prefix="x", anonymous=True, **s3_kwargs)  # conflicting credentials
+    # opening where there is no repository
+    with pytest.raises(floe.IcechunkError):
+        floe.Repository.open(s3_storage(prefix="empty", **s3_kwargs))
+
+
+def test_wrong_credentials(s3_kwargs, monkeypatch):
+    # moto checks signatures only with auth enabled; enable it for this test.
+    from moto.core.config import default_user_config  # noqa: F401
+
+    storage = s3_storage(prefix="creds", **s3_kwargs)
+
+    async def main():
+        await storage.put_object("ok", b"1")
+        bad = s3_storage(prefix="creds", **dict(s3_kwargs, bucket="definitely-missing"))
+        with pytest.raises(floe.StorageError) as info:
+            await bad.get_object("ok")
+        assert not isinstance(info.value, ObjectNotFoundError)
+        with pytest.raises(ObjectNotFoundError):
+            await storage.get_object("missing")
+
+    asyncio.run(main())
+
+
+def test_missing_objects_clear_errors_and_no_half_commit(s3_kwargs, s3_endpoint):
+    storage = s3_storage(prefix="broken", **s3_kwargs)
+    repo = floe.Repository.create(storage)
+    s = repo.writable_session("main")
+    arr = zarr.create_array(s.store, name="a", shape=(4000,), chunks=(2000,), dtype="f8")
+    arr[:] = np.arange(4000.0)
+    good = s.commit("good")
+    raw = _raw(s3_endpoint)
+    chunk_keys = [o["Key"] for o in raw.list_objects_v2(
+        Bucket=s3_kwargs["bucket"], Prefix="broken/chunks/")["Contents"]]
+    raw.delete_object(Bucket=s3_kwargs["bucket"], Key=chunk_keys[0])
+    fresh = floe.Repository.open(s3_storage(prefix="broken", **s3_kwargs))
+    with pytest.raises(Exception) as info:  # noqa: PT011 - zarr may wrap it
+        zarr.open_array(fresh.readonly_session(branch="main").store, path="a", mode="r")[:]
+    assert "not found" in str(info.value).lower() or isinstance(info.value, floe.IcechunkError)
+
+    # A commit whose final repo update fails leaves the branch where it was.
+    s = fresh.writable_session("main")
+    zarr.open_array(s.store, path="a")[:2000] = 9.0
+    client = s3_storage(prefix="broken", **s3_kwargs)
+    blocked = s3_storage(prefix="broken", max_tries=2, initial_backoff_s=0.001, **s3_kwargs)
+
+    def deny_repo(request, **_):
+        if request.url.endswith("/broken/repo") and request.method == "PUT":
+            return _response(request, 503)
+        return None
+
+    blocked.client.meta.events.register("before-send.s3.PutObject", deny_repo)
+    r = floe.Repository.open(blocked)
+    s = r.writable_session("main")
+    zarr.open_array(s.store, path="a")[:2000] = 9.0
+    with pytest.raises(floe.StorageError):
+        s.commit("never visible")
+    after = floe.Repository.open(client)
+    assert after.lookup_branch("main") == good
+
+
+def test_retries_on_503_and_connection_reset(s3_kwargs):
+    storage = s3_storage(prefix="retry", max_tries=4, initial_backoff_s=0.01, **s3_kwargs)
+    failures = {"n": 0}
+
+    def flaky(request, **_):
+        if failures["n"] < 3:
+            failures["n"] += 1
+            if failures["n"] == 2:
+                raise ConnectionClosedError(endpoint_url=request.url)
+            return _response(request, 503 if failures["n"] == 1 else 429)
+        return None
+
+    storage.client.meta.events.register("before-send.s3.*", flaky)
+
+    async def main():
+        await storage.put_object("k", b"v")
+        assert failures["n"] == 3
+        failures["n"] = 0
+        assert await storage.get_object("k") == b"v"
+
+    asyncio.run(main())
+
+    never = s3_storage(prefix="retry", max_tries=3, initial_backoff_s=0.01, **s3_kwargs)
+    calls = {"n": 0}
+
+    def always(request, **_):
+        calls["n"] += 1
+        return _response(request, 500)
+
+    never.client.meta.events.register("before-send.s3.*", always)
+    with pytest.raises(floe.StorageError):
+        asyncio.run(never.get_object("k"))
+    assert calls["n"] == 3
+
+    no_retry = s3_storage(prefix="retry", max_tries=5, initial_backoff_s=0.01, **s3_kwargs)
+    seen = {"n": 0}
+
+    def forbidden(request, **_):
+        seen["n"] += 1
+        return _response(request, 403)
+
+    no_retry.client.meta.events.register("before-send.s3.*", forbidden)
+    with pytest.raises(floe.StorageError, match="refused"):
+        asyncio.run(no_retry.get_object("k"))
+    assert seen["n"] == 1  # 403 is not retried
+
+
+def test_operation_timeout(s3_kwargs):
+    import time
+
+    storage = s3_storage(prefix="slow", operation_timeout_s=0.3, initial_backoff_s=0.05,
+                         **s3_kwargs)
+
+    def slow(request, **_):
+        time.sleep(0.5)
+        return _response(request, 503)
+
+    storage.client.meta.events.register("before-send.s3.*", slow)
+    t0 = time.monotonic()
+    with pytest.raises(floe.StorageError, match="timed out"):
+        asyncio.run(storage.get_object("k"))
+    assert time.monotonic() - t0 < 1.0
+
+
+def test_lost_response_of_conditional_write_is_not_a_conflict(s3_kwargs):
+    storage = s3_storage(prefix="lost", max_tries=3, initial_backoff_s=0.01, **s3_kwargs)
+    lost = {"n": 0}
+
+    def lose_response(http_response, parsed, model, **_):
+        if lost["n"] == 0:  # the write landed; its answer never arrives
+            lost["n"] += 1
+            raise ConnectionClosedError(endpoint_url="http://lost")
+
+    storage.client.meta.events.register("after-call.s3.PutObject", lose_response)
+
+    async def main():
+        t1 = await storage.put_object_if("repo", b"v1", expected=None)
+        assert lost["n"] == 1
+        data, tok = await storage.get_object_versioned("repo")
+        assert data == b"v1" and tok == t1
+        lost["n"] = 0
+        t2 = await storage.put_object_if("repo", b"v2", expected=t1)
+        assert lost["n"] == 1 and t2 != t1
+        assert await storage.get_object_versioned("repo") == (b"v2", t2)
+        # A real conflict after a lost response is still a conflict.
+        lost["n"] = 0
+        other = s3_storage(prefix="lost", **s3_kwargs)
+        await other.put_object_if("repo", b"theirs", expected=t2)
+        with pytest.raises(ConditionFailedError):
+            await storage.put_object_if("repo", b"mine", expected=t2)
+
+    asyncio.run(main())
+
+
+def test_multipart_above_threshold(s3_kwargs, s3_endpoint):
+    storage = s3_storage(prefix="mp", multipart_threshold=11 * 2**20,
+                         multipart_part_size=5 * 2**20, storage_class="STANDARD_IA", **s3_kwargs)
+    ops: list[str] = []
+    storage.client.meta.events.register(
+        "before-call.s3.*", lambda model, **_: ops.append(model.name))
+    data = np.random.default_rng(0).bytes(12 * 2**20 + 5)
+    small = b"x" * 1000
+
+    async def main():
+        await storage.put_object("big", data)
+        await storage.put_object("small", small)
+        assert await storage.get_object("big") == data
+
+    asyncio.run(main())
+    assert ops.count("UploadPart") == 3 and ops.count("CompleteMultipartUpload") == 1
+    assert ops.count("PutObject") == 1
+    head = _raw(s3_endpoint).head_object(Bucket=s3_kwargs["bucket"], Key="mp/big")
+    assert head["ContentLength"] == len(data) and head.get("StorageClass") == "STANDARD_IA"
+
+
+def test_credentials_never_shown(s3_kwargs, caplog):
+    secret = "SUPERSECRETVALUE123456"
+    kw = dict(s3_kwargs, access_key_id="AKIAEXAMPLEKEY99", secret_access_key=secret,
+              session_token="TOKENTOKENTOKEN")
+    storage = s3_storage(prefix="r", **kw)
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(storage.exists("x"))
+    text = repr(storage) + repr(storage._s3) + repr(s3_credentials(
+        access_key_id="AKIAEXAMPLEKEY99", secret_access_key=secret)) + caplog.text
+    assert secret not in text and "TOKENTOKENTOKEN" not in text
+    assert "AKIAEXAMPLEKEY99" not in repr(storage)
+    clone = pickle.loads(pickle.dumps(storage))
+    assert secret not in repr(clone)
+
+
+_CALLS: list[datetime] = []
+
+
+def _short_lived() -> S3StaticCredentials:
+    _CALLS.append(datetime.now(UTC))
+    # expires in 5 minutes: inside botocore's mandatory refresh window, so every
+    # request fetches again (a long-lived answer would be reused)
+    return S3StaticCredentials("x", "x", None, datetime.now(UTC) + timedelta(minutes=5))
+
+
+def _long_lived() -> S3StaticCredentials:
+    _CALLS.append(datetime.now(UTC))
+    return S3StaticCredentials("x", "x", None, datetime.now(UTC) + timedelta(hours=2))
+
+
+def test_refreshable_credentials(s3_kwargs):
+    kw = {k: v for k, v in s3_kwargs.items() if k not in ("access_key_id", "secret_access_key")}
+    _CALLS.clear()
+    storage = s3_storage(prefix="refresh", get_credentials=_short_lived, **kw)
+
+    async def main(s):
+        for i in range(3):
+            await s.put_object(f"k{i}", b"v")
+
+    asyncio.run(main(storage))
+    assert len(_CALLS) >= 3  # called again before expiry
+    _CALLS.clear()
+    storage = s3_storage(prefix="refresh", get_credentials=_long_lived, **kw)
+    asyncio.run(main(storage))
+    assert len(_CALLS) == 1
+    clone = pickle.loads(pickle.dumps(storage))  # travels to other processes
+    asyncio.run(main(clone))
+
+
+def test_from_env_and_anonymous(s3_kwargs, monkeypatch):
+    kw = {k: v for k, v in s3_kwargs.items() if k not in ("access_key_id", "secret_access_key")}
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "envkey")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "envsecret")
+    storage = s3_storage(prefix="env", from_env=True, **kw)
+    asyncio.run(storage.put_object("k", b"v"))
+    _raw(s3_kwargs["endpoint_url"]).put_object(Bucket=s3_kwargs["bucket"], Key="env/k",
+                                               Body=b"v", ACL="public-read")
+    anon = s3_storage(prefix="env", anonymous=True, **kw)
+    assert asyncio.run(anon.get_object("k")) == b"v"  # moto does not enforce auth
+
+
+def test_resolver_reads_ranges_with_its_own_credentials(s3_kwargs, s3_endpoint):
+    raw = _raw(s3_endpoint)
+    raw.create_bucket(Bucket="vdata")
+    payload = bytes(range(256)) * 4
+    raw.put_object(Bucket="vdata", Key="files/blob.bin", Body=payload)
+    store = s3_store(region="us-east-1", endpoint_url=s3_endpoint, allow_http=True,
+                     force_path_style=True)
+    creds = s3_credentials(access_key_id="other", secret_access_key="other")
+    factory = get_plugins().resolver_for_scheme("s3")
+    resolver = factory("s3://vdata/files/", s3_container_access(store, creds))
+    assert isinstance(resolver, S3ChunkResolver)
+    assert asyncio.run(resolver.fetch("s3://vdata/files/blob.bin", 10, 20)) == payload[10:20]
+    with pytest.raises(floe.StorageError):
+        asyncio.run(resolver.fetch("s3://vdata/files/missing.bin", 0, 4))

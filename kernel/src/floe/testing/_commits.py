@@ -17,7 +17,7 @@ from typing import Any
 __all__ = ["check_concurrent_commits"]
 
 
-def _worker(storage: Any, proc: int, commits: int, rebase: bool, start_at: float) -> int:
+def _worker(storage: Any, proc: int, commits: int, rebase: Any, start_at: float) -> int:
     import time
 
     import zarr
@@ -34,7 +34,7 @@ def _worker(storage: Any, proc: int, commits: int, rebase: bool, start_at: float
             zarr.open_array(s.store, path="grid", mode="r+")[proc, i] = proc * 1000 + i
             try:
                 if rebase:
-                    s.commit(f"p{proc} c{i}", rebase_with=floe.ConflictDetector())
+                    s.commit(f"p{proc} c{i}", rebase_with=rebase)
                 else:
                     s.commit(f"p{proc} c{i}")
                 break
@@ -44,11 +44,12 @@ def _worker(storage: Any, proc: int, commits: int, rebase: bool, start_at: float
 
 
 def check_concurrent_commits(storage: Any, *, processes: int = 4, commits: int = 15,
-                             rebase: bool = False) -> int:
+                             rebase: bool = False, solver: Any = None) -> int:
     """Run the check on an empty ``storage``; returns how many commits had to retry.
 
-    With ``rebase=True`` the workers commit with ``rebase_with=ConflictDetector()``
-    (their writes touch different chunks, so every rebase must succeed).
+    With ``rebase=True`` the workers commit with ``rebase_with=solver`` (a
+    registered solver name or a picklable solver; default ``ConflictDetector()``).
+    Their writes touch different chunks, so every rebase must succeed.
     """
     import numpy as np
     import zarr
@@ -62,7 +63,8 @@ def check_concurrent_commits(storage: Any, *, processes: int = 4, commits: int =
     s.commit("setup")
     start_at = time.time() + 3.0
     with mp.get_context("spawn").Pool(processes) as pool:
-        retries = sum(pool.starmap(_worker, [(storage, p, commits, rebase, start_at)
+        how = (solver if solver is not None else floe.ConflictDetector()) if rebase else None
+        retries = sum(pool.starmap(_worker, [(storage, p, commits, how, start_at)
                                              for p in range(processes)]))
     repo = floe.Repository.open(storage)
     messages = [h.message for h in repo.ancestry(branch="main")]

@@ -38,11 +38,19 @@ from floe.session import Session
 from floe.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
 from floe.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from floe.store import IcechunkStore
+from floe.virtual import (
+    ChunkType,
+    ObjectStoreConfig,
+    VirtualChunkContainer,
+    VirtualChunkSpec,
+    local_filesystem_store,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AlreadyExistsError",
+    "ChunkType",
     "Conflict",
     "ConflictDetector",
     "ConflictError",
@@ -58,6 +66,7 @@ __all__ = [
     "ManifestFileInfo",
     "NodeNotFoundError",
     "NotFoundError",
+    "ObjectStoreConfig",
     "ReadOnlyError",
     "RebaseFailedError",
     "RefNotFoundError",
@@ -72,9 +81,12 @@ __all__ = [
     "StorageError",
     "Update",
     "VersionSelection",
+    "VirtualChunkContainer",
+    "VirtualChunkSpec",
     "__version__",
     "in_memory_storage",
     "local_filesystem_storage",
+    "local_filesystem_store",
     "spec_version",
     "storage_from_url",
 ]

@@ -166,3 +166,121 @@ def extents(refs: ArrayRefs) -> tuple[tuple[int, int], ...]:
 
 def covers(mref: ManifestRef, coords: tuple[int, ...]) -> bool:
     return all(a <= c < b for (a, b), c in zip(mref.extents, coords, strict=False))
+
+
+# ------------------------------------------------- columnar pending virtual refs
+class VirtualBatch:
+    """Virtual refs set in one ``set_virtual_refs_arr`` call, kept columnar.
+
+    The batch covers the C-ordered block ``offset + [0, shape)`` of the chunk
+    grid; row ``i`` is the chunk at ``offset + unravel(i, shape)`` and exists
+    where ``valid[i]`` (an empty location means "no chunk"). Lookup is O(1)
+    arithmetic, and no per-ref Python object is made until commit.
+    """
+
+    __slots__ = ("etag", "last_modified", "lengths", "locations", "offset", "offsets",
+                 "shape", "valid")
+
+    def __init__(self, shape: tuple[int, ...], offset: tuple[int, ...], locations: list[str],
+                 offsets: np.ndarray, lengths: np.ndarray, valid: np.ndarray,
+                 etag: str | None, last_modified: int) -> None:
+        self.shape, self.offset = shape, offset
+        self.locations, self.offsets, self.lengths = locations, offsets, lengths
+        self.valid, self.etag, self.last_modified = valid, etag, last_modified
+
+    def row(self, coords: tuple[int, ...]) -> int | None:
+        if len(coords) != len(self.shape):
+            return None
+        rel = [c - o for c, o in zip(coords, self.offset, strict=True)]
+        if any(r < 0 or r >= s for r, s in zip(rel, self.shape, strict=True)):
+            return None
+        i = int(np.ravel_multi_index(rel, self.shape)) if rel else 0
+        return i if self.valid[i] else None
+
+    def find(self, coords: tuple[int, ...]) -> ChunkChange:
+        i = self.row(coords)
+        if i is None:
+            return None
+        return ("v", self.locations[i], int(self.offsets[i]), int(self.lengths[i]), self.etag,
+                self.last_modified)
+
+    def rows(self) -> np.ndarray:
+        return np.flatnonzero(self.valid)
+
+    def coords(self) -> np.ndarray:
+        rows = self.rows()
+        if not self.shape:
+            return np.zeros((len(rows), 0), np.uint32)
+        idx = np.unravel_index(rows, self.shape)
+        out = np.empty((len(rows), len(self.shape)), np.uint32)
+        for d, (col, off) in enumerate(zip(idx, self.offset, strict=True)):
+            out[:, d] = col + off
+        return out
+
+    def to_refs(self, node_id: NodeId) -> ArrayRefs:
+        rows = self.rows()
+        n = len(rows)
+        if n == len(self.locations):
+            locs = list(self.locations)
+        else:
+            locs = _obj(self.locations)[rows].tolist()
+        return ArrayRefs(node_id, self.coords(), np.full(n, KIND_VIRTUAL, np.uint8),
+                         self.offsets[rows].astype(np.uint64),
+                         self.lengths[rows].astype(np.uint64), np.zeros((n, 12), np.uint8),
+                         [None] * n, locs, [self.etag] * n,
+                         np.full(n, self.last_modified, np.uint32))
+
+    def drop_from(self, changes: dict[tuple[int, ...], ChunkChange]) -> None:
+        """Remove the entries of ``changes`` this (later) batch overrides."""
+        for c in [c for c in changes if self.row(c) is not None]:
+            del changes[c]
+
+
+def _linear_keys(coords: np.ndarray, num_chunks: tuple[int, ...]) -> np.ndarray:
+    """An order-preserving key per row (C order over the grid, or bytes keys)."""
+    if not num_chunks:
+        return np.zeros(len(coords), np.int64)
+    total = 1
+    for n in num_chunks:
+        total *= max(n, 1)
+    if total < 2**62:
+        return np.ravel_multi_index(coords.T.astype(np.int64), [max(n, 1) for n in num_chunks])
+    return row_keys(coords)
+
+
+def merge_with_batches(old: ArrayRefs, batches: list[VirtualBatch],
+                       changes: dict[tuple[int, ...], ChunkChange],
+                       num_chunks: tuple[int, ...]) -> ArrayRefs:
+    """``old``, then each batch in order, then ``changes``; later wins, sorted by coords."""
+    ndim = len(num_chunks)
+    nid = old.node_id
+    if not len(old) and not changes and len(batches) == 1:
+        # fast path: one batch is already unique and in C (= coordinate) order
+        refs = batches[0].to_refs(nid)
+        if ndim and len(refs) and np.any(refs.coords.max(axis=0) >= np.asarray(num_chunks)):
+            return take(refs, np.flatnonzero(np.all(refs.coords < np.asarray(
+                num_chunks, dtype=np.uint64), axis=1)))
+        return refs
+    parts = [old] + [b.to_refs(nid) for b in batches]
+    parts.append(refs_from_changes(nid, ndim, changes))
+    dead = [c for c, r in changes.items() if r is None]
+    tomb = len(dead)
+    if tomb:  # tombstones: placeholder rows dropped after de-duplication
+        parts.append(ArrayRefs(nid, np.array(dead, np.uint32).reshape(tomb, ndim),
+                               np.zeros(tomb, np.uint8), np.zeros(tomb, np.uint64),
+                               np.zeros(tomb, np.uint64), np.zeros((tomb, 12), np.uint8),
+                               [b""] * tomb, [None] * tomb, [None] * tomb,
+                               np.zeros(tomb, np.uint32)))
+    allrefs = concat(nid, ndim, parts)
+    n = len(allrefs)
+    if n == 0:
+        return allrefs
+    inside = np.flatnonzero(np.all(allrefs.coords < np.asarray(num_chunks, dtype=np.uint64),
+                                   axis=1)) if ndim else np.arange(n)
+    keys = _linear_keys(allrefs.coords[inside], num_chunks)
+    # the last occurrence of each key wins; np.unique sorts by key = coordinate order
+    _, first_rev = np.unique(keys[::-1], return_index=True)
+    rows = inside[len(inside) - 1 - first_rev]
+    if tomb:
+        rows = rows[rows < n - tomb]
+    return take(allrefs, rows)

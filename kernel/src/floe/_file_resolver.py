@@ -36,6 +36,24 @@ class FileResolver:
             f.seek(start)
             return f.read(end - start)
 
+    @staticmethod
+    def _stat(path: str) -> tuple[str, float]:
+        st = os.stat(path)
+        # the etag the object_store crate (used by icechunk) gives local files:
+        # inode-mtime_micros-size in hex
+        return f"{st.st_ino:x}-{st.st_mtime_ns // 1000:x}-{st.st_size:x}", st.st_mtime_ns / 1e9
+
+    async def object_metadata(self, location: str) -> tuple[str | None, float | None]:
+        """``(etag, modification time in seconds)`` of the file at ``location``."""
+        path = self._path(location)
+        try:
+            return await asyncio.to_thread(self._stat, path)
+        except FileNotFoundError:
+            raise ObjectNotFoundError(location) from None
+        except OSError as e:
+            raise StorageError(f"cannot stat virtual chunk file {location}: {e}",
+                               "virtual-chunk-fetch") from None
+
     async def fetch(self, location: str, start: int, end: int) -> bytes:
         path = self._path(location)
         if start < 0 or end < start:

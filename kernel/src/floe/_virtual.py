@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from floe._errors import ErrorKind, InvalidInputError
+from floe._errors import ErrorKind, InvalidInputError, StorageError
 
 if TYPE_CHECKING:
     from floe.repository import Repository
@@ -42,7 +42,7 @@ def resolver_for(repo: Repository, prefix: str, location: str) -> Any:
 
 async def fetch_virtual(repo: Repository, ref: tuple[Any, ...],
                         byte_range: tuple[int, int | None] | None) -> bytes:
-    _, location, offset, length, _etag, _mtime = ref
+    _, location, offset, length, etag, mtime = ref
     prefix = authorized_prefix(repo.authorized_virtual_container_prefixes(), location)
     if prefix is None:
         raise InvalidInputError(f"virtual chunk at {location!r} is outside every authorized "
@@ -53,8 +53,34 @@ async def fetch_virtual(repo: Repository, ref: tuple[Any, ...],
     start = min(start, end)
     if start == end:
         return b""
-    return bytes(await resolver_for(repo, prefix, location).fetch(location, offset + start,
-                                                                  offset + end))
+    resolver = resolver_for(repo, prefix, location)
+    if etag is not None or mtime:
+        await check_unmodified(resolver, location, etag, mtime)
+    return bytes(await resolver.fetch(location, offset + start, offset + end))
+
+
+async def check_unmodified(resolver: Any, location: str, etag: str | None, mtime: int) -> None:
+    """Refuse a chunk whose object changed since the ref was written (as icechunk).
+
+    The resolver's ``object_metadata(location)`` returns ``(etag, last_modified
+    seconds as float)``. An etag must be equal; a last-modified checksum
+    fails when the object was modified after it. Resolvers without
+    ``object_metadata`` cannot verify, so the read is refused rather than
+    risking stale data.
+    """
+    meta = getattr(resolver, "object_metadata", None)
+    if meta is None:
+        raise StorageError(f"cannot verify the checksum of virtual chunk object {location}: "
+                           "its resolver reports no object metadata", "virtual-chunk-modified")
+    cur_etag, cur_mtime = await meta(location)
+    if etag is not None and cur_etag != etag:
+        raise StorageError(f"the checksum of the object owning the virtual chunk has changed "
+                           f"({location}): etag {cur_etag!r} != recorded {etag!r}",
+                           "virtual-chunk-modified")
+    if mtime and (cur_mtime is None or cur_mtime > mtime):
+        raise StorageError(f"the checksum of the object owning the virtual chunk has changed "
+                           f"({location}): modified at {cur_mtime} after the recorded "
+                           f"{mtime}", "virtual-chunk-modified")
 
 
 def check_location(location: str) -> None:

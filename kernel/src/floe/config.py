@@ -94,7 +94,11 @@ class RepositoryConfig:
         """A new config: ``self`` with every field set in ``other`` replacing it."""
         out = RepositoryConfig._from_dict(self._data)
         for k, v in other._data.items():
-            if v is not None:
+            if v is None:
+                continue
+            if k == "virtual_chunk_containers" and out._data.get(k):
+                out._data[k] = {**out._data[k], **copy.deepcopy(v)}  # entries extend
+            else:
                 out._data[k] = copy.deepcopy(v)
         return out
 
@@ -131,5 +135,68 @@ def _make_property(name: str) -> property:
 
 
 for _name in _FIELDS:
-    if _name != "previous_file":
+    if _name not in ("previous_file", "virtual_chunk_containers"):
         setattr(RepositoryConfig, _name, _make_property(_name))
+
+
+# -- virtual chunk containers (stored as icechunk does: url_prefix -> container dict) --
+def _containers_get(self: RepositoryConfig) -> dict[str, Any] | None:
+    from floe.virtual import VirtualChunkContainer
+
+    data = self._data.get("virtual_chunk_containers")
+    if data is None:
+        return None
+    return {k: VirtualChunkContainer._from_dict(v) for k, v in data.items()}
+
+
+def _containers_set(self: RepositoryConfig, value: Any) -> None:
+    if value is None:
+        self._data["virtual_chunk_containers"] = None
+        return
+    if not isinstance(value, dict):
+        raise InvalidInputError("virtual_chunk_containers must be a dict of "
+                                "VirtualChunkContainer")
+    self._data["virtual_chunk_containers"] = {}
+    for cont in value.values():
+        self.set_virtual_chunk_container(cont)
+
+
+def _set_container(self: RepositoryConfig, cont: Any) -> None:
+    """Add or replace the container for ``cont.url_prefix``."""
+    from floe.virtual import VirtualChunkContainer
+
+    if isinstance(cont, dict):
+        cont = VirtualChunkContainer._from_dict(cont)
+    if not isinstance(cont, VirtualChunkContainer):
+        raise InvalidInputError(f"not a VirtualChunkContainer: {cont!r}")
+    if not cont.url_prefix.endswith("/"):
+        raise InvalidInputError("VirtualChunkContainer url_prefix must end in a / character",
+                                "invalid-virtual-chunk-container")
+    data = self._data.get("virtual_chunk_containers") or {}
+    data[cont.url_prefix] = cont._to_dict()
+    self._data["virtual_chunk_containers"] = data
+
+
+def _get_container(self: RepositoryConfig, name: str) -> Any:
+    """The container with url prefix ``name`` (or whose ``name`` is ``name``), or None."""
+    conts = _containers_get(self) or {}
+    if name in conts:
+        return conts[name]
+    return next((c for c in conts.values() if c.name == name), None)
+
+
+def _clear_containers(self: RepositoryConfig) -> None:
+    self._data["virtual_chunk_containers"] = {}
+
+
+def _container_prefixes(self: RepositoryConfig) -> tuple[str, ...]:
+    return tuple((self._data.get("virtual_chunk_containers") or {}).keys())
+
+
+RepositoryConfig.virtual_chunk_containers = property(  # type: ignore[attr-defined]
+    _containers_get, _containers_set,
+    doc="Virtual chunk containers by url prefix (``None`` = not set).")
+RepositoryConfig.set_virtual_chunk_container = _set_container  # type: ignore[attr-defined]
+RepositoryConfig.get_virtual_chunk_container = _get_container  # type: ignore[attr-defined]
+RepositoryConfig.clear_virtual_chunk_containers = _clear_containers  # type: ignore[attr-defined]
+RepositoryConfig._container_prefixes = property(_container_prefixes)  # type: ignore[attr-defined]

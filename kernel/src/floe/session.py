@@ -77,9 +77,14 @@ class ChangeSet:
     updated: dict[str, NodeSnapshot] = field(default_factory=dict)
     deleted: dict[str, NodeSnapshot] = field(default_factory=dict)  # base nodes, by path
     chunks: dict[NodeId, dict[tuple[int, ...], cr.ChunkChange]] = field(default_factory=dict)
+    # columnar virtual refs from set_virtual_refs_arr, oldest first. Order of
+    # precedence: an entry of ``chunks`` overrides every batch (a batch drops
+    # the ``chunks`` entries it covers when it is added); a later batch
+    # overrides an earlier one.
+    vbatches: dict[NodeId, list[cr.VirtualBatch]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
-        return not (self.new or self.updated or self.deleted or self.chunks)
+        return not (self.new or self.updated or self.deleted or self.chunks or self.vbatches)
 
 
 class Session:
@@ -212,11 +217,13 @@ class Session:
                 if node.path in ch.new:
                     del ch.new[node.path]
                     ch.chunks.pop(node.id, None)
+                    ch.vbatches.pop(node.id, None)
                 base = self._base_nodes.get(node.path)
                 if base is not None and base.id == node.id:
                     ch.updated.pop(node.path, None)
                     ch.deleted[node.path] = base
                     ch.chunks.pop(node.id, None)
+                    ch.vbatches.pop(node.id, None)
 
     # ============================================================== chunks
     def _array(self, path: str) -> NodeSnapshot:
@@ -240,6 +247,10 @@ class Session:
         changes = self._changes.chunks.get(node.id)
         if changes is not None and coords in changes:
             return changes[coords]
+        for batch in reversed(self._changes.vbatches.get(node.id, ())):
+            ref = batch.find(coords)
+            if ref is not None:
+                return ref
         assert node.array is not None
         for mref in node.array.manifests:
             if cr.covers(mref, coords):
@@ -318,6 +329,8 @@ class Session:
             index = await self._ref_index(mref.object_id, node.id)
             if index is not None:
                 found.update(map(tuple, index.refs.coords.tolist()))
+        for batch in self._changes.vbatches.get(node.id, ()):
+            found.update(map(tuple, batch.coords().tolist()))
         for c, ref in self._changes.chunks.get(node.id, {}).items():
             if ref is None:
                 found.discard(c)
@@ -332,6 +345,40 @@ class Session:
     def chunk_coordinates(self, array_path: str) -> Iterator[tuple[int, ...]]:
         return iter(sync(self.chunk_coordinates_async(array_path)))
 
+    async def chunk_type_async(self, array_path: str, chunk_coordinates: Any) -> Any:
+        from floe.virtual import ChunkType
+
+        ref = await self.get_chunk_ref(normalize_node_path(array_path),
+                                       tuple(int(c) for c in chunk_coordinates))
+        if ref is None:
+            return ChunkType.uninitialized
+        return {"i": ChunkType.inline, "n": ChunkType.native, "v": ChunkType.virtual}[ref[0]]
+
+    def chunk_type(self, array_path: str, chunk_coordinates: Any) -> Any:
+        """The ``floe.ChunkType`` of one chunk as this session sees it."""
+        return sync(self.chunk_type_async(array_path, chunk_coordinates))
+
+    async def all_virtual_chunk_locations_async(self) -> list[str]:
+        found: list[str] = []  # one entry per virtual ref, as icechunk (not de-duplicated)
+        for node in self.list_nodes():
+            if node.array is None:
+                continue
+            refs = await self._old_refs(node)
+            grid = tuple(n for _, n in node.array.shape)
+            batches = self._changes.vbatches.get(node.id)
+            changes = self._changes.chunks.get(node.id) or {}
+            if batches:
+                refs = cr.merge_with_batches(refs, batches, changes, grid)
+            elif changes:
+                refs = cr.merge(refs, changes, grid)
+            vir = np.flatnonzero(refs.kinds == cr.KIND_VIRTUAL)
+            found.extend(refs.locations[i] for i in vir.tolist())
+        return found
+
+    def all_virtual_chunk_locations(self) -> list[str]:
+        """The location of every virtual chunk ref of this session (with repeats)."""
+        return sync(self.all_virtual_chunk_locations_async())
+
     # ============================================================== status
     def status(self) -> Diff:
         """What this session changed, by path."""
@@ -344,10 +391,51 @@ class Session:
         for p, n in ch.deleted.items():
             (diff.deleted_arrays if n.is_array else diff.deleted_groups).add(p)
         paths = {n.id: n.path for n in self.list_nodes()}
-        for nid, changes in ch.chunks.items():
-            if nid in paths and changes:
-                diff.updated_chunks[paths[nid]] = sorted(list(c) for c in changes)
+        for nid in set(ch.chunks) | set(ch.vbatches):
+            coords = self._changed_coords(nid)
+            if nid in paths and coords is not None:
+                diff.updated_chunks[paths[nid]] = coords.tolist()
         return diff
+
+    def _changed_coords(self, nid: NodeId) -> np.ndarray | None:
+        """Sorted unique coordinates changed for node ``nid`` (``None`` if none)."""
+        ch = self._changes
+        parts = [b.coords() for b in ch.vbatches.get(nid, ())]
+        changes = ch.chunks.get(nid) or {}
+        if changes:
+            ndim = len(next(iter(changes)))
+            parts.append(np.array(list(changes), np.uint32).reshape(len(changes), ndim))
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return None
+        coords = np.concatenate(parts)
+        if coords.shape[1] == 0:
+            return coords[:1]
+        return np.unique(coords, axis=0)  # lexicographic rows
+
+    def set_virtual_batch(self, path: str, batch: cr.VirtualBatch) -> None:
+        """Record columnar virtual refs (they override earlier refs at their coords)."""
+        self._check_writable()
+        node = self._array(path)
+        changes = self._changes.chunks.get(node.id)
+        if changes:
+            batch.drop_from(changes)
+        self._changes.vbatches.setdefault(node.id, []).append(batch)
+
+    def _materialize_batches(self) -> None:
+        """Fold columnar virtual batches into the per-chunk change set (for rebase)."""
+        ch = self._changes
+        for nid, batches in ch.vbatches.items():
+            changes = ch.chunks.setdefault(nid, {})
+            merged: dict[tuple[int, ...], cr.ChunkChange] = {}
+            for b in batches:
+                for i, c in zip(b.rows().tolist(), map(tuple, b.coords().tolist()),
+                                strict=True):
+                    merged[c] = ("v", b.locations[i], int(b.offsets[i]), int(b.lengths[i]),
+                                 b.etag, b.last_modified)
+            merged.update(changes)
+            ch.chunks[nid] = merged
+        ch.vbatches = {}
 
     # ============================================================== commit
     def commit(self, message: str, metadata: dict[str, Any] | None = None, *,
@@ -434,6 +522,7 @@ class Session:
     async def rebase_async(self, solver: Any) -> None:
         from floe.conflicts import rebase_session
 
+        self._materialize_batches()
         await rebase_session(self, solver)
 
     async def _old_refs(self, node: NodeSnapshot) -> ArrayRefs:
@@ -462,17 +551,22 @@ class Session:
                 out_nodes.append(node)
                 continue
             changes = ch.chunks.get(node.id)
+            batches = ch.vbatches.get(node.id)
             base = self._base_nodes.get(node.path)
             resized = base is not None and base.id == node.id and base.array is not None \
                 and base.array.shape != node.array.shape
-            if not changes and not resized:
+            if not changes and not batches and not resized:
                 out_nodes.append(node)
                 for m in node.array.manifests:
                     if m.object_id in base_files:
                         files[m.object_id] = base_files[m.object_id]
                 continue
             grid = tuple(n for _, n in node.array.shape)
-            refs = cr.merge(await self._old_refs(node), changes or {}, grid)
+            if batches:
+                refs = cr.merge_with_batches(await self._old_refs(node), batches,
+                                             changes or {}, grid)
+            else:
+                refs = cr.merge(await self._old_refs(node), changes or {}, grid)
             mrefs = []
             for part in split_array_refs(self._repo, node, refs):
                 man = Manifest(ObjectId.random(), [part])
@@ -501,10 +595,9 @@ class Session:
         for n in ch.deleted.values():
             (tx.deleted_arrays if n.is_array else tx.deleted_groups).append(n.id)
         live = {n.id for n in self.list_nodes()}
-        for nid, changes in ch.chunks.items():
-            if nid in live and changes:
-                ndim = len(next(iter(changes)))
-                coords = np.array(sorted(changes), dtype=np.uint32).reshape(len(changes), ndim)
+        for nid in set(ch.chunks) | set(ch.vbatches):
+            coords = self._changed_coords(nid) if nid in live else None
+            if coords is not None:
                 tx.updated_chunks[nid] = coords
         for lst in (tx.new_groups, tx.new_arrays, tx.deleted_groups, tx.deleted_arrays,
                     tx.updated_arrays, tx.updated_groups):

@@ -21,6 +21,7 @@ from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from floe._errors import ErrorKind, InvalidInputError, ReadOnlyError
 from floe._refs import normalize_node_path
+from floe._sync import sync
 
 if TYPE_CHECKING:
     from floe.session import Session
@@ -32,6 +33,12 @@ class StoreReadOnlyError(ReadOnlyError, ValueError):
     """A write through a read-only store; also a ``ValueError``, as zarr raises."""
 
 _META = "zarr.json"
+
+
+def _check_span(offset: int, length: int) -> None:
+    if int(offset) < 0 or int(length) < 0 or int(offset) + int(length) >= 2**64:
+        raise InvalidInputError(f"invalid virtual chunk offset {offset} / length {length}",
+                                ErrorKind.INVALID_BYTE_RANGE)
 
 
 def _node_path(prefix: str) -> str:
@@ -195,6 +202,143 @@ class IcechunkStore(Store):
         kind, path, coords = self._parse(key)
         assert coords is not None
         await self._session.set_chunk(path, coords, data)
+
+    # ------------------------------------------------------- virtual refs
+    def _container_prefixes(self) -> tuple[str, ...]:
+        return tuple(self._session._repo.config._container_prefixes)
+
+    def _no_container(self, location: str) -> InvalidInputError:
+        return InvalidInputError(f"invalid chunk location, no matching virtual chunk "
+                                 f"container: `{location}`", "no-container-for-virtual-chunk")
+
+    def set_virtual_ref(self, key: str, location: str, *, offset: int, length: int,
+                        checksum: Any = None, validate_container: bool = True) -> None:
+        """Store a virtual reference to ``length`` bytes at ``offset`` of ``location``."""
+        sync(self.set_virtual_ref_async(key, location, offset=offset, length=length,
+                                        checksum=checksum,
+                                        validate_container=validate_container))
+
+    async def set_virtual_ref_async(self, key: str, location: str, *, offset: int, length: int,
+                                    checksum: Any = None,
+                                    validate_container: bool = True) -> None:
+        from floe._virtual import check_location
+        from floe.virtual import checksum_fields
+
+        self._check_writable()
+        check_location(location)
+        if validate_container and not location.startswith(self._container_prefixes() or ("\0",)):
+            raise self._no_container(location)
+        kind, path, coords = self._parse(key)
+        if kind != "chunk" or coords is None:
+            raise InvalidInputError(f"{key!r} is not a chunk key", ErrorKind.INVALID_KEY)
+        etag, lm = checksum_fields(checksum)
+        _check_span(offset, length)
+        self._session.set_chunk_ref(path, coords, ("v", location, int(offset), int(length),
+                                                   etag, lm))
+
+    def set_virtual_refs(self, array_path: str, chunks: list[Any], *,
+                         validate_containers: bool = True) -> list[tuple[int, ...]] | None:
+        """Store many virtual refs of one array; the indices refused for lack of a
+        container are skipped and returned (``None`` if there are none)."""
+        return sync(self.set_virtual_refs_async(array_path, chunks,
+                                                validate_containers=validate_containers))
+
+    async def set_virtual_refs_async(self, array_path: str, chunks: list[Any], *,
+                                     validate_containers: bool = True
+                                     ) -> list[tuple[int, ...]] | None:
+        from floe._virtual import check_location
+        from floe.virtual import checksum_fields
+
+        self._check_writable()
+        path = normalize_node_path(array_path)
+        prefixes = self._container_prefixes() or ("\0",)
+        failed: list[tuple[int, ...]] = []
+        for spec in chunks:
+            coords = tuple(int(i) for i in spec.index)
+            check_location(spec.location)
+            if validate_containers and not spec.location.startswith(prefixes):
+                failed.append(coords)
+                continue
+            if spec.etag_checksum is not None:
+                etag, lm = spec.etag_checksum, 0
+            else:
+                etag, lm = checksum_fields(spec.last_updated_at_checksum)
+            _check_span(spec.offset, spec.length)
+            self._session.set_chunk_ref(path, coords, ("v", spec.location, int(spec.offset),
+                                                       int(spec.length), etag, lm))
+        return failed or None
+
+    def set_virtual_refs_arr(self, array_path: str, chunk_grid_shape: Any, locations: list[str],
+                             offsets: Any, lengths: Any, *, validate_containers: bool = True,
+                             arr_offset: Any = None, checksum: Any = None
+                             ) -> list[tuple[int, ...]] | None:
+        """Store virtual refs for a C-ordered block of the chunk grid from flat columns.
+
+        ``locations[i]``, ``offsets[i]``, ``lengths[i]`` describe the chunk at
+        ``arr_offset + unravel(i, chunk_grid_shape)``; empty locations are
+        skipped. Kept columnar until commit (no Python object per ref).
+        """
+        return sync(self.set_virtual_refs_arr_async(
+            array_path, chunk_grid_shape, locations, offsets, lengths,
+            validate_containers=validate_containers, arr_offset=arr_offset, checksum=checksum))
+
+    async def set_virtual_refs_arr_async(self, array_path: str, chunk_grid_shape: Any,
+                                         locations: list[str], offsets: Any, lengths: Any, *,
+                                         validate_containers: bool = True,
+                                         arr_offset: Any = None, checksum: Any = None
+                                         ) -> list[tuple[int, ...]] | None:
+        import numpy as np
+
+        from floe._chunkrefs import VirtualBatch
+        from floe.virtual import checksum_fields
+
+        self._check_writable()
+        path = normalize_node_path(array_path)
+        node = self._session._array(path)
+        assert node.array is not None
+        shape = tuple(int(x) for x in chunk_grid_shape)
+        ndim = len(node.array.shape)
+        off = (0,) * ndim if arr_offset is None else tuple(int(x) for x in arr_offset)
+        if len(shape) != ndim or len(off) != ndim or any(x < 0 for x in shape + off):
+            raise InvalidInputError(f"chunk_grid_shape {list(shape)} / arr_offset {list(off)} "
+                                    f"do not match the {ndim}-d array {path}",
+                                    ErrorKind.INVALID_CHUNK_INDEX)
+        n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        offs = np.ascontiguousarray(offsets, dtype=np.uint64).ravel()
+        lens = np.ascontiguousarray(lengths, dtype=np.uint64).ravel()
+        if not isinstance(locations, list):
+            locations = list(locations)
+        if not (len(locations) == len(offs) == len(lens) == n):
+            raise InvalidInputError(f"set_virtual_refs_arr: {len(locations)} locations, "
+                                    f"{len(offs)} offsets and {len(lens)} lengths for a chunk "
+                                    f"grid of {n} chunks")
+        grid = [max(m, 1) for _, m in node.array.shape]
+        if n and any(o + s > g for o, s, g in zip(off, shape, grid, strict=True)):
+            raise InvalidInputError(f"chunk block {list(off)} + {list(shape)} is outside the "
+                                    f"chunk grid {grid} of {path}", ErrorKind.INVALID_CHUNK_INDEX)
+        etag, lm = checksum_fields(checksum)
+        valid = np.fromiter(map(bool, locations), bool, n)
+        failed_rows = None
+        if validate_containers:
+            prefixes = self._container_prefixes() or ("\0",)
+            ok = np.fromiter((loc.startswith(prefixes) for loc in locations), bool, n)
+            bad = valid & ~ok
+            if bad.any():
+                failed_rows = np.flatnonzero(bad)
+                valid &= ok
+        else:
+            bad_url = [loc for loc in locations if loc and "://" not in loc]
+            if bad_url:
+                from floe._virtual import check_location
+
+                check_location(bad_url[0])
+        batch = VirtualBatch(shape, off, list(locations), offs, lens, valid, etag, lm)
+        self._session.set_virtual_batch(path, batch)
+        if failed_rows is None:
+            return None
+        idx = np.unravel_index(failed_rows, shape) if shape else ()
+        cols = [(c + o).tolist() for c, o in zip(idx, off, strict=True)]
+        return [tuple(t) for t in zip(*cols, strict=True)] if cols else [()] * len(failed_rows)
 
     async def set_if_not_exists(self, key: str, value: Buffer) -> None:
         # Sessions are single-writer in-process state: check-then-set is atomic

@@ -75,6 +75,18 @@ def test_attribute_merge_same_key_conflicts(repo: ic.Repository) -> None:
         (CT.ZarrMetadataDoubleUpdate, "/")]
 
 
+def test_attribute_merge_same_key_same_value_still_conflicts(repo: ic.Repository) -> None:
+    """Two writers claiming one attribute key is a conflict even if they agree."""
+    s1, s2 = sessions(repo)
+    zarr.open_group(s1.store).attrs["shared"] = "same"
+    zarr.open_group(s2.store).attrs["shared"] = "same"
+    s1.commit("one")
+    with pytest.raises(ic.RebaseFailedError) as e:
+        s2.commit("two", rebase_with=AttributeMergeSolver())
+    assert [(c.conflict_type, c.path) for c in e.value.conflicts] == [
+        (CT.ZarrMetadataDoubleUpdate, "/")]
+
+
 def test_attribute_merge_keeps_chunks_when_only_attrs_changed(repo: ic.Repository) -> None:
     s1, s2 = sessions(repo)
     zarr.open_array(s1.store, path="a", mode="r+").attrs["units"] = "K"

@@ -20,26 +20,26 @@ _MISSING: Any = object()
 
 
 def _merge_dicts(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any],
-                 recurse: str | None) -> dict[str, Any] | None:
+                 recurse: str | None, strict: bool = False) -> dict[str, Any] | None:
     out: dict[str, Any] = {}
     for key in [*theirs, *(k for k in ours if k not in theirs)]:
         b, o, t = base.get(key, _MISSING), ours.get(key, _MISSING), theirs.get(key, _MISSING)
         if key == recurse and all(isinstance(x, dict) or x is _MISSING for x in (b, o, t)):
             sub = _merge_dicts({} if b is _MISSING else b, {} if o is _MISSING else o,
-                               {} if t is _MISSING else t, None)
+                               {} if t is _MISSING else t, None, strict=True)
             if sub is None:
                 return None
             if sub or not (o is _MISSING and t is _MISSING):
                 out[key] = sub
             continue
-        if o == t:
-            v = o
-        elif o == b:
-            v = t  # only they changed it
+        if o == b:
+            v = t  # only they changed it (or nobody did)
         elif t == b:
             v = o  # only we changed it
+        elif o == t and not strict:
+            v = o  # a field both sides changed identically (attributes never: see below)
         else:
-            return None  # changed on both sides, differently
+            return None  # changed on both sides
         if v is not _MISSING:
             out[key] = v
     return out
@@ -49,10 +49,11 @@ def merge_metadata(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
     """Three-way merge of three zarr.json documents, or ``None`` if they conflict.
 
     Top-level fields and, inside ``attributes``, each attribute key merge
-    independently: a value changed on one side only takes that side's value;
-    a value changed on both sides to the same value is kept; a value changed
-    on both sides to different values (or deleted on one side and changed on
-    the other) is a conflict.
+    independently: a value changed on one side only takes that side's value.
+    An attribute key changed on both sides is a conflict, even when both set
+    the same value (two writers claiming one key is a sign of a real race); a
+    top-level field (shape, codecs, ...) changed identically on both sides is
+    kept, one changed differently is a conflict.
     """
     docs = [json.loads(x) for x in (base, ours, theirs)]
     if not all(isinstance(d, dict) for d in docs):

@@ -7,6 +7,8 @@ authorized container prefix is refused before any I/O.
 
 from __future__ import annotations
 
+import copy
+import inspect
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -36,8 +38,32 @@ def resolver_for(repo: Repository, prefix: str, location: str) -> Any:
     if resolver is None:
         scheme = urlparse(location).scheme
         factory = get_plugins().resolver_for_scheme(scheme)
-        resolver = cache[prefix] = factory(prefix, repo._authorized.get(prefix))
+        credentials = repo._authorized.get(prefix)
+        if _accepts_store(factory):
+            resolver = factory(prefix, credentials, store=container_store(repo, prefix))
+        else:
+            resolver = factory(prefix, credentials)
+        cache[prefix] = resolver
     return resolver
+
+
+def container_store(repo: Repository, prefix: str) -> Any:
+    """The persisted store settings (``{kind: options}``) of the container at ``prefix``."""
+    containers = repo.config._data.get("virtual_chunk_containers") or {}
+    entry = containers.get(prefix)
+    if not isinstance(entry, dict):
+        return None
+    return copy.deepcopy(entry.get("store"))
+
+
+def _accepts_store(factory: Any) -> bool:
+    """Whether a resolver factory takes the ``store=`` keyword (or ``**kwargs``)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is p.VAR_KEYWORD or (p.name == "store" and p.kind in (
+        p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)) for p in params)
 
 
 async def fetch_virtual(repo: Repository, ref: tuple[Any, ...],

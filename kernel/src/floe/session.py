@@ -578,7 +578,9 @@ class Session:
         # manifest sizes are only known once encoded; encode here, write later
         from floe.format import codec
 
-        encoded = [(man, codec.encode_manifest(man)) for man in manifests]
+        mcfg = self._repo.config._data.get("manifest")
+        vcomp = mcfg.get("virtual_chunk_location_compression") if isinstance(mcfg, dict) else None
+        encoded = [(man, codec.encode_manifest(man, vcomp)) for man in manifests]
         for man, data in encoded:
             files[man.id] = ManifestFileInfo(man.id, len(data), files[man.id].num_chunk_refs)
         snap = Snapshot(id=sid, nodes=out_nodes, flushed_at=now_micros(), message=message,

@@ -148,6 +148,32 @@ class S3Options:
     requester_pays: bool = False
     s3_compatible: bool = False
 
+    def _to_dict(self) -> dict[str, Any]:
+        """The container store as icechunk persists it: ``{"s3" | "s3_compatible": {...}}``."""
+        return {"s3_compatible" if self.s3_compatible else "s3": {
+            "allow_http": self.allow_http, "anonymous": self.anonymous,
+            "checksum_algorithm": None, "endpoint_url": self.endpoint_url,
+            "force_path_style": self.force_path_style,
+            "network_stream_timeout_seconds": self.network_stream_timeout_seconds,
+            "region": self.region, "requester_pays": self.requester_pays}}
+
+    @classmethod
+    def _from_dict(cls, data: Any) -> S3Options | None:
+        """Options from a persisted container store, ``None`` if it is not an S3 one."""
+        if not isinstance(data, dict) or len(data) != 1:
+            return None
+        ((kind, o),) = data.items()
+        if kind not in ("s3", "s3_compatible", "tigris") or not isinstance(o, dict):
+            return None
+        timeout = o.get("network_stream_timeout_seconds")
+        return cls(region=o.get("region"), endpoint_url=o.get("endpoint_url"),
+                   allow_http=bool(o.get("allow_http", False)),
+                   anonymous=bool(o.get("anonymous", False)),
+                   force_path_style=bool(o.get("force_path_style", False)),
+                   network_stream_timeout_seconds=60 if timeout is None else int(timeout),
+                   requester_pays=bool(o.get("requester_pays", False)),
+                   s3_compatible=kind == "s3_compatible")
+
     def __post_init__(self) -> None:
         if (self.endpoint_url and self.endpoint_url.lower().startswith("http://")
                 and not self.allow_http):

@@ -8,9 +8,12 @@ creds}``). ``credentials`` is one of:
 * an :class:`~floe_s3.S3Credentials` (``s3_credentials(...)``,
   ``s3_anonymous_credentials()``...);
 * an :class:`S3ContainerAccess` (``s3_container_access(store, credentials)``),
-  which also carries the container's endpoint/region (``s3_store(...)``),
-  needed for S3-compatible stores until the kernel passes the container's
-  store configuration itself (the ``store=`` keyword, accepted already).
+  which also carries endpoint/region options (``s3_store(...)``) overriding
+  the container's persisted ones.
+
+The kernel passes the container's persisted store settings as ``store=``
+(icechunk's ``{"s3" | "s3_compatible": {endpoint_url, region, allow_http,
+force_path_style, ...}}``); an :class:`S3Options` is accepted too.
 """
 
 from __future__ import annotations
@@ -47,10 +50,13 @@ class S3ChunkResolver:
     """Fetches byte ranges of ``s3://bucket/key`` virtual chunks of one container."""
 
     def __init__(self, container_prefix: str, credentials: Any = None, *,
-                 store: S3Options | None = None, settings: S3Settings | None = None) -> None:
+                 store: S3Options | dict[str, Any] | None = None,
+                 settings: S3Settings | None = None) -> None:
         self.container_prefix = container_prefix
+        if not isinstance(store, S3Options):
+            store = S3Options._from_dict(store)
         if isinstance(credentials, S3ContainerAccess):
-            store = store or credentials.store
+            store = credentials.store or store  # explicit access options win
             settings = settings or credentials.settings
             credentials = credentials.credentials
         if credentials is not None and not isinstance(credentials, S3Credentials):

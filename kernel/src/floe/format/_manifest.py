@@ -12,6 +12,8 @@ touches Python objects to slice out inline data, locations and etags.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import zstandard
 
@@ -42,16 +44,61 @@ _VIRTUAL_VTS = [np.array([20, 36, 4, 0, 8, 16, 0, 24, 28 if p & 1 else 0, 32 if 
                          "<u2").tobytes() for p in range(4)]
 
 
-def encode_manifest(m: Manifest) -> bytes:
-    """Complete manifest file bytes (header + zstd flatbuffer) of ``m``."""
+# A virtual vtable whose record keeps the location bytes at table offset 24,
+# addressed by slot 8 (compressed_location, a [ubyte]) instead of slot 5.
+_CVIRTUAL_VTS = [np.array([24, 36, 4, 0, 8, 16, 0, 0, 28 if p & 1 else 0, 32 if p & 2 else 0,
+                           24, 0], "<u2").tobytes() for p in range(4)]
+
+
+def location_compressor(m: Manifest, config: Any
+                        ) -> tuple[bytes, zstandard.ZstdCompressor] | None:
+    """A trained zstd dictionary and compressor for the virtual locations of ``m``.
+
+    ``config`` is the repository config's
+    ``manifest.virtual_chunk_location_compression`` dict (``None``: disabled).
+    ``None`` when there are fewer than ``min_num_chunks`` virtual refs or the
+    samples are too few to train a dictionary (locations are then stored plain).
+    """
+    if not isinstance(config, dict):
+        return None
+    min_n = config.get("min_num_chunks")
+    max_samples = config.get("dictionary_max_training_samples")
+    max_size = config.get("dictionary_max_size_bytes")
+    level = config.get("compression_level")
+    locs = [loc for a in m.arrays for k, loc in zip(np.asarray(a.kinds).tolist(), a.locations)
+            if k == KIND_VIRTUAL and loc is not None]
+    if not locs or len(locs) < (1000 if min_n is None else int(min_n)):
+        return None
+    n_samples = 100 if max_samples is None else max(1, int(max_samples))
+    step = max(1, len(locs) // n_samples)
+    samples = [loc.encode("utf-8") for loc in locs[::step][:n_samples]]
+    try:
+        d = zstandard.train_dictionary(2048 if max_size is None else int(max_size), samples)
+    except zstandard.ZstdError:
+        return None
+    return d.as_bytes(), zstandard.ZstdCompressor(level=3 if level is None else int(level),
+                                                  dict_data=d)
+
+
+def encode_manifest(m: Manifest, location_compression: Any = None) -> bytes:
+    """Complete manifest file bytes (header + zstd flatbuffer) of ``m``.
+
+    ``location_compression``: the ``virtual_chunk_location_compression`` config
+    dict; when it applies, locations are written as ``compressed_location``
+    with the trained ``location_dictionary``.
+    """
     arrays = sorted(m.arrays, key=lambda a: a.node_id.raw)
-    root = T(
+    comp = location_compressor(m, location_compression)
+    cctx = comp[1] if comp else None
+    fields: list[Any] = [
         (0, "struct", m.id.raw),
-        (1, "off", Vec([T((0, "struct", a.node_id.raw), (1, "off", _refs_obj(a)))
+        (1, "off", Vec([T((0, "struct", a.node_id.raw), (1, "off", _refs_obj(a, cctx)))
                         for a in arrays])),
-        (3, "u8", COMPRESSION_NONE),
-    )
-    return encode_file(FileType.MANIFEST, _fb.finish(root))
+    ]
+    if comp:
+        fields.append((2, "off", _fb.Blob(comp[0])))
+    fields.append((3, "u8", COMPRESSION_ZSTD if comp else COMPRESSION_NONE))
+    return encode_file(FileType.MANIFEST, _fb.finish(T(*fields)))
 
 
 def _sorted(a: ArrayRefs) -> ArrayRefs:
@@ -69,7 +116,7 @@ def _sorted(a: ArrayRefs) -> ArrayRefs:
                      np.asarray(a.last_modified)[order])
 
 
-def _refs_obj(a: ArrayRefs) -> Raw:
+def _refs_obj(a: ArrayRefs, cctx: zstandard.ZstdCompressor | None = None) -> Raw:
     """The ``refs`` vector of ``a``, laid out with numpy.
 
     Layout (``pos`` is 4-aligned): the offset vector, then the shared
@@ -117,7 +164,8 @@ def _refs_obj(a: ArrayRefs) -> Raw:
             loc = a.locations[i]
             if loc is None:
                 raise ValueError(f"virtual chunk ref {i} has no location")
-            lbytes.append(loc.encode("utf-8"))
+            lbytes.append(loc.encode("utf-8") if cctx is None
+                          else cctx.compress(loc.encode("utf-8")))
         llen = np.fromiter(map(len, lbytes), np.int64, vir.size)
         etl = [a.etags[i] for i in vir.tolist()]
         has_e = np.fromiter((e is not None for e in etl), bool, vir.size)
@@ -144,8 +192,9 @@ def _refs_obj(a: ArrayRefs) -> Raw:
             vir_vt = np.zeros(4, np.int64)
             for p in used:
                 vir_vt[p] = cur
-                vtables.append(_VIRTUAL_VTS[p])
-                cur += len(_VIRTUAL_VTS[p])
+                vts = _VIRTUAL_VTS if cctx is None else _CVIRTUAL_VTS
+                vtables.append(vts[p])
+                cur += len(vts[p])
         first = -(-cur // 8) * 8
         starts = first + np.concatenate(([0], np.cumsum(sizes)[:-1])) if n else sizes
         total = (first + int(sizes.sum())) - pos

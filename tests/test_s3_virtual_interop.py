@@ -1,0 +1,146 @@
+"""Virtual chunks in S3 (moto server) between floe + floe-s3 and the real icechunk 2.3.
+
+The container's store settings (endpoint, region, allow_http, path style) are
+persisted in the repository config; the kernel hands them to floe-s3's
+resolver (``store=``), so the authorization only carries credentials.
+"""
+
+from __future__ import annotations
+
+import boto3
+import numpy as np
+import pytest
+import zarr
+
+from _s3_moto import s3_bucket_kwargs, s3_moto_endpoint  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.interop
+
+icechunk = pytest.importorskip("icechunk")
+floe = pytest.importorskip("floe")
+floe_s3 = pytest.importorskip("floe_s3")
+
+N, CHUNK = 64, 8
+
+
+def _blob(kw):
+    values = np.arange(N, dtype="<i4") * 3 + 1
+    s3 = boto3.client("s3", endpoint_url=kw["endpoint_url"], region_name=kw["region"],
+                      aws_access_key_id="x", aws_secret_access_key="x")
+    s3.put_object(Bucket=kw["bucket"], Key="data/blob.bin", Body=values.tobytes())
+    return f"s3://{kw['bucket']}/data/", f"s3://{kw['bucket']}/data/blob.bin", values
+
+
+def _store_kw(kw):
+    return dict(region=kw["region"], endpoint_url=kw["endpoint_url"], allow_http=True,
+                s3_compatible=True, force_path_style=True)
+
+
+def _grid_refs(loc):
+    n = N // CHUNK
+    offsets = np.arange(n, dtype="u8") * CHUNK * 4
+    return [loc] * n, offsets, np.full(n, CHUNK * 4, dtype="u8")
+
+
+def _ic_storage(kw, prefix):
+    return icechunk.s3_storage(prefix=prefix, **kw)
+
+
+def _floe_storage(kw, prefix):
+    return floe_s3.s3_storage(prefix=prefix, **kw)
+
+
+def _floe_creds():
+    return floe_s3.s3_static_credentials(access_key_id="x", secret_access_key="x")
+
+
+def _ic_auth(prefix):
+    return icechunk.containers_credentials(
+        {prefix: icechunk.s3_static_credentials(access_key_id="x", secret_access_key="x")})
+
+
+def test_icechunk_writes_s3_virtual_refs_floe_reads(s3_bucket_kwargs):
+    kw = s3_bucket_kwargs
+    prefix, loc, values = _blob(kw)
+    cfg = icechunk.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer(
+        prefix, icechunk.s3_store(**_store_kw(kw))))
+    repo = icechunk.Repository.create(_ic_storage(kw, "vrepo"), config=cfg,
+                                      authorize_virtual_chunk_access=_ic_auth(prefix))
+    s = repo.writable_session("main")
+    zarr.create_array(s.store, name="v", shape=(N,), chunks=(CHUNK,), dtype="<i4",
+                      compressors=None, fill_value=-1)
+    locs, offs, lens = _grid_refs(loc)
+    assert s.store.set_virtual_refs_arr("v", (N // CHUNK,), locs, offs, lens) is None
+    s.commit("icechunk virtual")
+    assert np.array_equal(zarr.open_array(repo.readonly_session("main").store, path="v")[:],
+                          values)
+
+    frepo = floe.Repository.open(_floe_storage(kw, "vrepo"),
+                                 authorize_virtual_chunk_access={prefix: _floe_creds()})
+    store = frepo.config.virtual_chunk_containers[prefix].store
+    assert store.kind == "s3_compatible"
+    assert store.options["endpoint_url"] == kw["endpoint_url"]
+    got = zarr.open_array(frepo.readonly_session("main").store, path="v")[:]
+    assert np.array_equal(got, values)
+
+
+def test_floe_writes_s3_virtual_refs_icechunk_reads(s3_bucket_kwargs):
+    kw = s3_bucket_kwargs
+    prefix, loc, values = _blob(kw)
+    cfg = floe.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(floe.VirtualChunkContainer(
+        prefix, floe_s3.s3_store(**_store_kw(kw))))
+    repo = floe.Repository.create(_floe_storage(kw, "vrepo"), config=cfg,
+                                  authorize_virtual_chunk_access={prefix: _floe_creds()})
+    s = repo.writable_session("main")
+    zarr.create_array(s.store, name="v", shape=(N,), chunks=(CHUNK,), dtype="<i4",
+                      compressors=None, fill_value=-1)
+    locs, offs, lens = _grid_refs(loc)
+    assert s.store.set_virtual_refs_arr("v", (N // CHUNK,), locs, offs, lens) is None
+    s.commit("floe virtual")
+    assert np.array_equal(zarr.open_array(repo.readonly_session("main").store, path="v")[:],
+                          values)
+
+    # the persisted container is exactly what icechunk writes for the same s3_store
+    icfg = icechunk.RepositoryConfig.default()
+    icfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer(
+        prefix, icechunk.s3_store(**_store_kw(kw))))
+    icechunk.Repository.create(_ic_storage(kw, "icref"), config=icfg)
+    from floe.format.codec import decode_repo_info
+
+    s3 = boto3.client("s3", endpoint_url=kw["endpoint_url"], region_name=kw["region"],
+                      aws_access_key_id="x", aws_secret_access_key="x")
+
+    def containers(p):
+        raw = s3.get_object(Bucket=kw["bucket"], Key=f"{p}/repo")["Body"].read()
+        return decode_repo_info(raw).config["virtual_chunk_containers"]
+
+    assert containers("vrepo") == containers("icref")
+
+    irepo = icechunk.Repository.open(_ic_storage(kw, "vrepo"),
+                                     authorize_virtual_chunk_access=_ic_auth(prefix))
+    got = zarr.open_array(irepo.readonly_session("main").store, path="v")[:]
+    assert np.array_equal(got, values)
+
+
+def test_store_dict_reaches_resolver(s3_bucket_kwargs):
+    """Without the persisted endpoint the resolver would go to AWS; the store= keyword
+    carries it, and an explicit s3_container_access still overrides it."""
+    from floe._virtual import resolver_for
+
+    kw = s3_bucket_kwargs
+    prefix, loc, _ = _blob(kw)
+    cfg = floe.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(floe.VirtualChunkContainer(
+        prefix, floe_s3.s3_store(**_store_kw(kw))))
+    repo = floe.Repository.create(_floe_storage(kw, "r"), config=cfg,
+                                  authorize_virtual_chunk_access={prefix: _floe_creds()})
+    res = resolver_for(repo, prefix, loc)
+    assert res._s3.options.endpoint_url == kw["endpoint_url"]
+    assert res._s3.options.force_path_style and res._s3.options.allow_http
+    other = floe_s3.s3_store(region="eu-west-1", endpoint_url="http://127.0.0.1:1",
+                             allow_http=True)
+    repo2 = repo.reopen(authorize_virtual_chunk_access={
+        prefix: floe_s3.s3_container_access(other, _floe_creds())})
+    assert resolver_for(repo2, prefix, loc)._s3.options == other

@@ -258,12 +258,23 @@ def _refs_obj(a: ArrayRefs, cctx: zstandard.ZstdCompressor | None = None) -> Raw
     return Raw(make)
 
 
+_SCATTER_BATCH = 1 << 16  # pieces per batch: bounds the int64 index arrays (~8 B/byte)
+
+
 def _scatter(out: np.ndarray, dst: np.ndarray, pieces: list[bytes], lens: np.ndarray) -> None:
-    """Copy ``pieces[i]`` (of length ``lens[i]``) to ``out[dst[i]:]``, all at once."""
-    blob = np.frombuffer(b"".join(pieces), np.uint8)
-    if blob.size:
-        src = np.cumsum(lens) - lens
-        out[np.repeat(dst - src, lens) + np.arange(blob.size, dtype=np.int64)] = blob
+    """Copy ``pieces[i]`` (of length ``lens[i]``) to ``out[dst[i]:]``, in batches.
+
+    Each batch is one vectorised copy; batching keeps the index arrays small
+    (a million 40-byte locations would otherwise need ~1 GB of indices).
+    """
+    for lo in range(0, len(pieces), _SCATTER_BATCH):
+        hi = lo + _SCATTER_BATCH
+        blob = np.frombuffer(b"".join(pieces[lo:hi]), np.uint8)
+        if not blob.size:
+            continue
+        blen = lens[lo:hi]
+        src = np.cumsum(blen) - blen
+        out[np.repeat(dst[lo:hi] - src, blen) + np.arange(blob.size, dtype=np.int64)] = blob
 
 
 # ------------------------------------------------------------------ decoding

@@ -12,6 +12,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from floe._coalesce import RangeCoalescer
 from floe._errors import ErrorKind, InvalidInputError, StorageError
 
 if TYPE_CHECKING:
@@ -82,7 +83,11 @@ async def fetch_virtual(repo: Repository, ref: tuple[Any, ...],
     resolver = resolver_for(repo, prefix, location)
     if etag is not None or mtime:
         await check_unmodified(resolver, location, etag, mtime)
-    return bytes(await resolver.fetch(location, offset + start, offset + end))
+    coalescers: dict[str, RangeCoalescer] = repo.__dict__.setdefault("_coalescers", {})
+    coalescer = coalescers.get(prefix)
+    if coalescer is None:
+        coalescer = coalescers[prefix] = RangeCoalescer(resolver.fetch)
+    return await coalescer.fetch(location, offset + start, offset + end)
 
 
 async def check_unmodified(resolver: Any, location: str, etag: str | None, mtime: int) -> None:

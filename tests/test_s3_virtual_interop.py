@@ -144,3 +144,37 @@ def test_store_dict_reaches_resolver(s3_bucket_kwargs):
     repo2 = repo.reopen(authorize_virtual_chunk_access={
         prefix: floe_s3.s3_container_access(other, _floe_creds())})
     assert resolver_for(repo2, prefix, loc)._s3.options == other
+
+
+def test_s3_etag_checksums_checked_on_read(s3_bucket_kwargs):
+    """icechunk stores the object's ETag with each ref; floe verifies it on read."""
+    kw = s3_bucket_kwargs
+    prefix, loc, values = _blob(kw)
+    s3 = boto3.client("s3", endpoint_url=kw["endpoint_url"], region_name=kw["region"],
+                      aws_access_key_id="x", aws_secret_access_key="x")
+    etag = s3.head_object(Bucket=kw["bucket"], Key="data/blob.bin")["ETag"]
+    cfg = icechunk.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer(
+        prefix, icechunk.s3_store(**_store_kw(kw))))
+    repo = icechunk.Repository.create(_ic_storage(kw, "crepo"), config=cfg,
+                                      authorize_virtual_chunk_access=_ic_auth(prefix))
+    s = repo.writable_session("main")
+    zarr.create_array(s.store, name="v", shape=(N,), chunks=(CHUNK,), dtype="<i4",
+                      compressors=None, fill_value=-1)
+    for i in range(N // CHUNK):
+        s.store.set_virtual_ref(f"v/c/{i}", loc, offset=i * CHUNK * 4, length=CHUNK * 4,
+                                checksum=etag)
+    s.commit("with etags")
+    frepo = floe.Repository.open(_floe_storage(kw, "crepo"),
+                                 authorize_virtual_chunk_access={prefix: _floe_creds()})
+    assert np.array_equal(zarr.open_array(frepo.readonly_session("main").store, path="v")[:],
+                          values)
+    # the object changes: its etag changes, floe refuses stale refs (as icechunk does)
+    s3.put_object(Bucket=kw["bucket"], Key="data/blob.bin", Body=b"\0" * (N * 4))
+    frepo = floe.Repository.open(_floe_storage(kw, "crepo"),
+                                 authorize_virtual_chunk_access={prefix: _floe_creds()})
+    with pytest.raises(floe.StorageError) as e:
+        zarr.open_array(frepo.readonly_session("main").store, path="v")[:]
+    assert e.value.kind == "virtual-chunk-modified"
+    with pytest.raises(Exception):
+        zarr.open_array(repo.readonly_session("main").store, path="v")[:]

@@ -104,7 +104,8 @@ async def check_unmodified(resolver: Any, location: str, etag: str | None, mtime
         raise StorageError(f"cannot verify the checksum of virtual chunk object {location}: "
                            "its resolver reports no object metadata", "virtual-chunk-modified")
     cur_etag, cur_mtime = await meta(location)
-    if etag is not None and cur_etag != etag:
+    # S3 and friends quote etags in some answers and not in others
+    if etag is not None and (cur_etag or "").strip('"') != etag.strip('"'):
         raise StorageError(f"the checksum of the object owning the virtual chunk has changed "
                            f"({location}): etag {cur_etag!r} != recorded {etag!r}",
                            "virtual-chunk-modified")

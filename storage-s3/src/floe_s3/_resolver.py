@@ -79,12 +79,31 @@ class S3ChunkResolver:
     def __repr__(self) -> str:
         return f"S3ChunkResolver({self.container_prefix!r})"
 
-    async def fetch(self, location: str, start: int, end: int) -> bytes:
-        """Bytes ``[start, end)`` of the object at ``location`` (``s3://bucket/key``)."""
+    @staticmethod
+    def _split(location: str) -> tuple[str, str]:
         parts = urlsplit(location)
         if parts.scheme.lower() not in ("s3", "s3a") or not parts.netloc:
             raise InvalidInputError(f"not an s3:// location: {location!r}",
                                     ErrorKind.INVALID_PATH)
+        return parts.netloc, parts.path.lstrip("/")
+
+    async def object_metadata(self, location: str) -> tuple[str | None, float | None]:
+        """``(etag, last-modified seconds)`` of the object, for checksum checks."""
+        bucket, key = self._split(location)
+        try:
+            resp = await self._s3.call("head_object", Bucket=bucket, Key=key)
+        except Exception as exc:  # noqa: BLE001
+            code, status = code_of(exc), status_of(exc)
+            raise StorageError(f"cannot check virtual chunk object {location!r}: "
+                               f"{code or status or type(exc).__name__}",
+                               ErrorKind.OBJECT_STORE) from exc
+        modified = resp.get("LastModified")
+        return resp.get("ETag"), None if modified is None else modified.timestamp()
+
+    async def fetch(self, location: str, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the object at ``location`` (``s3://bucket/key``)."""
+        self._split(location)
+        parts = urlsplit(location)
         if end <= start:
             return b""
         key = parts.path.lstrip("/")

@@ -119,3 +119,14 @@ def test_failed_commit_leaves_repository_usable(filled):
     arr = zarr.open_array(repo.readonly_session(branch="main").store, path="a", mode="r")
     np.testing.assert_array_equal(arr[:10], -1)
     assert [h.message for h in repo.ancestry(branch="main")][:2] == ["one", "data"]
+
+
+def test_truncated_chunk_object_is_an_error(filled):
+    repo, path, sid = filled
+    for name in os.listdir(os.path.join(path, "chunks")):
+        p = os.path.join(path, "chunks", name)
+        open(p, "wb").write(open(p, "rb").read()[:100])
+    arr = zarr.open_array(_fresh(path).readonly_session(snapshot_id=sid).store, path="a",
+                          mode="r")
+    with pytest.raises(ic.FormatError, match="truncated"):
+        arr[:]

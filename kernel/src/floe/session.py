@@ -19,6 +19,7 @@ from floe import _chunkrefs as cr
 from floe._errors import (
     ConflictError,
     ErrorKind,
+    FormatError,
     InvalidInputError,
     NodeNotFoundError,
     ReadOnlyError,
@@ -291,6 +292,13 @@ class Session:
             start = min(start, end)
             if start == end:
                 return b""
+            if offset == 0 and start == 0 and end == length:
+                # the whole chunk object (the common case): a plain GET, no Range
+                data = await self._assets.fetch_chunk(cid, None)
+                if len(data) < length:
+                    raise FormatError(f"chunk {cid} is truncated: {len(data)} of {length} bytes",
+                                      ErrorKind.CHUNK_NOT_FOUND)
+                return data if len(data) == length else data[:length]
             return await self._assets.fetch_chunk(cid, (offset + start, offset + end))
         from floe._virtual import fetch_virtual
 

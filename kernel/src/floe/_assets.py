@@ -84,18 +84,25 @@ class AssetManager:
     async def repo_exists(self) -> bool:
         return await self.storage.exists(REPO_PATH)
 
-    # ------------------------------------------------------------- snapshots
-    async def fetch_snapshot(self, sid: ObjectId) -> Snapshot:
-        snap = self._snapshots.get(sid)
-        if snap is None:
-            path = SNAPSHOTS + str(sid)
+    async def _fetch_cached(self, cache: _LRU, oid: ObjectId, path: str,
+                            decode: Any, what: str, missing: Any) -> Any:
+        """Decoded immutable object ``path`` (cached by id); ``missing()`` builds the error."""
+        obj = cache.get(oid)
+        if obj is None:
             try:
                 data = await self.storage.get_object(path)
             except ObjectNotFoundError:
-                raise SnapshotNotFoundError(f"snapshot {sid} not found (missing {path})") from None
-            snap = codec.decode_snapshot(data, f"snapshot {sid}")
-            self._snapshots.put(sid, snap)
-        return snap
+                raise missing() from None
+            obj = decode(data, what)
+            cache.put(oid, obj)
+        return obj
+
+    # ------------------------------------------------------------- snapshots
+    async def fetch_snapshot(self, sid: ObjectId) -> Snapshot:
+        path = SNAPSHOTS + str(sid)
+        return await self._fetch_cached(  # type: ignore[no-any-return]
+            self._snapshots, sid, path, codec.decode_snapshot, f"snapshot {sid}",
+            lambda: SnapshotNotFoundError(f"snapshot {sid} not found (missing {path})"))
 
     async def write_snapshot(self, snap: Snapshot) -> None:
         await self.storage.put_object(SNAPSHOTS + str(snap.id), codec.encode_snapshot(snap))
@@ -103,17 +110,11 @@ class AssetManager:
 
     # ------------------------------------------------------------- manifests
     async def fetch_manifest(self, mid: ObjectId) -> Manifest:
-        man = self._manifests.get(mid)
-        if man is None:
-            path = MANIFESTS + str(mid)
-            try:
-                data = await self.storage.get_object(path)
-            except ObjectNotFoundError:
-                raise FormatError(f"manifest {mid} is referenced but missing ({path})",
-                                  ErrorKind.DESERIALIZATION) from None
-            man = codec.decode_manifest(data, f"manifest {mid}")
-            self._manifests.put(mid, man)
-        return man
+        path = MANIFESTS + str(mid)
+        return await self._fetch_cached(  # type: ignore[no-any-return]
+            self._manifests, mid, path, codec.decode_manifest, f"manifest {mid}",
+            lambda: FormatError(f"manifest {mid} is referenced but missing ({path})",
+                                ErrorKind.DESERIALIZATION))
 
     async def write_manifest(self, man: Manifest, data: bytes | None = None) -> int:
         if data is None:
@@ -124,17 +125,11 @@ class AssetManager:
 
     # ------------------------------------------------------ transaction logs
     async def fetch_transaction_log(self, sid: ObjectId) -> TransactionLog:
-        tx = self._txlogs.get(sid)
-        if tx is None:
-            path = TRANSACTIONS + str(sid)
-            try:
-                data = await self.storage.get_object(path)
-            except ObjectNotFoundError:
-                raise SnapshotNotFoundError(
-                    f"transaction log of snapshot {sid} not found ({path})") from None
-            tx = codec.decode_transaction_log(data, f"transaction log {sid}")
-            self._txlogs.put(sid, tx)
-        return tx
+        path = TRANSACTIONS + str(sid)
+        return await self._fetch_cached(  # type: ignore[no-any-return]
+            self._txlogs, sid, path, codec.decode_transaction_log, f"transaction log {sid}",
+            lambda: SnapshotNotFoundError(
+                f"transaction log of snapshot {sid} not found ({path})"))
 
     async def write_transaction_log(self, tx: TransactionLog) -> None:
         await self.storage.put_object(TRANSACTIONS + str(tx.id), codec.encode_transaction_log(tx))

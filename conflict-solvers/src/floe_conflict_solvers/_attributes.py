@@ -5,15 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from floe.conflicts import (
-    Conflict,
-    ConflictDetector,
-    ConflictSolver,
-    ConflictType,
-    RebaseStep,
-    resolve_solver,
-)
-from floe.conflicts._rebase import run_solver
+from floe.conflicts import Conflict, ConflictType, RebaseStep
+
+from floe_conflict_solvers._fallback import FallbackSolver
 
 CT = ConflictType
 _MISSING: Any = object()
@@ -71,7 +65,7 @@ def _without_attributes(user_data: bytes) -> Any:
     return doc
 
 
-class AttributeMergeSolver(ConflictSolver):
+class AttributeMergeSolver(FallbackSolver):
     """Merge concurrent metadata edits of the same group or array key by key.
 
     Resolves ``ZarrMetadataDoubleUpdate`` when the two sides changed different
@@ -82,16 +76,8 @@ class AttributeMergeSolver(ConflictSolver):
     (default: :class:`~floe.ConflictDetector`, i.e. fail).
     """
 
-    def __init__(self, fallback: Any = None) -> None:
-        self.fallback: ConflictSolver = (ConflictDetector() if fallback is None
-                                         else resolve_solver(fallback))
-
-    async def solve(self, step: RebaseStep) -> list[Conflict]:
-        remaining = []
-        for c in step.conflicts:
-            if not self._resolve(step, c):
-                remaining.append(c)
-        return await run_solver(self.fallback, step.with_conflicts(remaining))
+    async def narrow(self, step: RebaseStep, c: Conflict) -> Conflict | None:
+        return None if self._resolve(step, c) else c
 
     def _resolve(self, step: RebaseStep, c: Conflict) -> bool:
         base, ours, theirs = step.base_node(c.path), step.our_node(c.path), \
@@ -110,5 +96,3 @@ class AttributeMergeSolver(ConflictSolver):
             return _without_attributes(base.user_data) == _without_attributes(theirs.user_data)
         return False
 
-    def __repr__(self) -> str:
-        return f"AttributeMergeSolver(fallback={self.fallback!r})"

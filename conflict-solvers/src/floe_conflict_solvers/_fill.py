@@ -6,15 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from floe.conflicts import (
-    Conflict,
-    ConflictDetector,
-    ConflictSolver,
-    ConflictType,
-    RebaseStep,
-    resolve_solver,
-)
-from floe.conflicts._rebase import run_solver
+from floe.conflicts import Conflict, ConflictType, RebaseStep
+
+from floe_conflict_solvers._fallback import FallbackSolver
 
 CT = ConflictType
 
@@ -33,7 +27,7 @@ def _eq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return eq
 
 
-class FillValueChunkSolver(ConflictSolver):
+class FillValueChunkSolver(FallbackSolver):
     """Resolve ``ChunkDoubleUpdate`` by merging the two versions element by element.
 
     For every element of a chunk written on both sides the merged chunk takes:
@@ -49,20 +43,11 @@ class FillValueChunkSolver(ConflictSolver):
     reads and one write per conflicting chunk.
     """
 
-    def __init__(self, fallback: Any = None) -> None:
-        self.fallback: ConflictSolver = (ConflictDetector() if fallback is None
-                                         else resolve_solver(fallback))
-
-    async def solve(self, step: RebaseStep) -> list[Conflict]:
-        remaining = []
-        for c in step.conflicts:
-            if c.conflict_type is not CT.ChunkDoubleUpdate:
-                remaining.append(c)
-                continue
-            left = await self._merge(step, c.path, c.conflicted_chunks or [])
-            if left:
-                remaining.append(Conflict(CT.ChunkDoubleUpdate, c.path, left))
-        return await run_solver(self.fallback, step.with_conflicts(remaining))
+    async def narrow(self, step: RebaseStep, c: Conflict) -> Conflict | None:
+        if c.conflict_type is not CT.ChunkDoubleUpdate:
+            return c
+        left = await self._merge(step, c.path, c.conflicted_chunks or [])
+        return Conflict(CT.ChunkDoubleUpdate, c.path, left) if left else None
 
     async def _merge(self, step: RebaseStep, path: str, chunks: list[list[int]]
                      ) -> list[list[int]]:
@@ -92,5 +77,3 @@ class FillValueChunkSolver(ConflictSolver):
             await ours_arr.setitem(sel, np.where(take_ours, o, t))
         return unresolved
 
-    def __repr__(self) -> str:
-        return f"FillValueChunkSolver(fallback={self.fallback!r})"

@@ -59,17 +59,23 @@ def _ic_auth(prefix):
         {prefix: icechunk.s3_static_credentials(access_key_id="x", secret_access_key="x")})
 
 
-def test_icechunk_writes_s3_virtual_refs_floe_reads(s3_bucket_kwargs):
-    kw = s3_bucket_kwargs
-    prefix, loc, values = _blob(kw)
+def _ic_session(kw, repo_prefix, prefix):
+    """An icechunk repo on moto with the S3 container, and a session with array ``v``."""
     cfg = icechunk.RepositoryConfig.default()
     cfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer(
         prefix, icechunk.s3_store(**_store_kw(kw))))
-    repo = icechunk.Repository.create(_ic_storage(kw, "vrepo"), config=cfg,
+    repo = icechunk.Repository.create(_ic_storage(kw, repo_prefix), config=cfg,
                                       authorize_virtual_chunk_access=_ic_auth(prefix))
     s = repo.writable_session("main")
     zarr.create_array(s.store, name="v", shape=(N,), chunks=(CHUNK,), dtype="<i4",
                       compressors=None, fill_value=-1)
+    return repo, s
+
+
+def test_icechunk_writes_s3_virtual_refs_floe_reads(s3_bucket_kwargs):
+    kw = s3_bucket_kwargs
+    prefix, loc, values = _blob(kw)
+    repo, s = _ic_session(kw, "vrepo", prefix)
     locs, offs, lens = _grid_refs(loc)
     assert s.store.set_virtual_refs_arr("v", (N // CHUNK,), locs, offs, lens) is None
     s.commit("icechunk virtual")
@@ -153,14 +159,7 @@ def test_s3_etag_checksums_checked_on_read(s3_bucket_kwargs):
     s3 = boto3.client("s3", endpoint_url=kw["endpoint_url"], region_name=kw["region"],
                       aws_access_key_id="x", aws_secret_access_key="x")
     etag = s3.head_object(Bucket=kw["bucket"], Key="data/blob.bin")["ETag"]
-    cfg = icechunk.RepositoryConfig.default()
-    cfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer(
-        prefix, icechunk.s3_store(**_store_kw(kw))))
-    repo = icechunk.Repository.create(_ic_storage(kw, "crepo"), config=cfg,
-                                      authorize_virtual_chunk_access=_ic_auth(prefix))
-    s = repo.writable_session("main")
-    zarr.create_array(s.store, name="v", shape=(N,), chunks=(CHUNK,), dtype="<i4",
-                      compressors=None, fill_value=-1)
+    repo, s = _ic_session(kw, "crepo", prefix)
     for i in range(N // CHUNK):
         s.store.set_virtual_ref(f"v/c/{i}", loc, offset=i * CHUNK * 4, length=CHUNK * 4,
                                 checksum=etag)

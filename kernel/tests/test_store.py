@@ -248,3 +248,24 @@ class TestIcechunkStore(StoreTests[IcechunkStore, cpu.Buffer]):
         with pytest.raises(ic.InvalidInputError):
             await store.set("a//b/zarr.json", self.buffer_cls.from_bytes(GROUP))
         assert await store.get("no/such/c/0", default_buffer_prototype()) is None
+
+
+async def test_list_prefix_only_reads_matching_nodes_but_lists_all_matches():
+    """Sibling names sharing a prefix ("0", "00") and chunks under each."""
+    from zarr.core.buffer import cpu
+
+    repo = ic.Repository.create(ic.in_memory_storage())
+    store = repo.writable_session("main").store
+    await store.set("zarr.json", cpu.Buffer.from_bytes(GROUP))
+    for name in ("0", "00"):
+        await store.set(f"{name}/zarr.json", cpu.Buffer.from_bytes(array_meta((2,), (1,))))
+        await store.set(f"{name}/c/1", cpu.Buffer.from_bytes(b"x"))
+
+    async def keys(prefix):
+        return sorted([k async for k in store.list_prefix(prefix)])
+
+    assert await keys("") == ["0/c/1", "0/zarr.json", "00/c/1", "00/zarr.json", "zarr.json"]
+    assert await keys("0") == ["0/c/1", "0/zarr.json", "00/c/1", "00/zarr.json"]
+    assert await keys("0/") == ["0/c/1", "0/zarr.json"]
+    assert await keys("00/c") == ["00/c/1"]
+    assert await keys("z") == ["zarr.json"]

@@ -79,7 +79,7 @@ def test_zarr_read_of_packed_virtual_chunks_uses_few_requests(tmp_path):
             calls.append((start, end))
             return await inner.fetch(location, start, end)
 
-    repo.__dict__["_resolvers"] = {prefix: Spy()}
+    repo._resolvers[prefix] = Spy()  # the resolver this handle caches for the container
     arr = zarr.open_array(reader.store, path="v", mode="r")
     np.testing.assert_array_equal(arr[:], values)
     assert len(calls) < 16, calls  # merged, not one request per chunk

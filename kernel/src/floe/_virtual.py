@@ -34,7 +34,7 @@ def resolver_for(repo: Repository, prefix: str, location: str) -> Any:
     """The (cached) resolver for one container of ``repo``."""
     from floe.plugins import get_plugins
 
-    cache: dict[str, Any] = repo.__dict__.setdefault("_resolvers", {})
+    cache = repo._resolvers
     resolver = cache.get(prefix)
     if resolver is None:
         scheme = urlparse(location).scheme
@@ -83,7 +83,7 @@ async def fetch_virtual(repo: Repository, ref: tuple[Any, ...],
     resolver = resolver_for(repo, prefix, location)
     if etag is not None or mtime:
         await check_unmodified(resolver, location, etag, mtime)
-    coalescers: dict[str, RangeCoalescer] = repo.__dict__.setdefault("_coalescers", {})
+    coalescers = repo._coalescers
     coalescer = coalescers.get(prefix)
     if coalescer is None:
         coalescer = coalescers[prefix] = RangeCoalescer(resolver.fetch)

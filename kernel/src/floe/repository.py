@@ -93,6 +93,9 @@ class Repository:
         self._authorized = dict(authorize_virtual_chunk_access or {})
         self._default_commit_metadata: dict[str, Any] = {}
         self._manifest_split_policy: ManifestSplitPolicy | None = None
+        # virtual chunk readers of this handle, by authorized container prefix
+        self._resolvers: dict[str, Any] = {}
+        self._coalescers: dict[str, Any] = {}
 
     # ================================================================ open
     @classmethod

@@ -385,15 +385,19 @@ class IcechunkStore(Store):
                 self._session.delete_node(node.path)
 
     # ------------------------------------------------------------- listing
-    async def _all_keys(self) -> list[str]:
+    async def _all_keys(self, prefix: str = "") -> list[str]:
+        """Every key, or those of the nodes that can have keys under ``prefix``."""
         keys: list[str] = []
         for node in self._session.list_nodes():
             base = node.path.strip("/")
+            root = base + "/" if base else ""  # every key of this node starts with it
+            if prefix and not (prefix.startswith(root) or root.startswith(prefix)):
+                continue  # no key of this node can start with prefix: skip its chunks
             keys.append(f"{base}/{_META}" if base else _META)
             if node.array is not None:
-                prefix = f"{base}/c" if base else "c"
+                chunk_root = f"{base}/c" if base else "c"
                 for coords in await self._session.chunk_coords(node.path):
-                    keys.append("/".join([prefix, *map(str, coords)]))
+                    keys.append("/".join([chunk_root, *map(str, coords)]))
         return keys
 
     async def list(self) -> AsyncIterator[str]:
@@ -401,7 +405,7 @@ class IcechunkStore(Store):
             yield k
 
     async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
-        for k in await self._all_keys():
+        for k in await self._all_keys(prefix):
             if k.startswith(prefix):
                 yield k
 

@@ -71,7 +71,3 @@ def decode_file(data: bytes, expected: FileType, what: str) -> bytes:
         raise FormatError(f"{what}: corrupt or truncated zstd payload ({e})",
                           ErrorKind.DESERIALIZATION) from None
 
-
-def implementation_name(data: bytes) -> str:
-    """The (trimmed) name of the client that wrote a metadata file."""
-    return data[len(MAGIC) : len(MAGIC) + IMPL_NAME_LEN].decode("utf-8", "replace").rstrip(" ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from floe_s3.testing import create_bucket, moto_server, reset, storage_kwargs
+from floe_s3.testing import FaultFront, create_bucket, moto_server, reset, storage_kwargs
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +29,16 @@ def bucket(s3_endpoint):
 def s3_kwargs(s3_endpoint, bucket):
     """Keyword arguments for ``s3_storage`` (and icechunk's) against the moto bucket."""
     return storage_kwargs(s3_endpoint, bucket)
+
+
+@pytest.fixture
+def front(s3_endpoint):
+    """A :class:`~floe_s3.testing.FaultFront` relaying to the moto server."""
+    with FaultFront(s3_endpoint) as f:
+        yield f
+
+
+@pytest.fixture
+def front_kwargs(front, bucket):
+    """``s3_storage`` keyword arguments that reach the bucket through the fault front."""
+    return storage_kwargs(front.endpoint, bucket)

@@ -1,10 +1,10 @@
 """floe-s3 behaviour on a real S3 API (moto server): repositories, errors, retries,
 credentials, multipart, lost responses of conditional writes, the resolver.
 
-Faults are injected on the real client through botocore's event system (a
-``before-send`` handler answering 503 or dropping the connection, an
-``after-call`` handler losing the response of a write that did land); boto3
-itself is never mocked and every other request reaches the moto server.
+Faults come from :class:`floe_s3.testing.FaultFront`, a real HTTP server
+between floe and moto that answers error statuses, resets connections, loses
+the response of a write that did land, or stalls; neither boto3 nor floe's
+plain HTTP route is patched.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ import boto3
 import numpy as np
 import pytest
 import zarr
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import ConnectionClosedError
 
 import floe
 from floe.plugins import get_plugins, reset_plugins
@@ -33,22 +31,7 @@ from floe_s3 import (
     s3_storage,
     s3_store,
 )
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def stream(self, *_, **__):
-        yield self.data
-
-
-def _response(request, status: int) -> AWSResponse:
-    """An error answer in place of the server's (the request is not sent)."""
-    code = {403: "AccessDenied", 429: "SlowDown", 500: "InternalError",
-            503: "ServiceUnavailable"}.get(status, "Error")
-    body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-    return AWSResponse(request.url, status, {"Content-Type": "application/xml"}, _Body(body))
+from floe_s3.testing import Fault
 
 
 def _raw(s3_endpoint):
@@ -128,7 +111,8 @@ def test_wrong_credentials(s3_kwargs, monkeypatch):
     asyncio.run(main())
 
 
-def test_missing_objects_clear_errors_and_no_half_commit(s3_kwargs, s3_endpoint):
+def test_missing_objects_clear_errors_and_no_half_commit(s3_kwargs, s3_endpoint, front,
+                                                         front_kwargs):
     storage = s3_storage(prefix="broken", **s3_kwargs)
     repo = floe.Repository.create(storage)
     s = repo.writable_session("main")
@@ -148,123 +132,108 @@ def test_missing_objects_clear_errors_and_no_half_commit(s3_kwargs, s3_endpoint)
     s = fresh.writable_session("main")
     zarr.open_array(s.store, path="a")[:2000] = 9.0
     client = s3_storage(prefix="broken", **s3_kwargs)
-    blocked = s3_storage(prefix="broken", max_tries=2, initial_backoff_s=0.001, **s3_kwargs)
-
-    def deny_repo(request, **_):
-        if request.url.endswith("/broken/repo") and request.method == "PUT":
-            return _response(request, 503)
-        return None
-
-    blocked.client.meta.events.register("before-send.s3.PutObject", deny_repo)
+    blocked = s3_storage(prefix="broken", max_tries=2, initial_backoff_s=0.001, **front_kwargs)
+    front.rule = lambda req: Fault.status(503) if (
+        req.method == "PUT" and req.path.endswith("/broken/repo")) else None
     r = floe.Repository.open(blocked)
     s = r.writable_session("main")
     zarr.open_array(s.store, path="a")[:2000] = 9.0
     with pytest.raises(floe.StorageError):
         s.commit("never visible")
+    assert len(front.requests("PUT", "/broken/repo")) == 2  # both tries answered 503
     after = floe.Repository.open(client)
     assert after.lookup_branch("main") == good
 
 
-def test_retries_on_503_and_connection_reset(s3_kwargs):
-    storage = s3_storage(prefix="retry", max_tries=4, initial_backoff_s=0.01, **s3_kwargs)
-    failures = {"n": 0}
-
-    def flaky(request, **_):
-        if failures["n"] < 3:
-            failures["n"] += 1
-            if failures["n"] == 2:
-                raise ConnectionClosedError(endpoint_url=request.url)
-            return _response(request, 503 if failures["n"] == 1 else 429)
-        return None
-
-    storage.client.meta.events.register("before-send.s3.*", flaky)
+def test_retries_on_503_and_connection_reset(front, front_kwargs):
+    storage = s3_storage(prefix="retry", max_tries=4, initial_backoff_s=0.01, **front_kwargs)
+    plan: list[Fault] = []
+    front.rule = lambda req: plan.pop(0) if plan else None
 
     async def main():
+        plan[:] = [Fault.status(503), Fault.reset(), Fault.status(429)]
         await storage.put_object("k", b"v")
-        assert failures["n"] == 3
-        failures["n"] = 0
+        assert not plan and len(front.requests("PUT", "/retry/k")) == 4
+        plan[:] = [Fault.reset(), Fault.status(500)]
         assert await storage.get_object("k") == b"v"
+        assert not plan and len(front.requests("GET", "/retry/k")) == 3
+        # listing and batch deletes go through boto3: the same retry loop
+        plan[:] = [Fault.status(503), Fault.reset()]
+        assert [o.path for o in await storage.list_objects("")] == ["k"]
+        assert not plan
+        plan[:] = [Fault.status(503)]
+        assert await storage.delete_objects(["k"]) == 1
+        assert not plan and not await storage.exists("k")
 
     asyncio.run(main())
 
-    never = s3_storage(prefix="retry", max_tries=3, initial_backoff_s=0.01, **s3_kwargs)
-    calls = {"n": 0}
-
-    def always(request, **_):
-        calls["n"] += 1
-        return _response(request, 500)
-
-    never.client.meta.events.register("before-send.s3.*", always)
-    with pytest.raises(floe.StorageError):
+    never = s3_storage(prefix="retry", max_tries=3, initial_backoff_s=0.01, **front_kwargs)
+    front.rule = lambda req: Fault.status(500)
+    front.seen.clear()
+    with pytest.raises(floe.StorageError, match="InternalError"):
         asyncio.run(never.get_object("k"))
-    assert calls["n"] == 3
+    assert len(front.requests("GET")) == 3
 
-    no_retry = s3_storage(prefix="retry", max_tries=5, initial_backoff_s=0.01, **s3_kwargs)
-    seen = {"n": 0}
-
-    def forbidden(request, **_):
-        seen["n"] += 1
-        return _response(request, 403)
-
-    no_retry.client.meta.events.register("before-send.s3.*", forbidden)
+    no_retry = s3_storage(prefix="retry", max_tries=5, initial_backoff_s=0.01, **front_kwargs)
+    front.rule = lambda req: Fault.status(403)
+    front.seen.clear()
     with pytest.raises(floe.StorageError, match="refused"):
         asyncio.run(no_retry.get_object("k"))
-    assert seen["n"] == 1  # 403 is not retried
+    assert len(front.requests("GET")) == 1  # 403 is not retried
+    front.rule = lambda req: Fault.status(404, "NoSuchBucket")
+    with pytest.raises(floe.StorageError, match="does not exist"):
+        asyncio.run(no_retry.get_object("k"))
 
 
-def test_operation_timeout(s3_kwargs):
+def test_operation_timeout(front, front_kwargs):
     import time
 
     storage = s3_storage(prefix="slow", operation_timeout_s=0.3, initial_backoff_s=0.05,
-                         **s3_kwargs)
-
-    def slow(request, **_):
-        time.sleep(0.5)
-        return _response(request, 503)
-
-    storage.client.meta.events.register("before-send.s3.*", slow)
+                         **front_kwargs)
+    front.rule = lambda req: Fault.delay(0.5)
     t0 = time.monotonic()
     with pytest.raises(floe.StorageError, match="timed out"):
         asyncio.run(storage.get_object("k"))
     assert time.monotonic() - t0 < 1.0
 
 
-def test_lost_response_of_conditional_write_is_not_a_conflict(s3_kwargs):
-    storage = s3_storage(prefix="lost", max_tries=3, initial_backoff_s=0.01, **s3_kwargs)
-    lost = {"n": 0}
+def test_lost_response_of_conditional_write_is_not_a_conflict(front, front_kwargs):
+    storage = s3_storage(prefix="lost", max_tries=3, initial_backoff_s=0.01, **front_kwargs)
+    lose = {"n": 0}
 
-    def lose_response(http_response, parsed, model, **_):
-        if lost["n"] == 0:  # the write landed; its answer never arrives
-            lost["n"] += 1
-            raise ConnectionClosedError(endpoint_url="http://lost")
+    def rule(req):
+        if req.method == "PUT" and lose["n"]:  # the write lands; its answer never arrives
+            lose["n"] -= 1
+            return Fault.lose_response()
+        return None
 
-    storage.client.meta.events.register("after-call.s3.PutObject", lose_response)
+    front.rule = rule
 
     async def main():
+        lose["n"] = 1
         t1 = await storage.put_object_if("repo", b"v1", expected=None)
-        assert lost["n"] == 1
+        assert lose["n"] == 0 and len(front.requests("PUT", "/lost/repo")) == 2
         data, tok = await storage.get_object_versioned("repo")
         assert data == b"v1" and tok == t1
-        lost["n"] = 0
+        lose["n"] = 1
         t2 = await storage.put_object_if("repo", b"v2", expected=t1)
-        assert lost["n"] == 1 and t2 != t1
+        assert lose["n"] == 0 and t2 != t1
         assert await storage.get_object_versioned("repo") == (b"v2", t2)
         # A real conflict after a lost response is still a conflict.
-        lost["n"] = 0
-        other = s3_storage(prefix="lost", **s3_kwargs)
+        other = s3_storage(prefix="lost", **front_kwargs)
         await other.put_object_if("repo", b"theirs", expected=t2)
+        lose["n"] = 1
         with pytest.raises(ConditionFailedError):
             await storage.put_object_if("repo", b"mine", expected=t2)
+        assert await storage.get_object("repo") == b"theirs"
 
     asyncio.run(main())
 
 
-def test_multipart_above_threshold(s3_kwargs, s3_endpoint):
+def test_multipart_above_threshold(front_kwargs, front, s3_endpoint, s3_kwargs):
     storage = s3_storage(prefix="mp", multipart_threshold=11 * 2**20,
-                         multipart_part_size=5 * 2**20, storage_class="STANDARD_IA", **s3_kwargs)
-    ops: list[str] = []
-    storage.client.meta.events.register(
-        "before-call.s3.*", lambda model, **_: ops.append(model.name))
+                         multipart_part_size=5 * 2**20, storage_class="STANDARD_IA",
+                         **front_kwargs)
     data = np.random.default_rng(0).bytes(12 * 2**20 + 5)
     small = b"x" * 1000
 
@@ -274,8 +243,13 @@ def test_multipart_above_threshold(s3_kwargs, s3_endpoint):
         assert await storage.get_object("big") == data
 
     asyncio.run(main())
-    assert ops.count("UploadPart") == 3 and ops.count("CompleteMultipartUpload") == 1
-    assert ops.count("PutObject") == 1
+    puts = front.requests("PUT", "/mp/")
+    assert len([p for p in puts if "partNumber=" in p.path]) == 3
+    assert len(front.requests("POST", "/mp/big?uploads")) == 1  # create
+    assert len([p for p in front.requests("POST", "/mp/big") if "uploadId=" in p.path]) == 1
+    assert [p.path.rsplit("/", 1)[-1] for p in puts if "partNumber=" not in p.path] == ["small"]
+    assert all(p.headers.get("x-amz-storage-class") == "STANDARD_IA" for p in puts
+               if "partNumber=" not in p.path)
     head = _raw(s3_endpoint).head_object(Bucket=s3_kwargs["bucket"], Key="mp/big")
     assert head["ContentLength"] == len(data) and head.get("StorageClass") == "STANDARD_IA"
 

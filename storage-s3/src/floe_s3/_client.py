@@ -24,6 +24,7 @@ from typing import Any
 from floe._errors import ErrorKind, StorageError
 
 from floe_s3._config import S3Credentials, S3Options, S3Settings
+from floe_s3._direct import DirectS3, FallBack
 
 __all__ = ["S3Client", "is_retryable", "status_of", "code_of"]
 
@@ -74,6 +75,30 @@ def _install_redaction() -> None:
 
 
 _POOL_LOCK = threading.Lock()
+_LOADER: tuple[int, Any] | None = None
+
+
+def _botocore_session() -> Any:
+    """A new botocore session sharing this process's data loader.
+
+    Loading and parsing the S3 service model is most of the cost of building
+    a client (about 50 ms); a shared loader makes every client after the
+    first cost a few milliseconds. Each storage keeps its own session (its
+    credentials) and client (its event hooks, its connection pool).
+    """
+    import botocore.session
+
+    global _LOADER
+    session = botocore.session.get_session()
+    pid = os.getpid()
+    with _POOL_LOCK:
+        if _LOADER is None or _LOADER[0] != pid:
+            _LOADER = (pid, session.get_component("data_loader"))
+        else:
+            session.register_component("data_loader", _LOADER[1])
+    return session
+
+
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 _POOL_SIZE = 128
 
@@ -117,12 +142,12 @@ def is_retryable(exc: BaseException) -> bool:
                         bx.ConnectTimeoutError, bx.ResponseStreamingError,
                         ConnectionError, TimeoutError)):
         return True
-    try:
-        from urllib3.exceptions import ProtocolError
+    from urllib3 import exceptions as ux
 
-        return isinstance(exc, ProtocolError)
-    except ImportError:  # pragma: no cover
-        return False
+    # the plain route's transport errors: refused or reset connections, timeouts,
+    # truncated bodies (not malformed URLs or TLS verification failures)
+    return isinstance(exc, (ux.ProtocolError, ux.TimeoutError, ux.NewConnectionError,
+                            ux.IncompleteRead)) and not isinstance(exc, ux.SSLError)
 
 
 class S3Client:
@@ -141,17 +166,22 @@ class S3Client:
     """
 
     def __init__(self, options: S3Options, credentials: S3Credentials, settings: S3Settings,
-                 max_pool_connections: int = 64) -> None:
+                 max_pool_connections: int = 64, *,
+                 read_headers: dict[str, str] | None = None,
+                 write_headers: dict[str, str] | None = None) -> None:
         self.options = options
+        self.read_headers = dict(read_headers or {})
+        self.write_headers = dict(write_headers or {})
         self.credentials = credentials
         self.settings = settings
         self.max_pool_connections = max_pool_connections
         self._lock = threading.Lock()
         self._client: tuple[int, Any] | None = None
+        self._direct: tuple[int, Any] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_client"] = None
+        state["_client"] = state["_direct"] = None
         del state["_lock"]
         return state
 
@@ -170,21 +200,51 @@ class S3Client:
         if made is None or made[0] != pid:
             with self._lock:
                 if self._client is None or self._client[0] != pid:
-                    self._client = (pid, self._build())
+                    client, credentials = self._build()
+                    self._direct = (pid, self._build_direct(client, credentials))
+                    self._client = (pid, client)
                 made = self._client
         return made[1]
 
-    def _build(self) -> Any:
-        import boto3
-        import botocore.session
+    def direct(self) -> DirectS3 | None:
+        """The plain-HTTP route for single-object calls (``None``: boto3 only)."""
+        self.client()
+        made = self._direct
+        return None if made is None else made[1]  # type: ignore[no-any-return]
+
+    def _build_direct(self, client: Any, credentials: Any) -> DirectS3 | None:
+        opts, st = self.options, self.settings
+        anonymous = opts.anonymous or self.credentials.kind == "anonymous"
+        if (not anonymous and credentials is None) or not DirectS3.usable(client):
+            return None  # boto3 reports missing credentials; proxies are boto3's to handle
+        read, write = self.extra_headers()
+        return DirectS3(client, None if anonymous else credentials,
+                        max_connections=self.max_pool_connections,
+                        connect_timeout=st.connect_timeout_s, read_timeout=self._read_timeout(),
+                        read_headers=read, write_headers=write)
+
+    def extra_headers(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Headers added to reads (GET, HEAD) and to writes (everything else)."""
+        read, write = dict(self.read_headers), dict(self.write_headers)
+        if self.options.requester_pays:
+            read["x-amz-request-payer"] = write["x-amz-request-payer"] = "requester"
+        return read, write
+
+    def _read_timeout(self) -> float:
+        timeout = self.settings.read_timeout_s
+        if self.options.network_stream_timeout_seconds:
+            timeout = min(timeout, float(self.options.network_stream_timeout_seconds))
+        return timeout
+
+    def _build(self) -> tuple[Any, Any]:
+        """A boto3 client and the credentials it signs with (``None``: unsigned or none found)."""
         from botocore import UNSIGNED
+        from botocore.credentials import Credentials
         from botocore.config import Config
 
         _install_redaction()
         opts, creds, st = self.options, self.credentials, self.settings
-        read_timeout = st.read_timeout_s
-        if opts.network_stream_timeout_seconds:
-            read_timeout = min(read_timeout, float(opts.network_stream_timeout_seconds))
+        read_timeout = self._read_timeout()
         config_kwargs: dict[str, Any] = dict(
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=st.connect_timeout_s,
@@ -198,18 +258,26 @@ class S3Client:
         anonymous = opts.anonymous or creds.kind == "anonymous"
         if anonymous:
             config_kwargs["signature_version"] = UNSIGNED
-        bsession = botocore.session.get_session()
+        session = _botocore_session()
         if creds.kind == "refreshable" and not anonymous:
-            bsession._credentials = _refreshable(creds.get_credentials)  # type: ignore[arg-type]
-        session = boto3.session.Session(botocore_session=bsession)
+            session._credentials = _refreshable(creds.get_credentials)  # type: ignore[arg-type]
         kwargs: dict[str, Any] = {}
+        credentials: Any = None
         if creds.kind == "static" and creds.static is not None and not anonymous:
             kwargs.update(aws_access_key_id=creds.static.access_key_id,
                           aws_secret_access_key=creds.static.secret_access_key,
                           aws_session_token=creds.static.session_token)
-        region = opts.region or session.region_name or "us-east-1"
-        return session.client("s3", region_name=region, endpoint_url=opts.endpoint_url,
-                              config=Config(**config_kwargs), **kwargs)
+            credentials = Credentials(creds.static.access_key_id,
+                                      creds.static.secret_access_key, creds.static.session_token)
+        elif not anonymous:
+            credentials = session.get_credentials()
+        region = opts.region or session.get_config_variable("region") or "us-east-1"
+        client = session.create_client("s3", region_name=region, endpoint_url=opts.endpoint_url,
+                                       config=Config(**config_kwargs), **kwargs)
+        read, write = self.extra_headers()
+        if read or write:
+            client.meta.events.register("before-sign.s3", _HeaderAdder(read, write))
+        return client, credentials
 
     # -- calls ------------------------------------------------------------------------
 
@@ -229,7 +297,15 @@ class S3Client:
             time.monotonic() + st.operation_timeout_s
 
         def attempt() -> Any:
-            resp = getattr(self.client(), op)(**kwargs)
+            direct = self.direct()
+            if direct is not None and direct.handles(op, kwargs):
+                try:
+                    resp = direct.request(op, kwargs)
+                except FallBack as exc:
+                    log.debug("S3 %s: plain route gave way to boto3 (%s)", op, exc)
+                    resp = getattr(self.client(), op)(**kwargs)
+            else:
+                resp = getattr(self.client(), op)(**kwargs)
             return post(resp) if post is not None else resp
 
         tries = 0
@@ -262,6 +338,20 @@ class S3Client:
             log.debug("S3 %s attempt %d failed (%s); retrying in %.3f s", op, tries,
                       type(err).__name__, delay)
             await asyncio.sleep(delay)
+
+
+class _HeaderAdder:
+    """botocore ``before-sign`` handler: extra headers by HTTP method (reads vs writes)."""
+
+    def __init__(self, read: dict[str, str], write: dict[str, str]) -> None:
+        self.read, self.write = read, write
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        extra = self.read if request.method in ("GET", "HEAD") else self.write
+        for name, value in extra.items():
+            if name in request.headers:
+                del request.headers[name]
+            request.headers[name] = value
 
 
 def _refreshable(get_credentials: Callable[[], Any]) -> Any:

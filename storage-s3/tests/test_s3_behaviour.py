@@ -93,10 +93,7 @@ def test_bad_inputs(s3_kwargs, s3_endpoint):
         floe.Repository.open(s3_storage(prefix="empty", **s3_kwargs))
 
 
-def test_wrong_credentials(s3_kwargs, monkeypatch):
-    # moto checks signatures only with auth enabled; enable it for this test.
-    from moto.core.config import default_user_config  # noqa: F401
-
+def test_missing_bucket_and_missing_key(s3_kwargs):
     storage = s3_storage(prefix="creds", **s3_kwargs)
 
     async def main():
@@ -329,3 +326,63 @@ def test_resolver_reads_ranges_with_its_own_credentials(s3_kwargs, s3_endpoint):
     assert asyncio.run(resolver.fetch("s3://vdata/files/blob.bin", 10, 20)) == payload[10:20]
     with pytest.raises(floe.StorageError):
         asyncio.run(resolver.fetch("s3://vdata/files/missing.bin", 0, 4))
+
+
+def _set_moto_auth(endpoint: str, count: str) -> None:
+    """Make moto check signatures after ``count`` more requests (``inf``: never)."""
+    import urllib.request
+
+    req = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=count.encode(),
+                                 method="POST", headers={"Content-Type": "text/plain"})
+    urllib.request.urlopen(req).read()
+
+
+def test_signatures_and_wrong_credentials_checked_by_the_server(s3_kwargs, s3_endpoint):
+    import json
+
+    iam = boto3.client("iam", endpoint_url=s3_endpoint, region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    iam.create_user(UserName="floe")
+    iam.put_user_policy(UserName="floe", PolicyName="s3", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="floe")["AccessKey"]
+    kw = dict(s3_kwargs, access_key_id=key["AccessKeyId"],
+              secret_access_key=key["SecretAccessKey"])
+    _set_moto_auth(s3_endpoint, "0")
+    try:
+        # an odd prefix: the signed path must match what is sent, byte for byte
+        storage = s3_storage(prefix="signed/a b+c=d~e", **kw)
+
+        async def main():
+            await storage.put_object("k", b"0123456789")  # plain route
+            assert await storage.get_object("k", (2, 5)) == b"234"
+            assert await storage.object_size("k") == 10
+            tok = await storage.put_object_if("repo", b"v1", expected=None)
+            await storage.put_object_if("repo", b"v2", expected=tok)
+            assert sorted(o.path for o in await storage.list_objects("")) == ["k", "repo"]
+            assert await storage.delete_objects(["k"]) == 1  # boto3 route
+
+        asyncio.run(main())
+        repo = floe.Repository.create(s3_storage(prefix="signed/repo", **kw))
+        s = repo.writable_session("main")
+        zarr.create_array(s.store, name="a", shape=(10,), chunks=(5,), dtype="i2")[:] = 7
+        s.commit("signed")
+        fresh = floe.Repository.open(s3_storage(prefix="signed/repo", **kw))
+        got = zarr.open_array(fresh.readonly_session(branch="main").store, path="a", mode="r")
+        assert got[:].tolist() == [7] * 10
+
+        wrong = s3_storage(prefix="signed/repo", max_tries=2, initial_backoff_s=0.001,
+                           **dict(kw, secret_access_key="not-the-secret"))
+        with pytest.raises(floe.StorageError, match="refused"):
+            asyncio.run(wrong.get_object("repo"))
+        with pytest.raises(floe.StorageError, match="refused"):
+            asyncio.run(wrong.put_object("intruder", b"x"))
+        with pytest.raises(floe.StorageError, match="refused"):
+            asyncio.run(wrong.list_objects(""))
+        with pytest.raises(floe.StorageError):
+            floe.Repository.open(wrong)
+    finally:
+        _set_moto_auth(s3_endpoint, "inf")
+    assert "intruder" not in [o["Key"].rsplit("/", 1)[-1] for o in _raw(s3_endpoint)
+                              .list_objects_v2(Bucket=s3_kwargs["bucket"])["Contents"]]

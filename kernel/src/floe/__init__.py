@@ -100,7 +100,7 @@ def spec_version() -> int:
 # icechunk's storage factories that live in optional floe distributions
 _OPTIONAL: dict[str, tuple[str, str]] = {
     **{n: ("floe_s3", "floe-s3") for n in ("s3_storage", "s3_store", "tigris_storage",
-                                           "r2_storage")},
+                                           "r2_storage", "ChecksumAlgorithm")},
     **{n: ("floe_gcs", "floe-gcs") for n in ("gcs_storage", "gcs_store")},
     **{n: ("floe_azure", "floe-azure") for n in ("azure_storage",)},
     **{n: ("floe_http", "floe-http") for n in ("http_storage", "http_store",

@@ -112,6 +112,7 @@ class Repository:
         if spec_version not in (None, 2) and int(spec_version) != 2:
             raise InvalidInputError(f"floe writes spec version 2 only, not {spec_version}",
                                     ErrorKind.UNSUPPORTED_SPEC_VERSION)
+        storage.check_can_create_repository()
         assets = AssetManager(storage)
         if await assets.repo_exists():
             raise AlreadyExistsError(f"a repository already exists at {storage!r}",

@@ -7,6 +7,7 @@ kernel maps the names lazily, ``floe.s3_storage`` is the same function.
 from __future__ import annotations
 
 from floe_s3._config import (
+    ChecksumAlgorithm,
     S3Credentials,
     S3Options,
     S3Settings,
@@ -22,6 +23,7 @@ from floe_s3._resolver import S3ChunkResolver, S3ContainerAccess, s3_container_a
 from floe_s3._storage import S3Storage, r2_storage, s3_from_url, s3_storage, tigris_storage
 
 __all__ = [
+    "ChecksumAlgorithm",
     "S3ChunkResolver",
     "S3ContainerAccess",
     "S3Credentials",

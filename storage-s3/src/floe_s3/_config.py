@@ -6,14 +6,17 @@ credentials they are and the access key id's last four characters at most.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from floe._errors import ErrorKind, InvalidInputError
 
 __all__ = [
+    "ChecksumAlgorithm",
     "DEFAULT_MULTIPART_THRESHOLD",
     "MIN_PART_SIZE",
     "S3Credentials",
@@ -32,6 +35,61 @@ __all__ = [
 DEFAULT_MULTIPART_THRESHOLD = 100 * 1024 * 1024
 #: S3's minimum size of every part but the last.
 MIN_PART_SIZE = 5 * 1024 * 1024
+
+
+class ChecksumAlgorithm(Enum):
+    """Checksum sent with every write (icechunk's ``ChecksumAlgorithm``).
+
+    The value is the name icechunk persists in a container's store settings.
+    ``Crc32c`` and ``Crc64Nvme`` need botocore's CRT extra (``pip install
+    "botocore[crt]"``).
+    """
+
+    Crc32 = "crc32"
+    Crc32c = "crc32c"
+    Crc64Nvme = "crc64nvme"
+    Sha1 = "sha1"
+    Sha256 = "sha256"
+
+    @property
+    def boto_name(self) -> str:
+        """The ``ChecksumAlgorithm`` parameter value of boto3's S3 calls."""
+        return self.value.upper()
+
+    @classmethod
+    def parse(cls, value: Any) -> ChecksumAlgorithm | None:
+        """An algorithm from floe's or icechunk's enum, or its name; ``None`` stays ``None``."""
+        if value is None or isinstance(value, cls):
+            return value
+        name = getattr(value, "name", None) or str(value).rsplit(".", 1)[-1]
+        for member in cls:
+            if name.lower() in (member.name.lower(), member.value):
+                return member
+        raise InvalidInputError(f"unknown checksum algorithm {value!r}; one of "
+                                f"{[m.name for m in cls]}", ErrorKind.STORAGE_CONFIG)
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def request_headers(headers: Mapping[str, str] | None, read: Mapping[str, str] | None,
+                    write: Mapping[str, str] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """``(read, write)`` extra headers: ``headers`` for both, overridden per role.
+
+    Names must be HTTP tokens and values must not contain line breaks; anything
+    else is refused here rather than by the first request.
+    """
+    base = dict(headers or {})
+    merged = ({**base, **dict(read or {})}, {**base, **dict(write or {})})
+    for role in merged:
+        for name, value in role.items():
+            if not isinstance(name, str) or not _TOKEN.match(name):
+                raise InvalidInputError(f"invalid HTTP header name {name!r}",
+                                        ErrorKind.STORAGE_CONFIG)
+            if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+                raise InvalidInputError(f"invalid value for HTTP header {name!r}",
+                                        ErrorKind.STORAGE_CONFIG)
+    return merged
 
 
 def _redact(value: str | None) -> str | None:
@@ -147,12 +205,15 @@ class S3Options:
     network_stream_timeout_seconds: int | None = 60
     requester_pays: bool = False
     s3_compatible: bool = False
+    checksum_algorithm: ChecksumAlgorithm | None = None
 
     def _to_dict(self) -> dict[str, Any]:
         """The container store as icechunk persists it: ``{"s3" | "s3_compatible": {...}}``."""
+        checksum = self.checksum_algorithm
         return {"s3_compatible" if self.s3_compatible else "s3": {
             "allow_http": self.allow_http, "anonymous": self.anonymous,
-            "checksum_algorithm": None, "endpoint_url": self.endpoint_url,
+            "checksum_algorithm": None if checksum is None else checksum.value,
+            "endpoint_url": self.endpoint_url,
             "force_path_style": self.force_path_style,
             "network_stream_timeout_seconds": self.network_stream_timeout_seconds,
             "region": self.region, "requester_pays": self.requester_pays}}
@@ -172,9 +233,12 @@ class S3Options:
                    force_path_style=bool(o.get("force_path_style", False)),
                    network_stream_timeout_seconds=60 if timeout is None else int(timeout),
                    requester_pays=bool(o.get("requester_pays", False)),
-                   s3_compatible=kind == "s3_compatible")
+                   s3_compatible=kind == "s3_compatible",
+                   checksum_algorithm=ChecksumAlgorithm.parse(o.get("checksum_algorithm")))
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "checksum_algorithm",
+                           ChecksumAlgorithm.parse(self.checksum_algorithm))
         if (self.endpoint_url and self.endpoint_url.lower().startswith("http://")
                 and not self.allow_http):
             raise InvalidInputError(
@@ -188,7 +252,8 @@ def s3_store(region: str | None = None, endpoint_url: str | None = None,
              requester_pays: bool = False, checksum_algorithm: Any = None) -> S3Options:
     """Store options for an ``s3://`` virtual chunk container (icechunk's ``s3_store``)."""
     return S3Options(region, endpoint_url, allow_http, anonymous, force_path_style,
-                     network_stream_timeout_seconds, requester_pays, s3_compatible)
+                     network_stream_timeout_seconds, requester_pays, s3_compatible,
+                     ChecksumAlgorithm.parse(checksum_algorithm))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@
   landed: the write succeeds instead of reporting a spurious conflict.
 * Objects of at least ``multipart_threshold`` bytes (100 MB by default) are
   uploaded in parts of ``multipart_part_size`` (>= 5 MiB) in parallel.
+* Keys: ``<prefix>/<path>``. A repository at the bucket root that an older
+  icechunk wrote with a leading slash (``/repo``) is found by probing, as
+  icechunk does (``legacy_rooted_keys``). New repositories need a prefix.
 * Errors: missing keys -> :class:`~floe.storage.ObjectNotFoundError`; 412 ->
   :class:`~floe.storage.ConditionFailedError`; a missing bucket, refused
   credentials and everything else -> :class:`~floe.StorageError` naming the
@@ -37,9 +40,11 @@ from floe.storage import (
 from floe_s3._client import S3Client, code_of, status_of
 from floe_s3._config import (
     DEFAULT_MULTIPART_THRESHOLD,
+    ChecksumAlgorithm,
     S3Credentials,
     S3Options,
     S3Settings,
+    request_headers,
     s3_credentials,
 )
 
@@ -47,6 +52,8 @@ __all__ = ["S3Storage", "r2_storage", "s3_from_url", "s3_storage", "tigris_stora
 
 _DELETE_BATCH = 1000
 _NOT_FOUND_CODES = {"NoSuchKey", "NotFound", "404"}
+#: objects whose presence tells a standard repository from a leading-slash one
+_LAYOUT_ANCHORS = ("repo", "refs/branch.main/ref.json")
 _DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403",
                  "ExpiredToken", "InvalidToken", "AllAccessDisabled"}
 
@@ -68,19 +75,37 @@ class S3Storage(Storage):
         Retries, timeouts, multipart, storage class (:class:`~floe_s3.S3Settings`).
     max_concurrent_requests
         Upper bound on concurrent requests per event loop.
+    read_headers, write_headers
+        Extra HTTP headers of reads (GET, HEAD) and of writes.
+    legacy_rooted_keys
+        Key layout at the bucket root: ``None`` probes for it, ``True`` uses
+        keys with a leading slash (only with an empty prefix), ``False`` never does.
+    read_only
+        Refuse every write (e.g. Tigris with weak consistency).
     """
 
     def __init__(self, bucket: str, prefix: str | None = None, *,
                  options: S3Options | None = None, credentials: S3Credentials | None = None,
                  settings: S3Settings | None = None,
-                 max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS) -> None:
+                 max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+                 read_headers: dict[str, str] | None = None,
+                 write_headers: dict[str, str] | None = None,
+                 legacy_rooted_keys: bool | None = None, read_only: bool = False) -> None:
         super().__init__(max_concurrent_requests=max_concurrent_requests)
         if not bucket or "/" in bucket:
             raise InvalidInputError(f"invalid S3 bucket name: {bucket!r}", ErrorKind.STORAGE_CONFIG)
         self._bucket = bucket
         self._prefix = (prefix or "").strip("/")
+        if legacy_rooted_keys and self._prefix:
+            raise InvalidInputError("legacy_rooted_keys is only valid with an empty prefix",
+                                    ErrorKind.STORAGE_CONFIG)
+        # "" standard keys, "/" a leading slash; None: probe on first use
+        self._root: str | None = "/" if legacy_rooted_keys else (
+            "" if legacy_rooted_keys is False or self._prefix else None)
+        self._read_only = read_only
         self._s3 = S3Client(options or S3Options(), credentials or s3_credentials(),
-                            settings or S3Settings(), max_concurrent_requests)
+                            settings or S3Settings(), max_concurrent_requests,
+                            read_headers=read_headers, write_headers=write_headers)
 
     # -- properties -------------------------------------------------------------------
 
@@ -97,6 +122,18 @@ class S3Storage(Storage):
         return self._s3.settings
 
     @property
+    def can_write(self) -> bool:
+        return not self._read_only
+
+    def check_can_create_repository(self) -> None:
+        if not self._prefix:
+            raise InvalidInputError(
+                f"creating a repository at the root of bucket {self._bucket!r} is not "
+                "supported (as in icechunk >= 2.1); use a non-empty prefix. Existing "
+                "bucket-root repositories can still be opened and updated.",
+                ErrorKind.STORAGE_CONFIG)
+
+    @property
     def client(self) -> Any:
         """The underlying boto3 client of this process (built on first use)."""
         return self._s3.client()
@@ -108,10 +145,43 @@ class S3Storage(Storage):
         return fields
 
     def _key(self, path: str) -> str:
-        return f"{self._prefix}/{path}" if self._prefix else path
+        """The object key of ``path`` (the layout must be known: see :meth:`_k`)."""
+        return f"{self._prefix}/{path}" if self._prefix else f"{self._root or ''}{path}"
+
+    async def _k(self, path: str) -> str:
+        if self._root is None:
+            self._root = await self._probe_layout()
+        return self._key(path)
 
     def _rel(self, key: str) -> str:
-        return key[len(self._prefix) + 1:] if self._prefix else key
+        return key[len(self._prefix) + 1:] if self._prefix else key[len(self._root or ""):]
+
+    async def _probe_layout(self) -> str:
+        """Standard or leading-slash keys at the bucket root, told by the anchors' ETags.
+
+        The same ETag under both keys means the store folds ``/x`` into ``x``
+        (standard layout); distinct objects under both is refused as ambiguous.
+        """
+        async def etag(key: str) -> str | None:
+            try:
+                resp = await self._call("head_object", None, Key=key)
+            except StorageError as exc:
+                if status_of(exc.__cause__) in (404, 400) or code_of(exc.__cause__) in \
+                        _NOT_FOUND_CODES:
+                    return None
+                raise
+            return str(resp.get("ETag"))
+
+        found = await asyncio.gather(*(etag(k) for a in _LAYOUT_ANCHORS for k in (a, "/" + a)))
+        standard = rooted = False
+        for clean, slash in zip(found[::2], found[1::2], strict=True):
+            standard |= clean is not None
+            rooted |= slash is not None and slash != clean
+        if standard and rooted:
+            raise StorageError(f"the repository at the root of bucket {self._bucket!r} has "
+                               "objects under both standard and leading-slash keys; this is "
+                               "ambiguous (see icechunk issue 2239)", ErrorKind.OBJECT_STORE)
+        return "/" if rooted else ""
 
     # -- error mapping -----------------------------------------------------------------
 
@@ -154,7 +224,7 @@ class S3Storage(Storage):
     # -- reads ----------------------------------------------------------------------------
 
     async def _get_object(self, path: str, byte_range: ByteRange | None) -> bytes:
-        key = self._key(path)
+        key = await self._k(path)
         if byte_range is None or byte_range == (0, None):
             return await self._call("get_object", path, Key=key, post=_read_body)  # type: ignore[no-any-return]
         start, end = byte_range
@@ -184,14 +254,16 @@ class S3Storage(Storage):
         def post(resp: Any) -> tuple[bytes, VersionToken]:
             return resp["Body"].read(), VersionToken(resp["ETag"])
 
-        return await self._call("get_object", path, Key=self._key(path), post=post)  # type: ignore[no-any-return]
+        return await self._call("get_object", path, Key=await self._k(path),
+                                post=post)  # type: ignore[no-any-return]
 
     async def _object_size(self, path: str) -> int:
-        resp = await self._call("head_object", path, Key=self._key(path))
+        resp = await self._call("head_object", path, Key=await self._k(path))
         return int(resp["ContentLength"])
 
     async def _list_objects(self, prefix: str) -> list[ObjectInfo]:
-        full = self._key(prefix) if prefix else (self._prefix + "/" if self._prefix else "")
+        full = await self._k(prefix) if prefix else (
+            self._prefix + "/" if self._prefix else await self._k(""))
         out: list[ObjectInfo] = []
         token: str | None = None
         while True:
@@ -210,19 +282,23 @@ class S3Storage(Storage):
 
     # -- writes ------------------------------------------------------------------------------
 
+    def _checksum(self) -> dict[str, Any]:
+        algorithm = self._s3.options.checksum_algorithm
+        return {} if algorithm is None else {"ChecksumAlgorithm": algorithm.boto_name}
+
     def _write_extra(self) -> dict[str, Any]:
         sc = self._s3.settings.storage_class
-        return {"StorageClass": sc} if sc else {}
+        return {"StorageClass": sc, **self._checksum()} if sc else self._checksum()
 
     async def _put_object(self, path: str, data: bytes) -> None:
         if len(data) >= self._s3.settings.multipart_threshold:
             await self._put_multipart(path, data)
             return
-        await self._call("put_object", path, Key=self._key(path), Body=data,
+        await self._call("put_object", path, Key=await self._k(path), Body=data,
                          **self._write_extra())
 
     async def _put_multipart(self, path: str, data: bytes) -> None:
-        key = self._key(path)
+        key = await self._k(path)
         size = self._s3.settings.multipart_part_size
         created = await self._call("create_multipart_upload", path, Key=key,
                                    **self._write_extra())
@@ -231,8 +307,14 @@ class S3Storage(Storage):
 
         async def part(n: int, lo: int) -> dict[str, Any]:
             resp = await self._call("upload_part", path, Key=key, UploadId=upload_id,
-                                    PartNumber=n, Body=bytes(view[lo:lo + size]))
-            return {"PartNumber": n, "ETag": resp["ETag"]}
+                                    PartNumber=n, Body=bytes(view[lo:lo + size]),
+                                    **self._checksum())
+            done = {"PartNumber": n, "ETag": resp["ETag"]}
+            algorithm = self._s3.options.checksum_algorithm
+            if algorithm is not None and resp.get(f"Checksum{algorithm.boto_name}"):
+                name = f"Checksum{algorithm.boto_name}"
+                done[name] = resp[name]
+            return done
 
         try:
             parts = await asyncio.gather(*(part(i + 1, lo)
@@ -251,7 +333,8 @@ class S3Storage(Storage):
         cond = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected.value}
         ambiguous: list[bool] = []
         try:
-            resp = await self._call("put_object", path, ambiguous=ambiguous, Key=self._key(path),
+            resp = await self._call("put_object", path, ambiguous=ambiguous,
+                                    Key=await self._k(path),
                                     Body=data, **cond, **self._write_extra())
             return VersionToken(resp["ETag"])
         except ObjectNotFoundError:  # If-Match on a missing key answers 404 on some stores
@@ -278,10 +361,12 @@ class S3Storage(Storage):
         unique = list(dict.fromkeys(paths))
         present = await asyncio.gather(*(self._exists_raw(p) for p in unique))
         existing = [p for p, ok in zip(unique, present, strict=True) if ok]
+        await self._k("")
         for i in range(0, len(existing), _DELETE_BATCH):
             batch = existing[i:i + _DELETE_BATCH]
             resp = await self._call("delete_objects", None, Delete={
-                "Objects": [{"Key": self._key(p)} for p in batch], "Quiet": True})
+                "Objects": [{"Key": self._key(p)} for p in batch], "Quiet": True},
+                **self._checksum())
             errors = resp.get("Errors") or []
             if errors:
                 first = errors[0]
@@ -314,10 +399,6 @@ def _settings(kw: dict[str, Any]) -> S3Settings:
     return S3Settings(**given)
 
 
-_IGNORED = ("checksum_algorithm", "legacy_rooted_keys", "read_headers", "write_headers",
-            "headers", "use_weak_consistency")
-
-
 def s3_storage(*, bucket: str, prefix: str | None, region: str | None = None,
                endpoint_url: str | None = None, allow_http: bool = False,
                access_key_id: str | None = None, secret_access_key: str | None = None,
@@ -326,19 +407,28 @@ def s3_storage(*, bucket: str, prefix: str | None, region: str | None = None,
                get_credentials: Callable[[], Any] | None = None,
                scatter_initial_credentials: bool = False, force_path_style: bool = False,
                network_stream_timeout_seconds: int = 60, requester_pays: bool = False,
+               checksum_algorithm: Any = None, legacy_rooted_keys: bool | None = None,
+               read_headers: dict[str, str] | None = None,
+               write_headers: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None,
                max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
-               **settings: Any) -> Storage:
+               read_only: bool = False, **settings: Any) -> Storage:
     """Storage on S3 or an S3-compatible store (icechunk's ``s3_storage`` signature).
 
-    floe extras (keywords): ``max_tries``, ``initial_backoff_s``, ``max_backoff_s``,
-    ``connect_timeout_s``, ``read_timeout_s``, ``operation_timeout_s``,
-    ``multipart_threshold`` (alias ``minimum_size_for_multipart_upload``),
-    ``multipart_part_size``, ``storage_class``, ``max_concurrent_requests``.
-    icechunk's ``checksum_algorithm``, ``legacy_rooted_keys`` and header
-    options are accepted and ignored.
+    ``headers`` go with every request, ``read_headers`` with GET and HEAD,
+    ``write_headers`` with the others (a role's own map wins).
+    ``checksum_algorithm`` (:class:`ChecksumAlgorithm`, floe's or icechunk's)
+    adds that checksum to every upload and batch delete. ``requester_pays``
+    sends ``x-amz-request-payer: requester``. ``legacy_rooted_keys``: see
+    :class:`S3Storage`.
+
+    floe extras (keywords): ``read_only``, ``max_tries``, ``initial_backoff_s``,
+    ``max_backoff_s``, ``connect_timeout_s``, ``read_timeout_s``,
+    ``operation_timeout_s``, ``multipart_threshold`` (alias
+    ``minimum_size_for_multipart_upload``), ``multipart_part_size``,
+    ``storage_class``, ``max_concurrent_requests``.
     """
-    for name in _IGNORED:
-        settings.pop(name, None)
+    read, write = request_headers(headers, read_headers, write_headers)
     st = _settings(settings)
     if settings:
         raise InvalidInputError(f"unknown s3_storage option(s): {sorted(settings)}",
@@ -351,16 +441,46 @@ def s3_storage(*, bucket: str, prefix: str | None, region: str | None = None,
     opts = S3Options(region=region, endpoint_url=endpoint_url, allow_http=allow_http,
                      anonymous=bool(anonymous), force_path_style=force_path_style,
                      network_stream_timeout_seconds=network_stream_timeout_seconds,
-                     requester_pays=requester_pays)
+                     requester_pays=requester_pays,
+                     checksum_algorithm=ChecksumAlgorithm.parse(checksum_algorithm))
     return S3Storage(bucket, prefix, options=opts, credentials=creds, settings=st,
-                     max_concurrent_requests=max_concurrent_requests)
+                     max_concurrent_requests=max_concurrent_requests, read_headers=read,
+                     write_headers=write, legacy_rooted_keys=legacy_rooted_keys,
+                     read_only=read_only)
+
+
+def _with_required(user: dict[str, str], required: dict[str, str]) -> dict[str, str]:
+    """``user`` headers plus ``required`` ones, which win whatever the case of the name."""
+    names = {k.lower() for k in required}
+    return {**{k: v for k, v in user.items() if k.lower() not in names}, **required}
 
 
 def tigris_storage(*, bucket: str, prefix: str | None, region: str | None = None,
-                   endpoint_url: str | None = None, **kwargs: Any) -> Storage:
-    """Storage on Tigris (S3-compatible; default endpoint ``https://t3.storage.dev``)."""
+                   endpoint_url: str | None = None, use_weak_consistency: bool = False,
+                   read_headers: dict[str, str] | None = None,
+                   write_headers: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None, **kwargs: Any) -> Storage:
+    """Storage on Tigris (S3-compatible; default endpoint ``https://t3.storage.dev``).
+
+    Consistent by default, as in icechunk: requests pin ``region`` (required)
+    with ``X-Tigris-Regions`` and ask for ``X-Tigris-Consistent: true``; reads
+    also send ``Cache-Control: no-cache``. ``use_weak_consistency=True`` reads
+    from the nearest region instead and gives a read-only storage.
+    """
+    read, write = request_headers(headers, read_headers, write_headers)
+    read_only = bool(kwargs.pop("read_only", False)) or use_weak_consistency
+    if not use_weak_consistency:
+        if not region:
+            raise StorageError("Tigris storage needs a region for full consistency: set "
+                               "region, or pass use_weak_consistency=True for a read-only, "
+                               "eventually consistent storage", ErrorKind.STORAGE_CONFIG)
+        pinned = {"X-Tigris-Regions": region, "X-Tigris-Consistent": "true"}
+        read = _with_required(read, {**pinned, "Cache-Control": "no-cache"})
+        write = _with_required(write, pinned)
     return s3_storage(bucket=bucket, prefix=prefix, region=region or "auto",
-                      endpoint_url=endpoint_url or "https://t3.storage.dev", **kwargs)
+                      endpoint_url=endpoint_url or "https://t3.storage.dev",
+                      read_headers=read, write_headers=write,
+                      read_only=read_only, **kwargs)
 
 
 def r2_storage(*, bucket: str | None = None, prefix: str | None = None,

@@ -191,6 +191,13 @@ class Storage(ABC):
         """Whether this storage accepts writes (``False`` for read-only backends)."""
         return True
 
+    def check_can_create_repository(self) -> None:
+        """Raise :class:`~floe.InvalidInputError` if no new repository may be created here.
+
+        Called by :meth:`floe.Repository.create` before any I/O; the default
+        allows it. Object stores refuse the bucket root, as icechunk does.
+        """
+
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self._repr_fields().items())
         return f"{type(self).__name__}({fields})"

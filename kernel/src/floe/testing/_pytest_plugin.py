@@ -31,3 +31,21 @@ def floe_fresh_plugins() -> Iterator[Any]:
         yield get_plugins()
     finally:
         reset_plugins()
+
+
+@pytest.fixture(scope="session")
+def toxiproxy_server() -> Iterator[Any]:
+    """A toxiproxy server for the whole session, stopped at its end.
+
+    A real ``toxiproxy-server`` from ``PATH`` if there is one, else floe's
+    in-process server (:mod:`floe.testing.toxiproxy`). Yields its
+    :class:`~floe.testing.toxiproxy.ToxiproxyHandle`; call
+    ``handle.configure_client()`` to point the ``toxiproxy-python`` client at it.
+    """
+    from floe.testing.toxiproxy import start_toxiproxy
+
+    handle = start_toxiproxy()
+    try:
+        yield handle
+    finally:
+        handle.stop()

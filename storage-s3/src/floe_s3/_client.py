@@ -200,8 +200,8 @@ class S3Client:
         if made is None or made[0] != pid:
             with self._lock:
                 if self._client is None or self._client[0] != pid:
-                    client, credentials = self._build()
-                    self._direct = (pid, self._build_direct(client, credentials))
+                    client, credentials, ca_bundle = self._build()
+                    self._direct = (pid, self._build_direct(client, credentials, ca_bundle))
                     self._client = (pid, client)
                 made = self._client
         return made[1]
@@ -212,13 +212,14 @@ class S3Client:
         made = self._direct
         return None if made is None else made[1]  # type: ignore[no-any-return]
 
-    def _build_direct(self, client: Any, credentials: Any) -> DirectS3 | None:
+    def _build_direct(self, client: Any, credentials: Any,
+                      ca_bundle: str | None) -> DirectS3 | None:
         opts, st = self.options, self.settings
         anonymous = opts.anonymous or self.credentials.kind == "anonymous"
         if (not anonymous and credentials is None) or not DirectS3.usable(client):
             return None  # boto3 reports missing credentials; proxies are boto3's to handle
         read, write = self.extra_headers()
-        return DirectS3(client, None if anonymous else credentials,
+        return DirectS3(client, None if anonymous else credentials, ca_bundle=ca_bundle,
                         max_connections=self.max_pool_connections,
                         connect_timeout=st.connect_timeout_s, read_timeout=self._read_timeout(),
                         read_headers=read, write_headers=write)
@@ -236,8 +237,9 @@ class S3Client:
             timeout = min(timeout, float(self.options.network_stream_timeout_seconds))
         return timeout
 
-    def _build(self) -> tuple[Any, Any]:
-        """A boto3 client and the credentials it signs with (``None``: unsigned or none found)."""
+    def _build(self) -> tuple[Any, Any, str | None]:
+        """A boto3 client, the credentials it signs with (``None``: unsigned or none found)
+        and the CA bundle it verifies TLS with (``AWS_CA_BUNDLE``, ``ca_bundle``), if any."""
         from botocore import UNSIGNED
         from botocore.credentials import Credentials
         from botocore.config import Config
@@ -277,7 +279,7 @@ class S3Client:
         read, write = self.extra_headers()
         if read or write:
             client.meta.events.register("before-sign.s3", _HeaderAdder(read, write))
-        return client, credentials
+        return client, credentials, session.get_config_variable("ca_bundle")
 
     # -- calls ------------------------------------------------------------------------
 

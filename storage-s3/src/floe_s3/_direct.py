@@ -63,9 +63,13 @@ class DirectS3:
         Socket timeouts of one attempt, in seconds.
     read_headers, write_headers
         Extra headers for GET/HEAD and for PUT.
+    ca_bundle
+        CA certificates to verify TLS with, as botocore was told
+        (``AWS_CA_BUNDLE``); ``None``: botocore's default bundle.
     """
 
     def __init__(self, client: Any, credentials: Any, *, max_connections: int,
+                 ca_bundle: str | None = None,
                  connect_timeout: float, read_timeout: float,
                  read_headers: Mapping[str, str] | None = None,
                  write_headers: Mapping[str, str] | None = None) -> None:
@@ -83,7 +87,7 @@ class DirectS3:
         self._pool = urllib3.PoolManager(
             num_pools=16, maxsize=max(10, max_connections), block=False, retries=False,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            ca_certs=get_cert_path(True))
+            ca_certs=ca_bundle or get_cert_path(True))
 
     def close(self) -> None:
         self._pool.clear()

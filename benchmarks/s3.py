@@ -8,7 +8,8 @@ The moto server runs in its own process (``python -m moto.server``) on
 server. One case: write 64 MiB of float32 in 256 chunks (1024 x 1024... see
 SHAPE/CHUNKS) + commit, then a full read back from a freshly opened
 repository; each run uses a new prefix. Reported: median seconds and the ratio
-floe / icechunk (target <= 1.25).
+floe / icechunk (target <= 1.25), and the median of each phase (create, write,
+commit, open, read).
 """
 
 from __future__ import annotations
@@ -64,20 +65,29 @@ def storage(lib, endpoint: str, bucket: str, prefix: str):
     return lib.s3_storage(**kw)
 
 
-def run_once(lib, endpoint: str, bucket: str, data: np.ndarray) -> float:
+PHASES = ("create", "write", "commit", "open", "read")
+
+
+def run_once(lib, endpoint: str, bucket: str, data: np.ndarray) -> list[float]:
+    """Seconds of each phase (see PHASES) of one end-to-end run."""
     prefix = f"bench/{lib.__name__}/{uuid.uuid4().hex}"
-    t0 = time.perf_counter()
+    marks = [time.perf_counter()]
     repo = lib.Repository.create(storage(lib, endpoint, bucket, prefix))
+    marks.append(time.perf_counter())
     session = repo.writable_session("main")
     arr = zarr.create_array(session.store, name="big", shape=SHAPE, chunks=CHUNKS,
                             dtype="f4", compressors=None)
     arr[:] = data
+    marks.append(time.perf_counter())
     session.commit("bulk")
+    marks.append(time.perf_counter())
     fresh = lib.Repository.open(storage(lib, endpoint, bucket, prefix))
-    got = zarr.open_array(fresh.readonly_session(branch="main").store, path="big", mode="r")[:]
-    elapsed = time.perf_counter() - t0
+    got_arr = zarr.open_array(fresh.readonly_session(branch="main").store, path="big", mode="r")
+    marks.append(time.perf_counter())
+    got = got_arr[:]
+    marks.append(time.perf_counter())
     assert np.array_equal(got, data)
-    return elapsed
+    return [b - a for a, b in zip(marks, marks[1:], strict=False)]
 
 
 def main() -> int:
@@ -99,9 +109,12 @@ def main() -> int:
         for lib in libs:  # warm-up: imports, clients, connection pools
             run_once(lib, endpoint, bucket, data)
         times: dict[str, list[float]] = {lib.__name__: [] for lib in libs}
+        phases: dict[str, list[list[float]]] = {lib.__name__: [] for lib in libs}
         for _ in range(args.runs):
             for lib in libs:
-                times[lib.__name__].append(run_once(lib, endpoint, bucket, data))
+                split = run_once(lib, endpoint, bucket, data)
+                phases[lib.__name__].append(split)
+                times[lib.__name__].append(sum(split))
                 urllib.request.urlopen(urllib.request.Request(
                     f"{endpoint}/moto-api/reset", method="POST")).read()
                 boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
@@ -119,6 +132,12 @@ def main() -> int:
     print(f"| 64 MiB float32 in 256 chunks: write + commit + full read back (S3, moto) "
           f"| <= {TARGET} | {ice:.2f} s | {flo:.2f} s | {ratio:.2f} | "
           f"{'yes' if ratio <= TARGET else 'no'} |")
+    print("\nmedian seconds per phase:")
+    print("| library | " + " | ".join(PHASES) + " |")
+    print("|---|" + "---|" * len(PHASES))
+    for name, runs in phases.items():
+        cols = [statistics.median(col) for col in zip(*runs, strict=True)]
+        print(f"| {name} | " + " | ".join(f"{c:.3f}" for c in cols) + " |")
     return 1 if args.check and ratio > TARGET else 0
 
 

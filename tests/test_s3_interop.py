@@ -14,7 +14,6 @@ import pytest
 import zarr
 
 from _interop_support import load_lib
-from _s3_moto import s3_bucket_kwargs, s3_moto_endpoint  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.interop
 

@@ -11,7 +11,6 @@ import os
 
 import pytest
 
-from _s3_moto import s3_bucket_kwargs, s3_moto_endpoint  # noqa: F401 - fixtures
 
 pytest.importorskip("floe_s3")
 pytest.importorskip("floe_conflict_solvers")

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import zarr
 
-from _s3_moto import s3_bucket_kwargs, s3_moto_endpoint  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.interop
 

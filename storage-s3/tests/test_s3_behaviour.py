@@ -143,14 +143,15 @@ def test_missing_objects_clear_errors_and_no_half_commit(s3_kwargs, s3_endpoint,
 
 
 def test_retries_on_503_and_connection_reset(front, front_kwargs):
-    storage = s3_storage(prefix="retry", max_tries=4, initial_backoff_s=0.01, **front_kwargs)
+    storage = s3_storage(prefix="retry", max_tries=7, initial_backoff_s=0.01, **front_kwargs)
     plan: list[Fault] = []
     front.rule = lambda req: plan.pop(0) if plan else None
 
     async def main():
-        plan[:] = [Fault.status(503), Fault.reset(), Fault.status(429)]
+        plan[:] = [Fault.status(503), Fault.reset(), Fault.status(429), Fault.status(408),
+                   Fault.status(499), Fault.status(502)]
         await storage.put_object("k", b"v")
-        assert not plan and len(front.requests("PUT", "/retry/k")) == 4
+        assert not plan and len(front.requests("PUT", "/retry/k")) == 7
         plan[:] = [Fault.reset(), Fault.status(500)]
         assert await storage.get_object("k") == b"v"
         assert not plan and len(front.requests("GET", "/retry/k")) == 3
@@ -180,6 +181,21 @@ def test_retries_on_503_and_connection_reset(front, front_kwargs):
     front.rule = lambda req: Fault.status(404, "NoSuchBucket")
     with pytest.raises(floe.StorageError, match="does not exist"):
         asyncio.run(no_retry.get_object("k"))
+
+
+@pytest.mark.parametrize("limit", [1, 4])
+def test_max_concurrent_requests_bounds_requests_in_flight(front, front_kwargs, limit):
+    storage = s3_storage(prefix="bound", max_concurrent_requests=limit, **front_kwargs)
+
+    async def main():
+        await asyncio.gather(*(storage.put_object(f"k{i}", b"v") for i in range(12)))
+        front.rule = lambda req: Fault.delay(0.03)  # keep each request open a while
+        front.reset_peak()
+        got = await asyncio.gather(*(storage.get_object(f"k{i % 12}") for i in range(24)))
+        assert got == [b"v"] * 24 and len(front.requests("GET")) == 24
+
+    asyncio.run(main())
+    assert front.peak == limit  # reached, never exceeded
 
 
 def test_operation_timeout(front, front_kwargs):

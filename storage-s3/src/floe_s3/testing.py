@@ -132,6 +132,10 @@ class FaultFront:
         up = urlsplit(upstream)
         self.rule: Rule | None = rule
         self.seen: list[Seen] = []
+        #: most requests ever in progress at once (see :meth:`reset_peak`)
+        self.peak = 0
+        self._in_flight = 0
+        self._count_lock = threading.Lock()
         front = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -159,6 +163,16 @@ class FaultFront:
                 self.connection.close()
 
             def _handle(self) -> None:
+                with front._count_lock:
+                    front._in_flight += 1
+                    front.peak = max(front.peak, front._in_flight)
+                try:
+                    self._relay()
+                finally:
+                    with front._count_lock:
+                        front._in_flight -= 1
+
+            def _relay(self) -> None:
                 body = self._body()
                 seen = Seen(self.command, self.path, dict(self.headers.items()))
                 front.seen.append(seen)
@@ -213,6 +227,11 @@ class FaultFront:
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="floe-fault-front", daemon=True)
         self._thread.start()
+
+    def reset_peak(self) -> None:
+        """Start counting :attr:`peak` afresh."""
+        with self._count_lock:
+            self.peak = self._in_flight
 
     def requests(self, method: str | None = None, contains: str = "") -> list[Seen]:
         """Recorded requests, optionally only those of ``method`` whose path contains ``contains``."""

@@ -402,3 +402,18 @@ def test_signatures_and_wrong_credentials_checked_by_the_server(s3_kwargs, s3_en
         _set_moto_auth(s3_endpoint, "inf")
     assert "intruder" not in [o["Key"].rsplit("/", 1)[-1] for o in _raw(s3_endpoint)
                               .list_objects_v2(Bucket=s3_kwargs["bucket"])["Contents"]]
+
+
+def test_redirect_hands_requests_to_boto3(front, front_kwargs):
+    """A 301 (bucket in another region) is not the plain route's to follow: boto3 takes over."""
+    storage = s3_storage(prefix="moved", max_tries=2, initial_backoff_s=0.01, **front_kwargs)
+    asyncio.run(storage.put_object("k", b"v"))
+    assert storage._s3.direct().enabled
+    assert front.requests("PUT")[0].headers["User-Agent"].startswith("floe-s3/")
+    plan = [Fault.status(301, "PermanentRedirect")]
+    front.rule = lambda req: plan.pop(0) if plan else None
+    assert asyncio.run(storage.get_object("k")) == b"v"
+    assert not plan and not storage._s3.direct().enabled
+    front.seen.clear()
+    asyncio.run(storage.put_object("k2", b"w"))  # from now on boto3 sends everything
+    assert front.requests("PUT")[0].headers["User-Agent"].startswith("Botocore/")

@@ -43,6 +43,15 @@ _REDIRECT_STATUS = {301, 302, 307, 308}
 _REGION_CODES = {"AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException"}
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("floe-s3")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
+
+
 class FallBack(Exception):
     """This request (and every later one) should go through boto3."""
 
@@ -84,6 +93,7 @@ class DirectS3:
         self._bases: dict[str, str] = {}
         self._lock = threading.Lock()
         self.enabled = True
+        self._user_agent = f"floe-s3/{_version()} urllib3/{urllib3.__version__}"
         self._pool = urllib3.PoolManager(
             num_pools=16, maxsize=max(10, max_connections), block=False, retries=False,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
@@ -146,6 +156,7 @@ class DirectS3:
             headers = dict(self._read_headers)
             if kwargs.get("Range"):
                 headers["Range"] = kwargs["Range"]
+        headers["User-Agent"] = self._user_agent
         if self._credentials is not None:
             req = AWSRequest(method, url, data=body, headers=headers)
             if body is None:

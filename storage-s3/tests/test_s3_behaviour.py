@@ -417,3 +417,26 @@ def test_redirect_hands_requests_to_boto3(front, front_kwargs):
     front.seen.clear()
     asyncio.run(storage.put_object("k2", b"w"))  # from now on boto3 sends everything
     assert front.requests("PUT")[0].headers["User-Agent"].startswith("Botocore/")
+
+
+def test_https_endpoint_with_a_private_ca(s3_endpoint, bucket, tmp_path, monkeypatch):
+    """TLS is verified on both routes, against the CA bundle botocore is given."""
+    from floe_s3.testing import FaultFront, self_signed_cert, storage_kwargs
+
+    cert, key = self_signed_cert(str(tmp_path))
+    with FaultFront(s3_endpoint, tls=(cert, key)) as tls_front:
+        kw = dict(storage_kwargs(tls_front.endpoint, bucket), allow_http=False)
+        untrusted = s3_storage(prefix="tls", max_tries=2, initial_backoff_s=0.01, **kw)
+        with pytest.raises(floe.StorageError, match="SSL|certificate"):
+            asyncio.run(untrusted.put_object("k", b"v"))
+        assert not tls_front.requests("PUT")  # nothing crossed an unverified connection
+        monkeypatch.setenv("AWS_CA_BUNDLE", cert)
+        storage = s3_storage(prefix="tls", **kw)
+
+        async def main():
+            await storage.put_object("k", b"v")  # plain route
+            assert await storage.get_object("k") == b"v"
+            assert [o.path for o in await storage.list_objects("")] == ["k"]  # boto3
+
+        asyncio.run(main())
+        assert len(tls_front.requests("PUT")) == 1 and len(tls_front.requests("GET")) == 2

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Fault", "FaultFront", "Seen", "create_bucket", "moto_server", "reset",
-           "storage_kwargs"]
+           "self_signed_cert", "storage_kwargs"]
 
 
 @contextmanager
@@ -118,10 +118,12 @@ class FaultFront:
     it at the HTTP or TCP level. Nothing in the client is patched: boto3 and
     floe's plain route see a real server misbehave.
 
+    ``tls=(certfile, keyfile)`` serves HTTPS (see :func:`self_signed_cert`).
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, upstream: str, rule: Rule | None = None) -> None:
+    def __init__(self, upstream: str, rule: Rule | None = None, *,
+                 tls: tuple[str, str] | None = None) -> None:
         import http.client
         import http.server
         import socket
@@ -223,7 +225,15 @@ class FaultFront:
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "http"
+        if tls is not None:
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+            scheme = "https"
+        self.endpoint = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="floe-fault-front", daemon=True)
         self._thread.start()
@@ -248,3 +258,39 @@ class FaultFront:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def self_signed_cert(directory: str) -> tuple[str, str]:
+    """A certificate for ``127.0.0.1`` and ``localhost`` and its key, as PEM files in
+    ``directory``: ``(certfile, keyfile)``. The certificate is its own CA (trust
+    it with ``AWS_CA_BUNDLE=certfile``). Needs ``cryptography`` (a moto dependency).
+    """
+    import datetime
+    import ipaddress
+    import os
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "floe test CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    certfile, keyfile = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    with open(certfile, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(keyfile, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return certfile, keyfile

@@ -166,8 +166,10 @@ class S3Storage(Storage):
             try:
                 resp = await self._call("head_object", None, Key=key)
             except StorageError as exc:
-                if status_of(exc.__cause__) in (404, 400) or code_of(exc.__cause__) in \
-                        _NOT_FOUND_CODES:
+                cause = exc.__cause__
+                # some stores answer 400 rather than 404 for a leading-slash key
+                if cause is not None and (status_of(cause) in (404, 400)
+                                          or code_of(cause) in _NOT_FOUND_CODES):
                     return None
                 raise
             return str(resp.get("ETag"))
@@ -330,7 +332,8 @@ class S3Storage(Storage):
 
     async def _put_object_if(self, path: str, data: bytes,
                              expected: VersionToken | None) -> VersionToken:
-        cond = {"IfNoneMatch": "*"} if expected is None else {"IfMatch": expected.value}
+        cond: dict[str, Any] = ({"IfNoneMatch": "*"} if expected is None
+                                else {"IfMatch": expected.value})
         ambiguous: list[bool] = []
         try:
             resp = await self._call("put_object", path, ambiguous=ambiguous,

@@ -200,7 +200,7 @@ class FaultFront:
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("expect", "transfer-encoding", "connection")}
                 headers["Content-Length"] = str(len(body))
-                conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
+                conn = http.client.HTTPConnection(up.hostname or "127.0.0.1", up.port, timeout=60)
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)
                     resp = conn.getresponse()

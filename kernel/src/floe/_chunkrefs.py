@@ -220,6 +220,7 @@ class VirtualBatch:
     def to_refs(self, node_id: NodeId) -> ArrayRefs:
         rows = self.rows()
         n = len(rows)
+        locs: list[str | None]
         if n == len(self.locations):
             locs = list(self.locations)
         else:
@@ -244,7 +245,9 @@ def _linear_keys(coords: np.ndarray, num_chunks: tuple[int, ...]) -> np.ndarray:
     for n in num_chunks:
         total *= max(n, 1)
     if total < 2**62:
-        return np.ravel_multi_index(coords.T.astype(np.int64), [max(n, 1) for n in num_chunks])
+        # numpy's stubs pick the scalar overload for an ndarray[Any] argument
+        return np.ravel_multi_index(  # type: ignore[return-value]
+            coords.T.astype(np.int64), [max(n, 1) for n in num_chunks])
     return row_keys(coords)
 
 

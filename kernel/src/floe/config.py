@@ -9,7 +9,7 @@ manifest splitting, storage settings) round-trip unchanged.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from floe._errors import InvalidInputError
 
@@ -54,6 +54,24 @@ class RepositoryConfig:
     """
 
     __slots__ = ("_data",)
+
+    if TYPE_CHECKING:  # attached after the class body (below)
+        caching: Any
+        compression: Any
+        get_partial_values_concurrency: int | None
+        inline_chunk_threshold_bytes: int | None
+        manifest: Any
+        max_concurrent_decodes: int | None
+        max_concurrent_requests: int | None
+        num_updates_per_repo_info_file: int | None
+        repo_update_retries: Any
+        storage: Any
+        virtual_chunk_containers: dict[str, Any] | None
+        _container_prefixes: tuple[str, ...]
+
+        def set_virtual_chunk_container(self, cont: Any) -> None: ...
+        def get_virtual_chunk_container(self, name: str) -> Any: ...
+        def clear_virtual_chunk_containers(self) -> None: ...
 
     def __init__(
         self,
@@ -193,10 +211,11 @@ def _container_prefixes(self: RepositoryConfig) -> tuple[str, ...]:
     return tuple((self._data.get("virtual_chunk_containers") or {}).keys())
 
 
-RepositoryConfig.virtual_chunk_containers = property(  # type: ignore[attr-defined]
+# typed by the TYPE_CHECKING declarations in the class body
+RepositoryConfig.virtual_chunk_containers = property(  # type: ignore[assignment]
     _containers_get, _containers_set,
     doc="Virtual chunk containers by url prefix (``None`` = not set).")
-RepositoryConfig.set_virtual_chunk_container = _set_container  # type: ignore[attr-defined]
-RepositoryConfig.get_virtual_chunk_container = _get_container  # type: ignore[attr-defined]
-RepositoryConfig.clear_virtual_chunk_containers = _clear_containers  # type: ignore[attr-defined]
-RepositoryConfig._container_prefixes = property(_container_prefixes)  # type: ignore[attr-defined]
+RepositoryConfig.set_virtual_chunk_container = _set_container  # type: ignore[method-assign]
+RepositoryConfig.get_virtual_chunk_container = _get_container  # type: ignore[method-assign]
+RepositoryConfig.clear_virtual_chunk_containers = _clear_containers  # type: ignore[method-assign]
+RepositoryConfig._container_prefixes = property(_container_prefixes)  # type: ignore[assignment]

@@ -380,7 +380,8 @@ class Session:
             elif changes:
                 refs = cr.merge(refs, changes, grid)
             vir = np.flatnonzero(refs.kinds == cr.KIND_VIRTUAL)
-            found.extend(refs.locations[i] for i in vir.tolist())
+            # virtual refs always have a location; the columnar type cannot say so
+            found.extend(refs.locations[i] for i in vir.tolist())  # type: ignore[misc]
         return found
 
     def all_virtual_chunk_locations(self) -> list[str]:

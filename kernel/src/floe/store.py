@@ -422,10 +422,10 @@ class IcechunkStore(Store):
             seen: set[str] = set()
             for k in await self._all_keys():
                 if k.startswith(start):
-                    child = k[len(start):].split("/", 1)[0]
-                    if child and child not in seen:
-                        seen.add(child)
-                        yield child
+                    name = k[len(start):].split("/", 1)[0]
+                    if name and name not in seen:
+                        seen.add(name)
+                        yield name
             return
         yield _META
         if node.array is not None and await self._session.chunk_coords(node.path):

@@ -13,7 +13,9 @@ start, which is what flatbuffers verifiers (icechunk's included) check.
 
 from __future__ import annotations
 
+import builtins
 import struct
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from floe._errors import ErrorKind, FormatError
@@ -165,7 +167,7 @@ class Tab:
             out.append(decode_str(self.r, p + 4, length))
         return out
 
-    def structs(self, slot: int, size: int) -> list[bytes] | None:
+    def structs(self, slot: int, size: int) -> list[builtins.bytes] | None:  # not Tab.bytes
         v = self.vector(slot, size)
         if v is None:
             return None
@@ -311,7 +313,7 @@ class Vec(Obj):
 
     __slots__ = ("items",)
 
-    def __init__(self, items: list[Obj]) -> None:
+    def __init__(self, items: Sequence[Obj]) -> None:
         self.items = items
 
     def write(self, out: bytearray) -> int:

@@ -71,7 +71,8 @@ def location_compressor(m: Manifest, config: Any
         return None
     n_samples = 100 if max_samples is None else max(1, int(max_samples))
     step = max(1, len(locs) // n_samples)
-    samples = [loc.encode("utf-8") for loc in locs[::step][:n_samples]]
+    samples: list[bytes | bytearray | memoryview] = [
+        loc.encode("utf-8") for loc in locs[::step][:n_samples]]
     try:
         d = zstandard.train_dictionary(2048 if max_size is None else int(max_size), samples)
     except zstandard.ZstdError:
@@ -148,12 +149,12 @@ def _refs_obj(a: ArrayRefs, cctx: zstandard.ZstdCompressor | None = None) -> Raw
     sizes = np.full(n, rec_native, np.int64)
 
     if inl.size:
-        idata = [a.inline[i] for i in inl.tolist()]
-        for j, d in enumerate(idata):
+        idata: list[bytes] = []
+        for i in inl.tolist():
+            d = a.inline[i]
             if d is None:
-                raise ValueError(f"inline chunk ref {int(inl[j])} has no data")
-            if type(d) is not bytes:
-                idata[j] = bytes(d)
+                raise ValueError(f"inline chunk ref {i} has no data")
+            idata.append(d if type(d) is bytes else bytes(d))
         ilen = np.fromiter(map(len, idata), np.int64, inl.size)
         sizes[inl] = (20 + 4 * ndim + ilen + 7) & ~7
 

@@ -103,7 +103,7 @@ def _update_obj(u: UpdateRecord) -> T:
         raise ValueError(f"unknown update kind {u.kind!r}")
     fields: list[tuple[int, str, Any]] = []
     for slot, (name, kind) in enumerate(_UPDATES[_UPDATE_TYPE[u.kind] - 1][1]):
-        v = u.fields.get(name)
+        v: Any = u.fields.get(name)  # None only for an unset optional (status) field
         if kind == "str":
             fields.append((slot, "off", Str(v)))
         elif kind == "id":

@@ -99,9 +99,6 @@ class DirectS3:
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
             ca_certs=ca_bundle or get_cert_path(True))
 
-    def close(self) -> None:
-        self._pool.clear()
-
     @staticmethod
     def usable(client: Any) -> bool:
         """Whether the plain route reaches the same endpoint as boto3 (no proxy in between)."""

@@ -40,7 +40,8 @@ _OPS = {"get_object": ("GET", _GET_KEYS, "GetObject"),
         "put_object": ("PUT", _PUT_KEYS, "PutObject")}
 #: boto3's answer to these is a redirect dance (another region) this route does not do.
 _REDIRECT_STATUS = {301, 302, 307, 308}
-_REGION_CODES = {"AuthorizationHeaderMalformed", "PermanentRedirect", "IllegalLocationConstraintException"}
+_REGION_CODES = {"AuthorizationHeaderMalformed", "PermanentRedirect",
+                 "IllegalLocationConstraintException"}
 
 
 def _version() -> str:

@@ -244,7 +244,7 @@ class FaultFront:
             self.peak = self._in_flight
 
     def requests(self, method: str | None = None, contains: str = "") -> list[Seen]:
-        """Recorded requests, optionally only those of ``method`` whose path contains ``contains``."""
+        """Recorded requests, optionally of ``method`` only and with ``contains`` in the path."""
         return [s for s in self.seen
                 if (method is None or s.method == method) and contains in s.path]
 

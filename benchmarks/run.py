@@ -1,16 +1,16 @@
-"""floe vs icechunk 2.3, side by side, on local-disk repositories.
+"""frazil vs icechunk 2.3, side by side, on local-disk repositories.
 
     python benchmarks/run.py            # full sizes, 5 runs per case and library
     python benchmarks/run.py --quick    # reduced sizes (a smoke run, a minute or so)
-    python benchmarks/run.py --runs 9 --cases write_64mib,read_full --libs icechunk,floe
+    python benchmarks/run.py --runs 9 --cases write_64mib,read_full --libs icechunk,frazil
     python benchmarks/run.py --check    # exit 1 when a ratio misses its target
 
-Every case is one function taking the library module ``lib`` (``floe`` or
+Every case is one function taking the library module ``lib`` (``frazil`` or
 ``icechunk``) and using only the icechunk API, so both run the same code.
-Runs are interleaved (icechunk, floe, icechunk, floe, ...) so that drift of the
+Runs are interleaved (icechunk, frazil, icechunk, frazil, ...) so that drift of the
 machine hits both alike; each run gets a fresh temporary directory; set-up
 (e.g. writing the repository a read case reads) is not timed. The report is a
-markdown table of median seconds and the ratio floe / icechunk, printed and
+markdown table of median seconds and the ratio frazil / icechunk, printed and
 written to benchmarks/results/latest.md.
 """
 
@@ -95,7 +95,7 @@ def write_big(lib, path: str, s: Sizes, data: np.ndarray) -> str:
 class Case:
     name: str
     title: str
-    target: float  # max acceptable ratio floe / icechunk
+    target: float  # max acceptable ratio frazil / icechunk
     setup: Callable
     timed: Callable
 
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="reduced sizes")
     ap.add_argument("--runs", type=int, default=5, help="runs per case and library (min 5 for a report)")
-    ap.add_argument("--libs", default="icechunk,floe", help="comma-separated; the first is the baseline")
+    ap.add_argument("--libs", default="icechunk,frazil", help="comma-separated; the first is the baseline")
     ap.add_argument("--cases", default=",".join(c.name for c in CASES))
     ap.add_argument("--workdir", default=None, help="where temporary repositories go (default: system temp)")
     ap.add_argument("--output", default=str(HERE / "results" / "latest.md"))
@@ -231,13 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in lib_names:
         try:
             libs[name] = load(name)
-        except Exception as e:  # floe may not be importable yet: still measure the rest
+        except Exception as e:  # frazil may not be importable yet: still measure the rest
             libs[name] = None
             errors[name] = f"import failed: {type(e).__name__}: {e}"
             print(f"warning: cannot import {name}: {e}", file=sys.stderr)
 
     times: dict[tuple[str, str], list[float]] = {}
-    workdir = args.workdir or tempfile.mkdtemp(prefix="floe-bench-")
+    workdir = args.workdir or tempfile.mkdtemp(prefix="frazil-bench-")
     try:
         for case in cases:
             print(f"== {case.name}: {case_title(case, sizes)}", file=sys.stderr)
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
         f"{platform.system()} {platform.release()}.\n"
     )
-    report = "# floe vs icechunk benchmark\n\n" + meta + "\n" + "\n".join(lines) + "\n"
+    report = "# frazil vs icechunk benchmark\n\n" + meta + "\n" + "\n".join(lines) + "\n"
     if errors:
         report += "\nErrors:\n\n" + "\n".join(
             f"- {k if isinstance(k, str) else ' / '.join(k)}: {v}" for k, v in errors.items()

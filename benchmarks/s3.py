@@ -1,4 +1,4 @@
-"""floe (floe-s3) vs icechunk 2.3, side by side, on one moto S3 server.
+"""frazil (frazil-s3) vs icechunk 2.3, side by side, on one moto S3 server.
 
     python benchmarks/s3.py               # 5 interleaved runs per library
     python benchmarks/s3.py --runs 7 --check
@@ -8,7 +8,7 @@ The moto server runs in its own process (``python -m moto.server``) on
 server. One case: write 64 MiB of float32 in 256 chunks (1024 x 1024... see
 SHAPE/CHUNKS) + commit, then a full read back from a freshly opened
 repository; each run uses a new prefix. Reported: median seconds and the ratio
-floe / icechunk (target <= 1.25), and the median of each phase (create, write,
+frazil / icechunk (target <= 1.25), and the median of each phase (create, write,
 commit, open, read).
 """
 
@@ -58,8 +58,8 @@ def storage(lib, endpoint: str, bucket: str, prefix: str):
     kw = dict(bucket=bucket, prefix=prefix, endpoint_url=endpoint, allow_http=True,
               force_path_style=True, access_key_id="x", secret_access_key="x",
               region="us-east-1")
-    if lib.__name__ == "floe":
-        from floe_s3 import s3_storage
+    if lib.__name__ == "frazil":
+        from frazil_s3 import s3_storage
 
         return s3_storage(**kw)
     return lib.s3_storage(**kw)
@@ -97,7 +97,7 @@ def main() -> int:
     args = ap.parse_args()
     import boto3
 
-    libs = [importlib.import_module("icechunk"), importlib.import_module("floe")]
+    libs = [importlib.import_module("icechunk"), importlib.import_module("frazil")]
     if hasattr(libs[0], "set_logs_filter"):
         libs[0].set_logs_filter("error")
     proc, endpoint = start_moto()
@@ -123,11 +123,11 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(10)
-    ice, flo = statistics.median(times["icechunk"]), statistics.median(times["floe"])
+    ice, flo = statistics.median(times["icechunk"]), statistics.median(times["frazil"])
     ratio = flo / ice
     print(f"runs: {args.runs}; icechunk {[round(t, 3) for t in times['icechunk']]}; "
-          f"floe {[round(t, 3) for t in times['floe']]}")
-    print("| case | target | icechunk median | floe median | floe / icechunk | ok |")
+          f"frazil {[round(t, 3) for t in times['frazil']]}")
+    print("| case | target | icechunk median | frazil median | frazil / icechunk | ok |")
     print("|---|---|---|---|---|---|")
     print(f"| 64 MiB float32 in 256 chunks: write + commit + full read back (S3, moto) "
           f"| <= {TARGET} | {ice:.2f} s | {flo:.2f} s | {ratio:.2f} | "

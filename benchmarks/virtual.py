@@ -1,4 +1,4 @@
-"""1,000,000 virtual refs via set_virtual_refs_arr + commit: floe vs icechunk.
+"""1,000,000 virtual refs via set_virtual_refs_arr + commit: frazil vs icechunk.
 
 Each implementation runs in its own subprocess; reports wall time of
 set_virtual_refs_arr + commit and the process's peak RSS (ru_maxrss).
@@ -18,7 +18,7 @@ import json, resource, sys, time, warnings
 import numpy as np, zarr
 warnings.simplefilter("ignore")
 impl, n, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-ic = __import__("floe" if impl == "floe" else "icechunk")
+ic = __import__("frazil" if impl == "frazil" else "icechunk")
 prefix = "file:///data/virtual/"
 cfg = ic.RepositoryConfig.default()
 cfg.set_virtual_chunk_container(ic.VirtualChunkContainer(prefix,
@@ -53,12 +53,12 @@ def run(impl: str, n: int) -> dict:
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    res = {impl: run(impl, n) for impl in ("icechunk", "floe")}
+    res = {impl: run(impl, n) for impl in ("icechunk", "frazil")}
     for r in res.values():
         print(f"{r['impl']:9s} set {r['set_s']:6.2f}s commit {r['commit_s']:6.2f}s "
               f"total {r['total_s']:6.2f}s peak RSS {r['peak_rss_mib']:7.1f} MiB")
-    f, i = res["floe"], res["icechunk"]
-    print(f"time ratio floe/icechunk {f['total_s'] / i['total_s']:.2f} (target <= 2); "
+    f, i = res["frazil"], res["icechunk"]
+    print(f"time ratio frazil/icechunk {f['total_s'] / i['total_s']:.2f} (target <= 2); "
           f"peak RSS ratio {f['peak_rss_mib'] / i['peak_rss_mib']:.2f} (target <= 1)")
 
 

@@ -1,7 +1,7 @@
-"""floe quickstart: a versioned Zarr array on local disk.
+"""frazil quickstart: a versioned Zarr array on local disk.
 
-Run it with `bash .ci/run --quickstart` (makes .venv and installs floe), or
-with any Python that has floe installed: `python examples/quickstart.py`.
+Run it with `bash .ci/run --quickstart` (makes .venv and installs frazil), or
+with any Python that has frazil installed: `python examples/quickstart.py`.
 
 It uses only the icechunk API; replacing the import below with
 `import icechunk as ic` gives the same output.
@@ -12,7 +12,7 @@ import tempfile
 import numpy as np
 import zarr
 
-import floe as ic
+import frazil as ic
 
 with tempfile.TemporaryDirectory() as tmp:
     # 1. a repository on local disk

@@ -9,18 +9,18 @@ import os
 import types
 
 #: The two implementations under comparison; "icechunk" is the oracle.
-LIBRARIES = ("icechunk", "floe")
+LIBRARIES = ("icechunk", "frazil")
 
 
 def load_lib(name: str) -> types.ModuleType:
-    """Import ``icechunk`` or ``floe`` by name (no skipping: a broken import fails the test)."""
+    """Import ``icechunk`` or ``frazil`` by name (no skipping: a broken import fails the test)."""
     if name not in LIBRARIES:
         raise ValueError(f"unknown library {name!r}")
     mod = importlib.import_module(name)
     if name == "icechunk" and hasattr(mod, "set_logs_filter"):
         # icechunk logs harmless WARN lines on local storage; keep test output readable
         try:
-            mod.set_logs_filter(os.environ.get("FLOE_TEST_ICECHUNK_LOG", "error"))
+            mod.set_logs_filter(os.environ.get("FRAZIL_TEST_ICECHUNK_LOG", "error"))
         except Exception:  # pragma: no cover - logging is cosmetic
             pass
     return mod

@@ -8,7 +8,7 @@ import time
 def write_commits(path: str, worker: int, commits: int, start_at: float) -> int:
     import zarr
 
-    import floe as ic
+    import frazil as ic
 
     repo = ic.Repository.open(ic.local_filesystem_storage(path))
     time.sleep(max(0.0, start_at - time.time()))

@@ -6,10 +6,10 @@ from __future__ import annotations
 def commit_many(kwargs: dict, prefix: str, worker: int, commits: int) -> int:
     import zarr
 
-    import floe
-    from floe_s3 import s3_storage
+    import frazil
+    from frazil_s3 import s3_storage
 
-    repo = floe.Repository.open(s3_storage(prefix=prefix, **kwargs))
+    repo = frazil.Repository.open(s3_storage(prefix=prefix, **kwargs))
     conflicts = 0
     for i in range(commits):
         while True:
@@ -18,6 +18,6 @@ def commit_many(kwargs: dict, prefix: str, worker: int, commits: int) -> int:
             try:
                 session.commit(f"worker {worker} commit {i}")
                 break
-            except floe.ConflictError:
+            except frazil.ConflictError:
                 conflicts += 1
     return conflicts

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def s3_moto_endpoint():
-    from floe_s3.testing import moto_server
+    from frazil_s3.testing import moto_server
 
     with moto_server() as endpoint:
         yield endpoint
@@ -15,8 +15,8 @@ def s3_moto_endpoint():
 
 @pytest.fixture
 def s3_bucket_kwargs(s3_moto_endpoint):
-    """``s3_storage`` keyword arguments (floe's and icechunk's) for a fresh bucket."""
-    from floe_s3.testing import create_bucket, reset, storage_kwargs
+    """``s3_storage`` keyword arguments (frazil's and icechunk's) for a fresh bucket."""
+    from frazil_s3.testing import create_bucket, reset, storage_kwargs
 
     reset(s3_moto_endpoint)
     return storage_kwargs(s3_moto_endpoint, create_bucket(s3_moto_endpoint, "interop"))

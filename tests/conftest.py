@@ -1,12 +1,12 @@
-"""Shared fixtures for floe's cross-distribution tests (interop, crash safety).
+"""Shared fixtures for frazil's cross-distribution tests (interop, crash safety).
 
 The same test code drives both libraries: a test receives the *module*
-(``icechunk`` or ``floe``) and uses only the icechunk public API on it, so
-``lib`` is interchangeable exactly as ``import floe as ic`` promises.
+(``icechunk`` or ``frazil``) and uses only the icechunk public API on it, so
+``lib`` is interchangeable exactly as ``import frazil as ic`` promises.
 
 Libraries are imported lazily, inside the tests, so that the icechunk-only
-variants (which check the harness itself) run even while floe cannot be
-imported; a floe variant then fails with the import error, which is the
+variants (which check the harness itself) run even while frazil cannot be
+imported; a frazil variant then fails with the import error, which is the
 honest answer.
 """
 

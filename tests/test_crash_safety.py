@@ -5,7 +5,7 @@ A child process (tests/_crash_child.py) commits in a loop; the test kills it
 with SIGKILL at random moments, several times, each new child continuing on
 the same repository. Afterwards the repository must
 
-* open with floe AND with icechunk 2.3,
+* open with frazil AND with icechunk 2.3,
 * have its branch at a committed snapshot (the last one a child reported, or
   the one it was finishing when the kill landed after the ref update),
 * read every snapshot in its ancestry completely and consistently (no torn
@@ -13,7 +13,7 @@ the same repository. Afterwards the repository must
 * accept a new commit.
 
 Parametrised over the writer (the library being killed) and the checker.
-The random schedule is seeded; set FLOE_CRASH_SEED to replay, FLOE_CRASH_ROUNDS
+The random schedule is seeded; set FRAZIL_CRASH_SEED to replay, FRAZIL_CRASH_ROUNDS
 to change the number of kills (default 5).
 """
 
@@ -38,8 +38,8 @@ from _interop_support import LIBRARIES, load_lib
 pytestmark = pytest.mark.interop
 
 CHILD = Path(__file__).with_name("_crash_child.py")
-ROUNDS = int(os.environ.get("FLOE_CRASH_ROUNDS", "5"))
-SEED = int(os.environ.get("FLOE_CRASH_SEED", str(random.SystemRandom().randrange(1 << 30))))
+ROUNDS = int(os.environ.get("FRAZIL_CRASH_ROUNDS", "5"))
+SEED = int(os.environ.get("FRAZIL_CRASH_SEED", str(random.SystemRandom().randrange(1 << 30))))
 
 
 def _progress(path: Path) -> list[list[str]]:

@@ -1,11 +1,11 @@
-"""Interop with the real icechunk 2.3: the acceptance bar for floe.
+"""Interop with the real icechunk 2.3: the acceptance bar for frazil.
 
 One repository-building function, :func:`build_varied_repo`, and one reading
 function, :func:`read_all`, use only the icechunk public API on a library
-module ``lib`` (``icechunk`` or ``floe``). The tests combine them:
+module ``lib`` (``icechunk`` or ``frazil``). The tests combine them:
 
-1. icechunk writes, floe reads every version identically;
-2. floe writes, icechunk reads every version identically;
+1. icechunk writes, frazil reads every version identically;
+2. frazil writes, icechunk reads every version identically;
 3. both libraries commit alternately to one repository, then both see the
    full history (ancestry ids, messages, metadata, timestamps) and all data.
 
@@ -451,7 +451,7 @@ def check_repository(path: str, desc: RepoDescription, reader: types.ModuleType,
 @pytest.mark.parametrize("reader", LIBRARIES)
 @pytest.mark.parametrize("writer", LIBRARIES)
 def test_write_then_read(writer, reader, repo_path):
-    """(1) icechunk writes / floe reads, (2) floe writes / icechunk reads; plus both self-checks."""
+    """(1) icechunk writes / frazil reads, (2) frazil writes / icechunk reads; plus both self-checks."""
     w = load_lib(writer)
     r = load_lib(reader)
     oracle = load_lib("icechunk")
@@ -464,7 +464,7 @@ def test_write_then_read(writer, reader, repo_path):
 
 @pytest.mark.parametrize(
     "first,second",
-    [("icechunk", "floe"), ("floe", "icechunk"), ("icechunk", "icechunk")],
+    [("icechunk", "frazil"), ("frazil", "icechunk"), ("icechunk", "icechunk")],
 )
 def test_alternating_commits(first, second, repo_path):
     """(3) commits alternate between the libraries on one repository; both see everything."""

@@ -1,8 +1,8 @@
-"""icechunk's own tooling accepts what floe writes: inspect, diff, GC, expiration.
+"""icechunk's own tooling accepts what frazil writes: inspect, diff, GC, expiration.
 
-These go deeper than reading data: icechunk walks every metadata file floe
-wrote, recomputes diffs from floe's transaction logs and deletes what floe's
-manifests no longer reference. Afterwards floe still reads every kept version.
+These go deeper than reading data: icechunk walks every metadata file frazil
+wrote, recomputes diffs from frazil's transaction logs and deletes what frazil's
+manifests no longer reference. Afterwards frazil still reads every kept version.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import zarr
 
-import floe
+import frazil
 
 icechunk = pytest.importorskip("icechunk")
 pytestmark = pytest.mark.interop
 
 
 def _history(path: str) -> tuple[list[str], dict[str, np.ndarray]]:
-    repo = floe.Repository.create(floe.local_filesystem_storage(path))
+    repo = frazil.Repository.create(frazil.local_filesystem_storage(path))
     s = repo.writable_session("main")
     g = zarr.group(store=s.store, attributes={"title": "maintenance"})
     a = g.create_array("a", shape=(40, 40), chunks=(10, 10), dtype="f8", fill_value=0,
@@ -40,12 +40,12 @@ def _history(path: str) -> tuple[list[str], dict[str, np.ndarray]]:
     return ids, expected
 
 
-def test_icechunk_inspects_and_diffs_floe_history(tmp_path):
+def test_icechunk_inspects_and_diffs_frazil_history(tmp_path):
     path = str(tmp_path / "repo")
     ids, _ = _history(path)
     repo = icechunk.Repository.open(icechunk.local_filesystem_storage(path))
     info = repo.inspect_repo_info()
-    assert info  # icechunk parsed floe's repo file into its own description
+    assert info  # icechunk parsed frazil's repo file into its own description
     for sid in ids:
         assert repo.inspect_snapshot(sid)
         assert repo.list_manifest_files(sid)
@@ -55,7 +55,7 @@ def test_icechunk_inspects_and_diffs_floe_history(tmp_path):
     assert d.new_arrays == {"/a", "/small"} and d.new_groups == {"/"}
 
 
-def test_icechunk_expires_and_collects_floe_repository(tmp_path):
+def test_icechunk_expires_and_collects_frazil_repository(tmp_path):
     path = str(tmp_path / "repo")
     ids, expected = _history(path)
     repo = icechunk.Repository.open(icechunk.local_filesystem_storage(path))
@@ -63,13 +63,13 @@ def test_icechunk_expires_and_collects_floe_repository(tmp_path):
     repo.expire_snapshots(older_than=future)
     summary = repo.garbage_collect(future)
     assert summary.chunks_deleted == 3  # the three rewritten versions of chunk (0, 0)
-    # floe still reads the tip, and everything icechunk kept
-    fl = floe.Repository.open(floe.local_filesystem_storage(path))
+    # frazil still reads the tip, and everything icechunk kept
+    fl = frazil.Repository.open(frazil.local_filesystem_storage(path))
     tip = fl.lookup_branch("main")
     assert tip == ids[-1]
     arr = zarr.open_array(fl.readonly_session(branch="main").store, path="a", mode="r")
     np.testing.assert_array_equal(arr[:], expected[ids[-1]])
-    # and floe can keep committing on top of icechunk's rewritten repo file
+    # and frazil can keep committing on top of icechunk's rewritten repo file
     s = fl.writable_session("main")
     zarr.open_array(s.store, path="a", mode="r+")[39, 39] = 7.0
     s.commit("after gc")

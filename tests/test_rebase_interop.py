@@ -1,4 +1,4 @@
-"""floe rebases over commits made by icechunk 2.3, and icechunk reads the result."""
+"""frazil rebases over commits made by icechunk 2.3, and icechunk reads the result."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import zarr
 
-import floe as ic
+import frazil as ic
 
 
 def setup(path: str) -> None:
@@ -19,28 +19,28 @@ def setup(path: str) -> None:
     s.commit("init by icechunk")
 
 
-def test_floe_rebases_over_icechunk_commits(repo_path: str) -> None:
+def test_frazil_rebases_over_icechunk_commits(repo_path: str) -> None:
     setup(repo_path)
     frepo = ic.Repository.open(ic.local_filesystem_storage(repo_path))
     fs = frepo.writable_session("main")
     zarr.open_array(fs.store, path="a", mode="r+")[0:2] = 1
-    zarr.open_group(fs.store).create_group("new_by_floe")
+    zarr.open_group(fs.store).create_group("new_by_frazil")
     irepo = icechunk.Repository.open(icechunk.local_filesystem_storage(repo_path))
     for i in range(3):
         s = irepo.writable_session("main")
         zarr.open_array(s.store, path="a", mode="r+")[2 + 2 * i: 4 + 2 * i] = 10 + i
         s.commit(f"icechunk {i}")
-    sid = fs.commit("floe", rebase_with=ic.BasicConflictSolver())
+    sid = fs.commit("frazil", rebase_with=ic.BasicConflictSolver())
     irepo = icechunk.Repository.open(icechunk.local_filesystem_storage(repo_path))
     assert irepo.lookup_branch("main") == sid
     a = zarr.open_array(irepo.readonly_session("main").store, path="a", mode="r")[:]
     np.testing.assert_array_equal(a, [1, 1, 10, 10, 11, 11, 12, 12])
     assert [x.message for x in irepo.ancestry(branch="main")] == [
-        "floe", "icechunk 2", "icechunk 1", "icechunk 0", "init by icechunk",
+        "frazil", "icechunk 2", "icechunk 1", "icechunk 0", "init by icechunk",
         "Repository initialized"]
-    assert "new_by_floe" in dict(zarr.open_group(irepo.readonly_session("main").store,
+    assert "new_by_frazil" in dict(zarr.open_group(irepo.readonly_session("main").store,
                                                  mode="r").members())
-    # and icechunk can rebase over floe's commit (floe's transaction log is readable)
+    # and icechunk can rebase over frazil's commit (frazil's transaction log is readable)
     s1 = irepo.writable_session("main")
     s2 = irepo.writable_session("main")
     zarr.open_array(s1.store, path="a", mode="r+")[7] = 99
@@ -49,7 +49,7 @@ def test_floe_rebases_over_icechunk_commits(repo_path: str) -> None:
     fs2 = frepo.writable_session("main")
     zarr.open_array(fs2.store, path="a", mode="r+")[4] = 97
     s2.commit("icechunk rebased", rebase_with=icechunk.BasicConflictSolver())
-    fs2.commit("floe again", rebase_with=ic.BasicConflictSolver())
+    fs2.commit("frazil again", rebase_with=ic.BasicConflictSolver())
     a = zarr.open_array(irepo.readonly_session("main").store, path="a", mode="r")[:]
     np.testing.assert_array_equal(a, [98, 1, 10, 10, 97, 11, 12, 99])
 
@@ -59,14 +59,14 @@ def test_real_conflicts_against_icechunk_commit(repo_path: str) -> None:
     frepo = ic.Repository.open(ic.local_filesystem_storage(repo_path))
     fs = frepo.writable_session("main")
     zarr.open_array(fs.store, path="a", mode="r+")[1:5] = 1
-    zarr.open_group(fs.store, path="g").attrs["k"] = "floe"
+    zarr.open_group(fs.store, path="g").attrs["k"] = "frazil"
     irepo = icechunk.Repository.open(icechunk.local_filesystem_storage(repo_path))
     s = irepo.writable_session("main")
     zarr.open_array(s.store, path="a", mode="r+")[3:8] = 2
     zarr.open_group(s.store, path="g").attrs["k"] = "icechunk"
     theirs = s.commit("icechunk")
     with pytest.raises(ic.RebaseFailedError) as e:
-        fs.commit("floe", rebase_with=ic.BasicConflictSolver(
+        fs.commit("frazil", rebase_with=ic.BasicConflictSolver(
             on_chunk_conflict=ic.VersionSelection.Fail))
     assert e.value.snapshot == theirs
     got = sorted((c.conflict_type.name, c.path, c.conflicted_chunks) for c in e.value.conflicts)
@@ -75,9 +75,9 @@ def test_real_conflicts_against_icechunk_commit(repo_path: str) -> None:
 
 
 def test_same_conflicts_as_icechunk(repo_path: str) -> None:
-    """floe's detector reports what icechunk's reports for the same situation."""
+    """frazil's detector reports what icechunk's reports for the same situation."""
     results = {}
-    for name, lib in (("icechunk", icechunk), ("floe", ic)):
+    for name, lib in (("icechunk", icechunk), ("frazil", ic)):
         path = f"{repo_path}-{name}"
         setup(path)
         repo = lib.Repository.open(lib.local_filesystem_storage(path))
@@ -91,4 +91,4 @@ def test_same_conflicts_as_icechunk(repo_path: str) -> None:
             s2.rebase(lib.ConflictDetector())
         results[name] = sorted((str(c.conflict_type), c.path, c.conflicted_chunks)
                                for c in e.value.conflicts)
-    assert results["floe"] == results["icechunk"]
+    assert results["frazil"] == results["icechunk"]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import zarr
 
-import floe as ic
+import frazil as ic
 from _rebase_worker import write_commits
 
 

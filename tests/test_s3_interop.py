@@ -1,8 +1,8 @@
-"""floe-s3 against the real icechunk 2.3 on one S3 API (moto server on 127.0.0.1).
+"""frazil-s3 against the real icechunk 2.3 on one S3 API (moto server on 127.0.0.1).
 
-icechunk writes and floe reads, floe writes and icechunk reads, both commit
+icechunk writes and frazil reads, frazil writes and icechunk reads, both commit
 alternately to one repository; and four processes commit concurrently to one
-branch through floe-s3 without losing a commit.
+branch through frazil-s3 without losing a commit.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.interop
 
 def _storage(lib, kwargs, prefix):
     return lib.s3_storage(prefix=prefix, **kwargs) if lib.__name__ == "icechunk" else \
-        __import__("floe_s3").s3_storage(prefix=prefix, **kwargs)
+        __import__("frazil_s3").s3_storage(prefix=prefix, **kwargs)
 
 
 def _write(lib, kwargs, prefix, seed, create=False):
@@ -46,7 +46,7 @@ def _read(lib, kwargs, prefix, snapshot_id=None):
     return zarr.open_array(session.store, path="x", mode="r")[:], repo
 
 
-@pytest.mark.parametrize("writer,reader", [("icechunk", "floe"), ("floe", "icechunk")])
+@pytest.mark.parametrize("writer,reader", [("icechunk", "frazil"), ("frazil", "icechunk")])
 def test_one_writes_other_reads(s3_bucket_kwargs, writer, reader):
     w, r = load_lib(writer), load_lib(reader)
     snap, data = _write(w, s3_bucket_kwargs, "one", 1, create=True)
@@ -56,7 +56,7 @@ def test_one_writes_other_reads(s3_bucket_kwargs, writer, reader):
 
 
 def test_alternating_commits(s3_bucket_kwargs):
-    libs = [load_lib("icechunk"), load_lib("floe")]
+    libs = [load_lib("icechunk"), load_lib("frazil")]
     history = []
     for i in range(6):
         lib = libs[i % 2]
@@ -72,11 +72,11 @@ def test_alternating_commits(s3_bucket_kwargs):
 def test_four_processes_fifteen_commits_each(s3_bucket_kwargs):
     from _s3_commit_worker import commit_many
 
-    floe = load_lib("floe")
-    from floe_s3 import s3_storage
+    frazil = load_lib("frazil")
+    from frazil_s3 import s3_storage
 
     workers, commits = 4, 15
-    repo = floe.Repository.create(s3_storage(prefix="conc", **s3_bucket_kwargs))
+    repo = frazil.Repository.create(s3_storage(prefix="conc", **s3_bucket_kwargs))
     session = repo.writable_session("main")
     root = zarr.group(session.store)
     for w in range(workers):
@@ -87,7 +87,7 @@ def test_four_processes_fifteen_commits_each(s3_bucket_kwargs):
         results = [pool.apply_async(commit_many, (s3_bucket_kwargs, "conc", w, commits))
                    for w in range(workers)]
         conflicts = [r.get(timeout=600) for r in results]
-    fresh = floe.Repository.open(s3_storage(prefix="conc", **s3_bucket_kwargs))
+    fresh = frazil.Repository.open(s3_storage(prefix="conc", **s3_bucket_kwargs))
     messages = [s.message for s in fresh.ancestry(branch="main")]
     expected = {f"worker {w} commit {i}" for w in range(workers) for i in range(commits)}
     assert expected <= set(messages) and len(messages) == workers * commits + 2

@@ -12,15 +12,15 @@ import os
 import pytest
 
 
-pytest.importorskip("floe_s3")
-pytest.importorskip("floe_conflict_solvers")
+pytest.importorskip("frazil_s3")
+pytest.importorskip("frazil_conflict_solvers")
 
 
 def test_four_processes_rebase_on_s3(s3_bucket_kwargs):  # noqa: F811
-    from floe_s3 import s3_storage
+    from frazil_s3 import s3_storage
 
-    from floe.testing import check_concurrent_commits
+    from frazil.testing import check_concurrent_commits
 
-    commits = int(os.environ.get("FLOE_STRESS_COMMITS", "15"))
+    commits = int(os.environ.get("FRAZIL_STRESS_COMMITS", "15"))
     storage = s3_storage(prefix="rebase-stress", **s3_bucket_kwargs)
     check_concurrent_commits(storage, commits=commits, rebase=True, solver="basic")

@@ -1,7 +1,7 @@
-"""Virtual chunks in S3 (moto server) between floe + floe-s3 and the real icechunk 2.3.
+"""Virtual chunks in S3 (moto server) between frazil + frazil-s3 and the real icechunk 2.3.
 
 The container's store settings (endpoint, region, allow_http, path style) are
-persisted in the repository config; the kernel hands them to floe-s3's
+persisted in the repository config; the kernel hands them to frazil-s3's
 resolver (``store=``), so the authorization only carries credentials.
 """
 
@@ -16,8 +16,8 @@ import zarr
 pytestmark = pytest.mark.interop
 
 icechunk = pytest.importorskip("icechunk")
-floe = pytest.importorskip("floe")
-floe_s3 = pytest.importorskip("floe_s3")
+frazil = pytest.importorskip("frazil")
+frazil_s3 = pytest.importorskip("frazil_s3")
 
 N, CHUNK = 64, 8
 
@@ -45,12 +45,12 @@ def _ic_storage(kw, prefix):
     return icechunk.s3_storage(prefix=prefix, **kw)
 
 
-def _floe_storage(kw, prefix):
-    return floe_s3.s3_storage(prefix=prefix, **kw)
+def _frazil_storage(kw, prefix):
+    return frazil_s3.s3_storage(prefix=prefix, **kw)
 
 
-def _floe_creds():
-    return floe_s3.s3_static_credentials(access_key_id="x", secret_access_key="x")
+def _frazil_creds():
+    return frazil_s3.s3_static_credentials(access_key_id="x", secret_access_key="x")
 
 
 def _ic_auth(prefix):
@@ -71,7 +71,7 @@ def _ic_session(kw, repo_prefix, prefix):
     return repo, s
 
 
-def test_icechunk_writes_s3_virtual_refs_floe_reads(s3_bucket_kwargs):
+def test_icechunk_writes_s3_virtual_refs_frazil_reads(s3_bucket_kwargs):
     kw = s3_bucket_kwargs
     prefix, loc, values = _blob(kw)
     repo, s = _ic_session(kw, "vrepo", prefix)
@@ -81,8 +81,8 @@ def test_icechunk_writes_s3_virtual_refs_floe_reads(s3_bucket_kwargs):
     assert np.array_equal(zarr.open_array(repo.readonly_session("main").store, path="v")[:],
                           values)
 
-    frepo = floe.Repository.open(_floe_storage(kw, "vrepo"),
-                                 authorize_virtual_chunk_access={prefix: _floe_creds()})
+    frepo = frazil.Repository.open(_frazil_storage(kw, "vrepo"),
+                                 authorize_virtual_chunk_access={prefix: _frazil_creds()})
     store = frepo.config.virtual_chunk_containers[prefix].store
     assert store.kind == "s3_compatible"
     assert store.options["endpoint_url"] == kw["endpoint_url"]
@@ -90,20 +90,20 @@ def test_icechunk_writes_s3_virtual_refs_floe_reads(s3_bucket_kwargs):
     assert np.array_equal(got, values)
 
 
-def test_floe_writes_s3_virtual_refs_icechunk_reads(s3_bucket_kwargs):
+def test_frazil_writes_s3_virtual_refs_icechunk_reads(s3_bucket_kwargs):
     kw = s3_bucket_kwargs
     prefix, loc, values = _blob(kw)
-    cfg = floe.RepositoryConfig.default()
-    cfg.set_virtual_chunk_container(floe.VirtualChunkContainer(
-        prefix, floe_s3.s3_store(**_store_kw(kw))))
-    repo = floe.Repository.create(_floe_storage(kw, "vrepo"), config=cfg,
-                                  authorize_virtual_chunk_access={prefix: _floe_creds()})
+    cfg = frazil.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(frazil.VirtualChunkContainer(
+        prefix, frazil_s3.s3_store(**_store_kw(kw))))
+    repo = frazil.Repository.create(_frazil_storage(kw, "vrepo"), config=cfg,
+                                  authorize_virtual_chunk_access={prefix: _frazil_creds()})
     s = repo.writable_session("main")
     zarr.create_array(s.store, name="v", shape=(N,), chunks=(CHUNK,), dtype="<i4",
                       compressors=None, fill_value=-1)
     locs, offs, lens = _grid_refs(loc)
     assert s.store.set_virtual_refs_arr("v", (N // CHUNK,), locs, offs, lens) is None
-    s.commit("floe virtual")
+    s.commit("frazil virtual")
     assert np.array_equal(zarr.open_array(repo.readonly_session("main").store, path="v")[:],
                           values)
 
@@ -112,7 +112,7 @@ def test_floe_writes_s3_virtual_refs_icechunk_reads(s3_bucket_kwargs):
     icfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer(
         prefix, icechunk.s3_store(**_store_kw(kw))))
     icechunk.Repository.create(_ic_storage(kw, "icref"), config=icfg)
-    from floe.format.codec import decode_repo_info
+    from frazil.format.codec import decode_repo_info
 
     s3 = boto3.client("s3", endpoint_url=kw["endpoint_url"], region_name=kw["region"],
                       aws_access_key_id="x", aws_secret_access_key="x")
@@ -132,27 +132,27 @@ def test_floe_writes_s3_virtual_refs_icechunk_reads(s3_bucket_kwargs):
 def test_store_dict_reaches_resolver(s3_bucket_kwargs):
     """Without the persisted endpoint the resolver would go to AWS; the store= keyword
     carries it, and an explicit s3_container_access still overrides it."""
-    from floe._virtual import resolver_for
+    from frazil._virtual import resolver_for
 
     kw = s3_bucket_kwargs
     prefix, loc, _ = _blob(kw)
-    cfg = floe.RepositoryConfig.default()
-    cfg.set_virtual_chunk_container(floe.VirtualChunkContainer(
-        prefix, floe_s3.s3_store(**_store_kw(kw))))
-    repo = floe.Repository.create(_floe_storage(kw, "r"), config=cfg,
-                                  authorize_virtual_chunk_access={prefix: _floe_creds()})
+    cfg = frazil.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(frazil.VirtualChunkContainer(
+        prefix, frazil_s3.s3_store(**_store_kw(kw))))
+    repo = frazil.Repository.create(_frazil_storage(kw, "r"), config=cfg,
+                                  authorize_virtual_chunk_access={prefix: _frazil_creds()})
     res = resolver_for(repo, prefix, loc)
     assert res._s3.options.endpoint_url == kw["endpoint_url"]
     assert res._s3.options.force_path_style and res._s3.options.allow_http
-    other = floe_s3.s3_store(region="eu-west-1", endpoint_url="http://127.0.0.1:1",
+    other = frazil_s3.s3_store(region="eu-west-1", endpoint_url="http://127.0.0.1:1",
                              allow_http=True)
     repo2 = repo.reopen(authorize_virtual_chunk_access={
-        prefix: floe_s3.s3_container_access(other, _floe_creds())})
+        prefix: frazil_s3.s3_container_access(other, _frazil_creds())})
     assert resolver_for(repo2, prefix, loc)._s3.options == other
 
 
 def test_s3_etag_checksums_checked_on_read(s3_bucket_kwargs):
-    """icechunk stores the object's ETag with each ref; floe verifies it on read."""
+    """icechunk stores the object's ETag with each ref; frazil verifies it on read."""
     kw = s3_bucket_kwargs
     prefix, loc, values = _blob(kw)
     s3 = boto3.client("s3", endpoint_url=kw["endpoint_url"], region_name=kw["region"],
@@ -163,15 +163,15 @@ def test_s3_etag_checksums_checked_on_read(s3_bucket_kwargs):
         s.store.set_virtual_ref(f"v/c/{i}", loc, offset=i * CHUNK * 4, length=CHUNK * 4,
                                 checksum=etag)
     s.commit("with etags")
-    frepo = floe.Repository.open(_floe_storage(kw, "crepo"),
-                                 authorize_virtual_chunk_access={prefix: _floe_creds()})
+    frepo = frazil.Repository.open(_frazil_storage(kw, "crepo"),
+                                 authorize_virtual_chunk_access={prefix: _frazil_creds()})
     assert np.array_equal(zarr.open_array(frepo.readonly_session("main").store, path="v")[:],
                           values)
-    # the object changes: its etag changes, floe refuses stale refs (as icechunk does)
+    # the object changes: its etag changes, frazil refuses stale refs (as icechunk does)
     s3.put_object(Bucket=kw["bucket"], Key="data/blob.bin", Body=b"\0" * (N * 4))
-    frepo = floe.Repository.open(_floe_storage(kw, "crepo"),
-                                 authorize_virtual_chunk_access={prefix: _floe_creds()})
-    with pytest.raises(floe.StorageError) as e:
+    frepo = frazil.Repository.open(_frazil_storage(kw, "crepo"),
+                                 authorize_virtual_chunk_access={prefix: _frazil_creds()})
+    with pytest.raises(frazil.StorageError) as e:
         zarr.open_array(frepo.readonly_session("main").store, path="v")[:]
     assert e.value.kind == "virtual-chunk-modified"
     with pytest.raises(Exception):

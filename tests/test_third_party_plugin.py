@@ -1,7 +1,7 @@
-"""A brand-new distribution, built on the fly, is found by floe without code changes.
+"""A brand-new distribution, built on the fly, is found by frazil without code changes.
 
 The test writes a tiny project (pyproject.toml + a module with a hookimpl and
-a ``floe.storage`` entry point), pip-installs it into this interpreter,
+a ``frazil.storage`` entry point), pip-installs it into this interpreter,
 rebuilds the plugin manager and opens ``demo://`` storage with it; after
 ``pip uninstall`` the same URL gives the clear "install a plugin" error again.
 """
@@ -16,11 +16,11 @@ import textwrap
 
 import pytest
 
-import floe
-from floe.plugins import PluginNotFoundError, get_plugins, reset_plugins
-from floe.storage import InMemoryStorage, storage_from_url
+import frazil
+from frazil.plugins import PluginNotFoundError, get_plugins, reset_plugins
+from frazil.storage import InMemoryStorage, storage_from_url
 
-DIST = "floe-demo-storage-test"
+DIST = "frazil-demo-storage-test"
 
 PYPROJECT = f"""
 [build-system]
@@ -31,16 +31,16 @@ build-backend = "setuptools.build_meta"
 name = "{DIST}"
 version = "0.0.1"
 
-[project.entry-points."floe.storage"]
-{DIST} = "floe_demo_storage_test"
+[project.entry-points."frazil.storage"]
+{DIST} = "frazil_demo_storage_test"
 
 [tool.setuptools]
-py-modules = ["floe_demo_storage_test"]
+py-modules = ["frazil_demo_storage_test"]
 """
 
 MODULE = '''
-from floe.plugins import hookimpl
-from floe.storage import InMemoryStorage
+from frazil.plugins import hookimpl
+from frazil.storage import InMemoryStorage
 
 
 class DemoStorage(InMemoryStorage):
@@ -52,7 +52,7 @@ class DemoStorage(InMemoryStorage):
 
 
 @hookimpl
-def floe_register_storage(registry):
+def frazil_register_storage(registry):
     registry.add("demo", DemoStorage, url_schemes=("demo",),
                  from_url=lambda url, **options: DemoStorage(url, **options))
 '''
@@ -67,7 +67,7 @@ def test_install_discover_use_uninstall(tmp_path):
     src = tmp_path / "dist"
     src.mkdir()
     (src / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    (src / "floe_demo_storage_test.py").write_text(MODULE)
+    (src / "frazil_demo_storage_test.py").write_text(MODULE)
     offline = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []
     try:
         _pip("install", "--no-deps", *offline, str(src))
@@ -81,11 +81,11 @@ def test_install_discover_use_uninstall(tmp_path):
         assert storage.url == "demo://bucket/prefix"
         rows = [r for r in get_plugins().list_plugins() if r.name == "demo"]
         assert rows and rows[0].distribution == DIST and rows[0].version == "0.0.1"
-        repo = floe.Repository.create(storage)  # and it is a working repository storage
+        repo = frazil.Repository.create(storage)  # and it is a working repository storage
         assert repo.list_branches() == {"main"}
     finally:
         _pip("uninstall", "-y", DIST)
-        sys.modules.pop("floe_demo_storage_test", None)
+        sys.modules.pop("frazil_demo_storage_test", None)
         importlib.invalidate_caches()
         reset_plugins()
     with pytest.raises(PluginNotFoundError, match="demo://.*install a plugin"):

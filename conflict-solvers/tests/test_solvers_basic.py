@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import zarr
 
-import floe as ic
-from floe.conflicts import Conflict, ConflictType
-from floe_conflict_solvers import BasicConflictSolver
+import frazil as ic
+from frazil.conflicts import Conflict, ConflictType
+from frazil_conflict_solvers import BasicConflictSolver
 
 CT = ConflictType
 VS = ic.VersionSelection
@@ -39,7 +39,7 @@ def race(repo: ic.Repository) -> ic.Session:
 def test_exports() -> None:
     assert ic.BasicConflictSolver is BasicConflictSolver
     assert ic.conflicts.BasicConflictSolver is BasicConflictSolver
-    from floe.plugins import get_plugins
+    from frazil.plugins import get_plugins
 
     assert get_plugins().conflict_solver("basic") is BasicConflictSolver
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import zarr
 
-import floe as ic
-from floe.conflicts import ConflictType
-from floe_conflict_solvers import (
+import frazil as ic
+from frazil.conflicts import ConflictType
+from frazil_conflict_solvers import (
     AttributeMergeSolver,
     BasicConflictSolver,
     FillValueChunkSolver,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-import floe as ic
+import frazil as ic
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Bad input gets a clear floe error and loses nothing."""
+"""Bad input gets a clear frazil error and loses nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import zarr
 
-import floe as ic
+import frazil as ic
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Several processes commit to one branch of a local repository at once.
 
-icechunk's own local storage loses commits under this load; floe's local
+icechunk's own local storage loses commits under this load; frazil's local
 storage makes conditional create/update atomic across processes, so with a
 retry on ``ConflictError`` every commit lands and every write is visible.
 """
@@ -11,10 +11,10 @@ import os
 
 import pytest
 
-import floe as ic
-from floe.testing import check_concurrent_commits
+import frazil as ic
+from frazil.testing import check_concurrent_commits
 
-COMMITS = int(os.environ.get("FLOE_STRESS_COMMITS", "15"))
+COMMITS = int(os.environ.get("FRAZIL_STRESS_COMMITS", "15"))
 
 
 def test_four_processes_commit_without_losses(tmp_path):
@@ -22,7 +22,7 @@ def test_four_processes_commit_without_losses(tmp_path):
     retries = check_concurrent_commits(ic.local_filesystem_storage(path), commits=COMMITS)
     assert retries > 0  # the processes really raced
     # nothing half-written is left where icechunk would list it
-    staging = os.path.join(path, ".floe-staging")
+    staging = os.path.join(path, ".frazil-staging")
     assert not os.path.isdir(staging) or not os.listdir(staging)
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import zarr
 
-import floe as ic
-from floe.conflicts import Conflict, ConflictSolver, ConflictType, RebaseStep
+import frazil as ic
+from frazil.conflicts import Conflict, ConflictSolver, ConflictType, RebaseStep
 
 CT = ConflictType
 
@@ -220,7 +220,7 @@ def test_our_delete_does_not_hide_their_recreated_node(tmp_path):
     """Like icechunk: deleting a node the branch already replaced leaves theirs alone."""
     import zarr
 
-    import floe as ic
+    import frazil as ic
 
     repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")))
     s = repo.writable_session("main")

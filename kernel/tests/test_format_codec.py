@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import zstandard
 
-from floe._errors import FormatError
-from floe.format import codec
-from floe.format.header import FileType, decode_file, encode_file
-from floe.format.ids import NodeId, ObjectId
-from floe.format.model import (KIND_INLINE, KIND_NATIVE, KIND_VIRTUAL, ArrayData, ArrayRefs,
+from frazil._errors import FormatError
+from frazil.format import codec
+from frazil.format.header import FileType, decode_file, encode_file
+from frazil.format.ids import NodeId, ObjectId
+from frazil.format.model import (KIND_INLINE, KIND_NATIVE, KIND_VIRTUAL, ArrayData, ArrayRefs,
                                Manifest, ManifestFileInfo, ManifestRef, MoveOperation,
                                NodeSnapshot, RepoInfo, RepoStatusRecord, Snapshot,
                                SnapshotRecord, TransactionLog, UpdateRecord)
@@ -143,11 +143,11 @@ def _snapshot_contents(repo, snap_id: str) -> dict:
     return out
 
 
-def test_icechunk_reads_floe_written_files(icrepo: str, tmp_path) -> None:
+def test_icechunk_reads_frazil_written_files(icrepo: str, tmp_path) -> None:
     copy = str(tmp_path / "copy")
     shutil.copytree(icrepo, copy)
     # manifests first: snapshots record each manifest's exact file size, which
-    # icechunk uses to fetch it, so they must be updated to floe's sizes.
+    # icechunk uses to fetch it, so they must be updated to frazil's sizes.
     sizes = {}
     for path, d in sorted(_files(copy), key=lambda f: f[1] != "manifests"):
         dec, enc = _CODECS[d]
@@ -158,7 +158,7 @@ def test_icechunk_reads_floe_written_files(icrepo: str, tmp_path) -> None:
         data = enc(obj)
         if d == "manifests":
             sizes[obj.id] = len(data)
-        assert data[12:36].decode().startswith("floe")
+        assert data[12:36].decode().startswith("frazil")
         with open(path, "wb") as f:
             f.write(data)
     with warnings.catch_warnings():
@@ -331,8 +331,8 @@ def test_corruption_raises_only_format_error(kind: str) -> None:
 
 
 def test_compressed_locations_decode() -> None:
-    from floe.format import _fb
-    from floe.format._fb import T, Blob, Str, Vec
+    from frazil.format import _fb
+    from frazil.format._fb import T, Blob, Str, Vec
 
     m = codec.encode_manifest(Manifest(_oid(2), [_refs(4, 30)]))
     r = _fb.Reader(decode_file(m, FileType.MANIFEST, "m"), "m")
@@ -391,8 +391,8 @@ def _mixed_refs(node: int, n: int, ndim: int, shuffle: bool = False) -> ArrayRef
 
 def _check_layout(data: bytes) -> None:
     """Every chunk ref of ``data``: aligned fields, forward uoffsets, 4-aligned vectors."""
-    from floe.format import _fb
-    from floe.format._columns import TableColumn
+    from frazil.format import _fb
+    from frazil.format._columns import TableColumn
 
     r = _fb.Reader(decode_file(data, FileType.MANIFEST, "m"), "m")
     for am in r.root().tables(1):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from floe.plugins import PluginNotFoundError, hookimpl, new_plugins
-from floe.storage import InMemoryStorage
+from frazil.plugins import PluginNotFoundError, hookimpl, new_plugins
+from frazil.storage import InMemoryStorage
 
 
 class _Resolver:
@@ -20,16 +20,16 @@ class _Solver:
 
 class _Plugin:
     @hookimpl
-    def floe_register_storage(self, registry):
+    def frazil_register_storage(self, registry):
         registry.add("hooked", InMemoryStorage, url_schemes=("hooked",),
-                     from_url=lambda url, **o: InMemoryStorage(**o), distribution="floe-hooked")
+                     from_url=lambda url, **o: InMemoryStorage(**o), distribution="frazil-hooked")
 
     @hookimpl
-    def floe_register_virtual_chunk_resolvers(self, registry):
+    def frazil_register_virtual_chunk_resolvers(self, registry):
         registry.add("hooked-resolver", _Resolver, url_schemes=("hooked",))
 
     @hookimpl
-    def floe_register_conflict_solvers(self, registry):
+    def frazil_register_conflict_solvers(self, registry):
         registry.add("hooked-solver", _Solver)
 
 
@@ -37,32 +37,32 @@ def _plugins():
     return new_plugins(autoload=False, plugins=[("hooked", _Plugin())])
 
 
-def test_floe_register_storage_hook():
+def test_frazil_register_storage_hook():
     p = _plugins()
     assert p.storage_factory("hooked") is InMemoryStorage
     assert isinstance(p.storage_for_scheme("hooked")("hooked://x"), InMemoryStorage)
     row = next(r for r in p.list_plugins() if r.name == "hooked")
-    assert (row.kind, row.distribution) == ("storage", "floe-hooked")
+    assert (row.kind, row.distribution) == ("storage", "frazil-hooked")
     with pytest.raises(PluginNotFoundError):
         new_plugins(autoload=False).storage_for_scheme("hooked")
 
 
-def test_floe_register_virtual_chunk_resolvers_hook():
+def test_frazil_register_virtual_chunk_resolvers_hook():
     p = _plugins()
     assert p.resolver_for_scheme("HOOKED") is _Resolver
     assert p.resolver("hooked-resolver")("hooked://bucket/").container == "hooked://bucket/"
 
 
-def test_floe_register_conflict_solvers_hook():
+def test_frazil_register_conflict_solvers_hook():
     p = _plugins()
     assert p.conflict_solver("hooked-solver") is _Solver
     with pytest.raises(PluginNotFoundError, match="hooked-missing"):
         p.conflict_solver("hooked-missing")
 
 
-def test_pytest_plugin_fixture(floe_fresh_plugins):
-    """The ``floe-testing`` pytest11 plugin gives a freshly built global facade."""
-    from floe.plugins import get_plugins
+def test_pytest_plugin_fixture(frazil_fresh_plugins):
+    """The ``frazil-testing`` pytest11 plugin gives a freshly built global facade."""
+    from frazil.plugins import get_plugins
 
-    assert floe_fresh_plugins is get_plugins()
-    assert floe_fresh_plugins.split_policy("config").__name__ == "ConfigSplitPolicy"
+    assert frazil_fresh_plugins is get_plugins()
+    assert frazil_fresh_plugins.split_policy("config").__name__ == "ConfigSplitPolicy"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from floe.storage import LocalFileSystemStorage
-from floe.testing._multiprocess import append_to_counter, race_to_create
+from frazil.storage import LocalFileSystemStorage
+from frazil.testing._multiprocess import append_to_counter, race_to_create
 
 
 def run_counter(root: Path, processes: int, iterations: int) -> int:
@@ -32,7 +32,7 @@ def run_counter(root: Path, processes: int, iterations: int) -> int:
     # Each worker's appends are in its own order.
     for w in range(processes):
         assert [i for ww, i in items if ww == w] == list(range(iterations))
-    leftovers = [n for _, _, files in os.walk(root) for n in files if n.startswith(".floe-tmp-")]
+    leftovers = [n for _, _, files in os.walk(root) for n in files if n.startswith(".frazil-tmp-")]
     assert leftovers == []
     return sum(retries)
 

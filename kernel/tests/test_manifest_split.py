@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import zarr
 
-import floe
-from floe.plugins import hookimpl, new_plugins
-from floe.split import ConfigSplitPolicy, SplitArray, groups_from_edges, uniform_edges
+import frazil
+from frazil.plugins import hookimpl, new_plugins
+from frazil.split import ConfigSplitPolicy, SplitArray, groups_from_edges, uniform_edges
 
 ic = pytest.importorskip("icechunk")
 
@@ -54,9 +54,9 @@ def test_config_policy_matches_icechunk(tmp_path, case):
     cfg = _splitting(CASES[case]())
     ic_path, fl_path = str(tmp_path / "ic"), str(tmp_path / "fl")
     _write(ic, ic_path, cfg)
-    # floe opens an icechunk-configured repo: the persisted config drives splitting
-    floe_cfg = floe.Repository.fetch_config(floe.local_filesystem_storage(ic_path))
-    data = _write(floe, fl_path, floe_cfg)
+    # frazil opens an icechunk-configured repo: the persisted config drives splitting
+    frazil_cfg = frazil.Repository.fetch_config(frazil.local_filesystem_storage(ic_path))
+    data = _write(frazil, fl_path, frazil_cfg)
     count = lambda p: len(os.listdir(os.path.join(p, "manifests")))  # noqa: E731
     assert count(fl_path) == count(ic_path)
     r = ic.Repository.open(ic.local_filesystem_storage(fl_path))
@@ -91,10 +91,10 @@ class _Overlapping:
         return [np.arange(0, len(coords), 2), np.arange(1, len(coords), 2)]
 
 
-def test_floe_register_manifest_split_policies_hook(tmp_path):
+def test_frazil_register_manifest_split_policies_hook(tmp_path):
     class Plugin:
         @hookimpl
-        def floe_register_manifest_split_policies(self, registry):
+        def frazil_register_manifest_split_policies(self, registry):
             registry.add("halves", _Halves)
 
     plugins = new_plugins(autoload=False, plugins=[("halves-plugin", Plugin())])
@@ -106,7 +106,7 @@ def test_floe_register_manifest_split_policies_hook(tmp_path):
 
 def test_policy_instance_and_checks(tmp_path):
     path = str(tmp_path / "repo")
-    repo = floe.Repository.create(floe.local_filesystem_storage(path))
+    repo = frazil.Repository.create(frazil.local_filesystem_storage(path))
     repo.set_manifest_split_policy(_Halves())
     s = repo.writable_session("main")
     a = zarr.create_array(s.store, name="a", shape=(8,), chunks=(1,), dtype="i4")
@@ -116,11 +116,11 @@ def test_policy_instance_and_checks(tmp_path):
     repo.set_manifest_split_policy(_Overlapping())
     s = repo.writable_session("main")
     zarr.open_array(s.store, path="a", mode="r+")[0] = 5
-    with pytest.raises(floe.InternalError, match="overlapping"):
+    with pytest.raises(frazil.InternalError, match="overlapping"):
         s.commit("bad")
-    with pytest.raises(floe.InvalidInputError):
+    with pytest.raises(frazil.InvalidInputError):
         repo.set_manifest_split_policy(object())
-    with pytest.raises(floe.plugins.PluginNotFoundError):
+    with pytest.raises(frazil.plugins.PluginNotFoundError):
         repo.set_manifest_split_policy("no-such-policy")
     repo.set_manifest_split_policy(None)
     assert repo.manifest_split_policy is None

@@ -1,4 +1,4 @@
-"""icechunk names that live in optional floe distributions teach what to install."""
+"""icechunk names that live in optional frazil distributions teach what to install."""
 
 from __future__ import annotations
 
@@ -6,20 +6,20 @@ import importlib.util
 
 import pytest
 
-import floe
+import frazil
 
 
-@pytest.mark.parametrize("name,dist", [("gcs_storage", "floe-gcs"),
-                                       ("azure_storage", "floe-azure"),
-                                       ("http_storage", "floe-http")])
+@pytest.mark.parametrize("name,dist", [("gcs_storage", "frazil-gcs"),
+                                       ("azure_storage", "frazil-azure"),
+                                       ("http_storage", "frazil-http")])
 def test_missing_backend_names_its_distribution(name, dist):
     if importlib.util.find_spec(dist.replace("-", "_")) is not None:
         pytest.skip(f"{dist} is installed")
     with pytest.raises(AttributeError, match=f"pip install {dist}"):
-        getattr(floe, name)
-    assert not hasattr(floe, name)
+        getattr(frazil, name)
+    assert not hasattr(frazil, name)
 
 
 def test_storage_from_url_is_public():
-    repo = floe.Repository.create(floe.storage_from_url("memory://"))
+    repo = frazil.Repository.create(frazil.storage_from_url("memory://"))
     assert repo.list_branches() == {"main"}

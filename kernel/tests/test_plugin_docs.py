@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from floe.plugins import hookspecs
+from frazil.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "plugins.md"
 TEST_DIRS = [ROOT / "kernel" / "tests", ROOT / "tests", *sorted((ROOT / "plugins").glob("*/tests")),
              ROOT / "conflict-solvers" / "tests"]
 HOOKS = sorted(n for n, f in vars(hookspecs).items()
-               if n.startswith("floe_") and callable(f) and hasattr(f, "floe_spec"))
+               if n.startswith("frazil_") and callable(f) and hasattr(f, "frazil_spec"))
 
 
 def signature_of(name: str) -> str:
@@ -26,8 +26,8 @@ def signature_of(name: str) -> str:
 
 
 def test_there_are_four_hooks():
-    assert HOOKS == ["floe_register_conflict_solvers", "floe_register_manifest_split_policies",
-                     "floe_register_storage", "floe_register_virtual_chunk_resolvers"]
+    assert HOOKS == ["frazil_register_conflict_solvers", "frazil_register_manifest_split_policies",
+                     "frazil_register_storage", "frazil_register_virtual_chunk_resolvers"]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

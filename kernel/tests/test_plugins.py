@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pluggy
 import pytest
 
-from floe.plugins import (
+from frazil.plugins import (
     AUTOLOAD_ENV,
     BLOCKED_ENV,
     PluginConflictError,
@@ -23,56 +23,56 @@ from floe.plugins import (
     manager,
     new_plugins,
 )
-from floe.storage import InMemoryStorage, LocalFileSystemStorage, Storage
+from frazil.storage import InMemoryStorage, LocalFileSystemStorage, Storage
 
 
 def make_plugin(name: str = "fake") -> types.ModuleType:
     """A plugin module providing one thing of every kind."""
-    mod = types.ModuleType(f"floe_{name}_plugin")
+    mod = types.ModuleType(f"frazil_{name}_plugin")
 
     @hookimpl
-    def floe_register_storage(registry: StorageRegistry) -> None:
+    def frazil_register_storage(registry: StorageRegistry) -> None:
         registry.add(name, InMemoryStorage, url_schemes=(f"{name}",),
                      from_url=lambda url, **o: InMemoryStorage(**o))
 
     @hookimpl
-    def floe_register_virtual_chunk_resolvers(registry):  # type: ignore[no-untyped-def]
+    def frazil_register_virtual_chunk_resolvers(registry):  # type: ignore[no-untyped-def]
         registry.add(f"{name}-resolver", dict, url_schemes=(f"{name}",))
 
     @hookimpl
-    def floe_register_conflict_solvers(registry):  # type: ignore[no-untyped-def]
+    def frazil_register_conflict_solvers(registry):  # type: ignore[no-untyped-def]
         registry.add(f"{name}-solver", list)
 
     @hookimpl
-    def floe_register_manifest_split_policies(registry):  # type: ignore[no-untyped-def]
+    def frazil_register_manifest_split_policies(registry):  # type: ignore[no-untyped-def]
         registry.add(f"{name}-split", tuple)
 
-    for fn in (floe_register_storage, floe_register_virtual_chunk_resolvers,
-               floe_register_conflict_solvers, floe_register_manifest_split_policies):
+    for fn in (frazil_register_storage, frazil_register_virtual_chunk_resolvers,
+               frazil_register_conflict_solvers, frazil_register_manifest_split_policies):
         setattr(mod, fn.__name__, fn)
     return mod
 
 
 class FakeDist:
-    name = "floe-fake"
+    name = "frazil-fake"
     version = "9.9"
 
 
 @pytest.fixture
 def fake_entry_point(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Expose ``make_plugin('ep')`` as entry point ``floe-fake`` of group floe.storage."""
-    sys.modules["floe_ep_plugin_mod"] = make_plugin("ep")
-    ep = importlib.metadata.EntryPoint("floe-fake", "floe_ep_plugin_mod", "floe.storage")
+    """Expose ``make_plugin('ep')`` as entry point ``frazil-fake`` of group frazil.storage."""
+    sys.modules["frazil_ep_plugin_mod"] = make_plugin("ep")
+    ep = importlib.metadata.EntryPoint("frazil-fake", "frazil_ep_plugin_mod", "frazil.storage")
     ep = ep._for(FakeDist())  # type: ignore[attr-defined]
 
     def entry_points(group: str) -> list[importlib.metadata.EntryPoint]:
-        return [ep] if group == "floe.storage" else []
+        return [ep] if group == "frazil.storage" else []
 
     monkeypatch.setattr(manager, "_entry_points", entry_points)
     monkeypatch.delenv(AUTOLOAD_ENV, raising=False)
     monkeypatch.delenv(BLOCKED_ENV, raising=False)
     yield
-    del sys.modules["floe_ep_plugin_mod"]
+    del sys.modules["frazil_ep_plugin_mod"]
 
 
 # -- the extension surface ------------------------------------------------------------
@@ -80,7 +80,7 @@ def fake_entry_point(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_every_hook_is_documented_and_takes_a_registry() -> None:
     hooks = [n for n, f in vars(hookspecs).items()
-             if n.startswith("floe_") and inspect.isfunction(f)]
+             if n.startswith("frazil_") and inspect.isfunction(f)]
     assert sorted(hooks) == sorted(manager._HOOKS.values())
     for name in hooks:
         fn = getattr(hookspecs, name)
@@ -97,18 +97,18 @@ def test_builtins_are_plugins() -> None:
     opened = plugins.storage_for_scheme("FILE://")("file:///tmp/x")
     assert isinstance(opened, LocalFileSystemStorage)
     rows = plugins.list_plugins()
-    assert PluginInfo("storage", "in_memory", "floe", rows[0].version) in rows
+    assert PluginInfo("storage", "in_memory", "frazil", rows[0].version) in rows
     assert all(isinstance(r, tuple) and len(r) == 4 for r in rows)
-    assert plugins.manager.has_plugin("floe-builtin")
+    assert plugins.manager.has_plugin("frazil-builtin")
 
 
 # -- lookup failures teach ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("scheme", "dist"), [
-    ("s3", "floe-s3"), ("s3a", "floe-s3"), ("gs", "floe-gcs"), ("gcs", "floe-gcs"),
-    ("az", "floe-azure"), ("abfs", "floe-azure"), ("azure", "floe-azure"),
-    ("http", "floe-http"), ("https", "floe-http"),
+    ("s3", "frazil-s3"), ("s3a", "frazil-s3"), ("gs", "frazil-gcs"), ("gcs", "frazil-gcs"),
+    ("az", "frazil-azure"), ("abfs", "frazil-azure"), ("azure", "frazil-azure"),
+    ("http", "frazil-http"), ("https", "frazil-http"),
 ])
 def test_missing_scheme_names_distribution(scheme: str, dist: str) -> None:
     plugins = new_plugins(autoload=False)
@@ -123,9 +123,9 @@ def test_missing_scheme_names_distribution(scheme: str, dist: str) -> None:
 
 def test_missing_names() -> None:
     plugins = new_plugins(autoload=False)
-    with pytest.raises(PluginNotFoundError, match="pip install floe-conflict-solvers"):
+    with pytest.raises(PluginNotFoundError, match="pip install frazil-conflict-solvers"):
         plugins.conflict_solver("basic")
-    with pytest.raises(PluginNotFoundError, match="no storage named 's3': pip install floe-s3"):
+    with pytest.raises(PluginNotFoundError, match="no storage named 's3': pip install frazil-s3"):
         plugins.storage_factory("s3")
     with pytest.raises(PluginNotFoundError, match="no known distribution"):
         plugins.split_policy("weird")
@@ -156,11 +156,11 @@ def test_register_and_unregister_refresh_lookups() -> None:
     plugins = new_plugins(autoload=False)
     with pytest.raises(PluginNotFoundError):
         plugins.conflict_solver("late-solver")
-    plugins.register(make_plugin("late"), name="late", distribution="floe-late")
+    plugins.register(make_plugin("late"), name="late", distribution="frazil-late")
     try:
         assert plugins.conflict_solver("late-solver") is list
         row = next(r for r in plugins.list_plugins() if r.name == "late-solver")
-        assert row.distribution == "floe-late"
+        assert row.distribution == "frazil-late"
     finally:
         plugins.unregister("late")
     with pytest.raises(PluginNotFoundError):
@@ -171,10 +171,10 @@ def test_duplicate_scheme_is_an_error() -> None:
     clash = types.ModuleType("clash")
 
     @hookimpl
-    def floe_register_storage(registry: StorageRegistry) -> None:
+    def frazil_register_storage(registry: StorageRegistry) -> None:
         registry.add("my-file", LocalFileSystemStorage, url_schemes=("file",))
 
-    clash.floe_register_storage = floe_register_storage  # type: ignore[attr-defined]
+    clash.frazil_register_storage = frazil_register_storage  # type: ignore[attr-defined]
     plugins = new_plugins(autoload=False, plugins=[("clash", clash)])
     with pytest.raises(PluginConflictError, match="scheme 'file://' registered twice"):
         plugins.storage_for_scheme("file")
@@ -184,9 +184,9 @@ def test_unknown_hook_fails_check_pending() -> None:
     bad = types.ModuleType("bad")
 
     @hookimpl
-    def floe_register_teleporter(registry: object) -> None: ...
+    def frazil_register_teleporter(registry: object) -> None: ...
 
-    bad.floe_register_teleporter = floe_register_teleporter  # type: ignore[attr-defined]
+    bad.frazil_register_teleporter = frazil_register_teleporter  # type: ignore[attr-defined]
     with pytest.raises(pluggy.PluginValidationError):
         new_plugins(autoload=False, plugins=[("bad", bad)]).manager
 
@@ -199,7 +199,7 @@ def test_entry_points_load_lazily_with_distribution(fake_entry_point: None) -> N
     assert plugins._pm is None  # nothing loaded before the first lookup
     assert plugins.storage_factory("ep") is InMemoryStorage
     row = next(r for r in plugins.list_plugins() if r.name == "ep")
-    assert (row.distribution, row.version) == ("floe-fake", "9.9")
+    assert (row.distribution, row.version) == ("frazil-fake", "9.9")
 
 
 def test_autoload_env_switch(fake_entry_point: None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,24 +211,24 @@ def test_autoload_env_switch(fake_entry_point: None, monkeypatch: pytest.MonkeyP
 
 
 def test_blocked_env(fake_entry_point: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(BLOCKED_ENV, "something-else, floe-fake")
+    monkeypatch.setenv(BLOCKED_ENV, "something-else, frazil-fake")
     with pytest.raises(PluginNotFoundError):
         new_plugins().storage_factory("ep")
     assert new_plugins(blocked=()).storage_factory("ep") is InMemoryStorage
 
 
 def test_broken_entry_point_is_skipped_with_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    ep = importlib.metadata.EntryPoint("broken", "floe_no_such_module_xyz", "floe.storage")
+    ep = importlib.metadata.EntryPoint("broken", "frazil_no_such_module_xyz", "frazil.storage")
     monkeypatch.setattr(manager, "_entry_points",
-                        lambda group: [ep] if group == "floe.storage" else [])
+                        lambda group: [ep] if group == "frazil.storage" else [])
     plugins = new_plugins(autoload=True, blocked=())
     with pytest.warns(RuntimeWarning, match="skipping plugin 'broken'"):
         assert plugins.storage_factory("in_memory") is not None
 
 
 def test_real_entry_point_of_the_kernel() -> None:
-    eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="floe.storage")}
-    assert eps.get("floe-builtin") == "floe.storage._builtin"
+    eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="frazil.storage")}
+    assert eps.get("frazil-builtin") == "frazil.storage._builtin"
 
 
 def test_global_facade(monkeypatch: pytest.MonkeyPatch) -> None:

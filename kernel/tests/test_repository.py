@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import zarr
 
-import floe as ic
+import frazil as ic
 
 INITIAL = "1CECHNKREP0F1RSTCMT0"
 
@@ -173,9 +173,9 @@ def test_status_and_discard(repo):
 
 
 def test_repo_metadata_and_ops_log(repo):
-    repo.set_metadata({"project": "floe"})
-    assert repo.update_metadata({"owner": "me"}) == {"project": "floe", "owner": "me"}
-    assert repo.get_metadata() == {"project": "floe", "owner": "me"}
+    repo.set_metadata({"project": "frazil"})
+    assert repo.update_metadata({"owner": "me"}) == {"project": "frazil", "owner": "me"}
+    assert repo.get_metadata() == {"project": "frazil", "owner": "me"}
     sid = _write(repo)
     repo.create_tag("t", sid)
     kinds = [u.kind for u in repo.ops_log()]

@@ -1,7 +1,7 @@
-"""zarr's hierarchy state machine against a floe store, with commits mixed in.
+"""zarr's hierarchy state machine against a frazil store, with commits mixed in.
 
 zarr drives random group/array creation, writes, resizes, deletes and listings
-and compares every answer with its in-memory reference store. floe adds two
+and compares every answer with its in-memory reference store. frazil adds two
 rules: commit (then keep working in a fresh session on the new tip) and
 reopen the repository cold from storage. So every state the machine reaches
 must survive serialization to disk and back.
@@ -16,12 +16,12 @@ from hypothesis import settings
 from hypothesis.stateful import rule
 from zarr.testing.stateful import ZarrHierarchyStateMachine
 
-import floe as ic
+import frazil as ic
 
-EXAMPLES = int(os.environ.get("FLOE_STATEFUL_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("FRAZIL_STATEFUL_EXAMPLES", "25"))
 
 
-class FloeHierarchyStateMachine(ZarrHierarchyStateMachine):
+class FrazilHierarchyStateMachine(ZarrHierarchyStateMachine):
     def __init__(self) -> None:
         self.storage = ic.in_memory_storage()
         self.repo = ic.Repository.create(self.storage)
@@ -44,18 +44,18 @@ class FloeHierarchyStateMachine(ZarrHierarchyStateMachine):
         self._new_session(ic.Repository.open(self.storage))
 
 
-FloeHierarchyStateMachine.TestCase.settings = settings(
+FrazilHierarchyStateMachine.TestCase.settings = settings(
     max_examples=EXAMPLES, stateful_step_count=30, deadline=None)
-TestFloeHierarchy = FloeHierarchyStateMachine.TestCase
+TestFrazilHierarchy = FrazilHierarchyStateMachine.TestCase
 
 
-class FloeLocalWithIcechunkOracle(FloeHierarchyStateMachine):
+class FrazilLocalWithIcechunkOracle(FrazilHierarchyStateMachine):
     """The same machine on local disk; after each commit icechunk must read it the same."""
 
     def __init__(self) -> None:
         import tempfile
 
-        self.path = tempfile.mkdtemp(prefix="floe-stateful-")
+        self.path = tempfile.mkdtemp(prefix="frazil-stateful-")
         self.storage = ic.local_filesystem_storage(self.path)
         self.repo = ic.Repository.create(self.storage)
         self.session = self.repo.writable_session("main")
@@ -89,6 +89,6 @@ class FloeLocalWithIcechunkOracle(FloeHierarchyStateMachine):
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-FloeLocalWithIcechunkOracle.TestCase.settings = settings(
+FrazilLocalWithIcechunkOracle.TestCase.settings = settings(
     max_examples=max(EXAMPLES // 2, 5), stateful_step_count=30, deadline=None)
-TestFloeAgainstIcechunk = FloeLocalWithIcechunkOracle.TestCase
+TestFrazilAgainstIcechunk = FrazilLocalWithIcechunkOracle.TestCase

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from floe._errors import InvalidInputError
-from floe.plugins import PluginNotFoundError
-from floe.storage import (
+from frazil._errors import InvalidInputError
+from frazil.plugins import PluginNotFoundError
+from frazil.storage import (
     ConditionFailedError,
     InMemoryStorage,
     LocalFileSystemStorage,
@@ -21,7 +21,7 @@ from floe.storage import (
     local_filesystem_storage,
     storage_from_url,
 )
-from floe.testing import StorageTests
+from frazil.testing import StorageTests
 
 
 class TestInMemoryStorage(StorageTests):
@@ -43,22 +43,22 @@ async def test_local_layout_matches_icechunk(tmp_path: Path) -> None:
     await s.put_object_if("repo", b"info", expected=None)
     assert (tmp_path / "snapshots" / "1CECHNKREP0F1RSTCMT0").read_bytes() == b"snap"
     assert (tmp_path / "repo").read_bytes() == b"info"
-    # floe's helpers stay out of listings and leave no temp files behind.
+    # frazil's helpers stay out of listings and leave no temp files behind.
     assert [o.path for o in await s.list_objects("")] == ["repo", "snapshots/1CECHNKREP0F1RSTCMT0"]
-    leftovers = [n for _, _, files in os.walk(tmp_path) for n in files if ".floe-tmp-" in n]
+    leftovers = [n for _, _, files in os.walk(tmp_path) for n in files if ".frazil-tmp-" in n]
     assert leftovers == []
 
 
 async def test_local_temp_files_hidden_and_cleaned(tmp_path: Path) -> None:
     s = LocalFileSystemStorage(tmp_path)
     await s.put_object("chunks/a", b"x")
-    (tmp_path / "chunks" / ".floe-tmp-stale").write_bytes(b"half")
+    (tmp_path / "chunks" / ".frazil-tmp-stale").write_bytes(b"half")
     assert [o.path for o in await s.list_objects("chunks/")] == ["chunks/a"]
     with pytest.raises(ConditionFailedError):
         await s.put_object_if("chunks/a", b"y", expected=None)
-    assert sorted(os.listdir(tmp_path / "chunks")) == [".floe-tmp-stale", "a"]
+    assert sorted(os.listdir(tmp_path / "chunks")) == [".frazil-tmp-stale", "a"]
     # Staging happens outside the object directories icechunk lists.
-    assert os.listdir(tmp_path / ".floe-staging") == []  # the failed write cleaned up
+    assert os.listdir(tmp_path / ".frazil-staging") == []  # the failed write cleaned up
 
 
 async def test_local_reads_files_written_by_others(tmp_path: Path) -> None:
@@ -75,7 +75,7 @@ async def test_local_reads_files_written_by_others(tmp_path: Path) -> None:
 
 async def test_local_rejects_internal_names(tmp_path: Path) -> None:
     s = LocalFileSystemStorage(tmp_path)
-    for bad in (".floe-locks/repo.lock", "a/.floe-tmp-x", "a\\b"):
+    for bad in (".frazil-locks/repo.lock", "a/.frazil-tmp-x", "a\\b"):
         with pytest.raises(InvalidInputError):
             await s.put_object(bad, b"x")
 
@@ -140,7 +140,7 @@ def test_zarr_byte_requests() -> None:
 
 
 async def test_read_only_storage_refuses_writes() -> None:
-    from floe._errors import ReadOnlyError
+    from frazil._errors import ReadOnlyError
 
     class ReadOnly(InMemoryStorage):
         @property
@@ -176,7 +176,7 @@ def test_storage_from_url(tmp_path: Path) -> None:
     assert isinstance(storage_from_url(str(tmp_path)), LocalFileSystemStorage)
     assert isinstance(storage_from_url("memory://"), InMemoryStorage)
     # a scheme no installed distribution serves names the one to install
-    with pytest.raises(PluginNotFoundError, match="pip install floe-gcs"):
+    with pytest.raises(PluginNotFoundError, match="pip install frazil-gcs"):
         storage_from_url("gs://bucket/prefix")
-    with pytest.raises(PluginNotFoundError, match="pip install floe-gcs"):
+    with pytest.raises(PluginNotFoundError, match="pip install frazil-gcs"):
         storage_from_url("gs://bucket/prefix")

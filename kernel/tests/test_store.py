@@ -15,8 +15,8 @@ from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteReques
 from zarr.core.buffer import cpu, default_buffer_prototype
 from zarr.testing.store import StoreTests
 
-import floe as ic
-from floe.store import IcechunkStore
+import frazil as ic
+from frazil.store import IcechunkStore
 
 GROUP = b'{"zarr_format":3,"node_type":"group","attributes":{}}'
 

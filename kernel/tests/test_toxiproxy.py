@@ -1,4 +1,4 @@
-"""floe's toxiproxy server, driven only through the ``toxiproxy-python`` client.
+"""frazil's toxiproxy server, driven only through the ``toxiproxy-python`` client.
 
 The upstreams are real TCP servers on loopback; every fault is observed with
 real sockets. With a ``toxiproxy-server`` on PATH the same tests run against it.
@@ -23,7 +23,7 @@ import pytest
 
 pytest.importorskip("toxiproxy")
 
-from floe.testing.toxiproxy import start_toxiproxy
+from frazil.testing.toxiproxy import start_toxiproxy
 from toxiproxy import Toxiproxy
 from toxiproxy.api import APIConsumer
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
@@ -353,7 +353,7 @@ def test_reset_clears_toxics_and_enables(toxi: Toxiproxy, echo: Proxy) -> None:
 
 _FAKE_BINARY = """
 import argparse, threading
-from floe.testing.toxiproxy import ToxiproxyServer
+from frazil.testing.toxiproxy import ToxiproxyServer
 
 parser = argparse.ArgumentParser()
 parser.add_argument("-host")

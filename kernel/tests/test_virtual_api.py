@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import zarr
 
-import floe as ic
-from floe.format.codec import decode_repo_info
+import frazil as ic
+from frazil.format.codec import decode_repo_info
 
 
 def _data(tmp_path, n=40):
@@ -60,7 +60,7 @@ def test_config_containers_round_trip_and_match_icechunk(tmp_path):
     mine = decode_repo_info((tmp_path / "f" / "repo").read_bytes()).config
     theirs = decode_repo_info((tmp_path / "i" / "repo").read_bytes()).config
     assert mine["virtual_chunk_containers"] == theirs["virtual_chunk_containers"]
-    # icechunk sees floe's container, floe sees icechunk's
+    # icechunk sees frazil's container, frazil sees icechunk's
     irepo = icechunk.Repository.open(icechunk.local_filesystem_storage(str(tmp_path / "f")))
     assert list(irepo.config.virtual_chunk_containers) == ["file:///d/"]
     frepo = ic.Repository.open(ic.local_filesystem_storage(str(tmp_path / "i")))
@@ -168,7 +168,7 @@ def _icechunk_repo(icechunk, tmp_path, d, prefix, **cfgkw):
                                         authorize_virtual_chunk_access={prefix: None})
 
 
-def test_floe_written_virtual_refs_read_by_icechunk(tmp_path):
+def test_frazil_written_virtual_refs_read_by_icechunk(tmp_path):
     icechunk = pytest.importorskip("icechunk")
     d, values = _data(tmp_path, 64)
     repo, prefix = _repo(tmp_path, d)
@@ -180,7 +180,7 @@ def test_floe_written_virtual_refs_read_by_icechunk(tmp_path):
                                  np.full(64, 4, np.uint64),
                                  checksum=dt.datetime.fromtimestamp(mtime + 5, dt.timezone.utc))
     s.store.set_virtual_ref("v/c/0/0", loc, offset=4, length=4)
-    s.commit("floe virtual")
+    s.commit("frazil virtual")
     irepo = _icechunk_repo(icechunk, tmp_path, d, prefix)
     assert list(irepo.config.virtual_chunk_containers) == [prefix]
     isess = irepo.readonly_session(branch="main")
@@ -190,7 +190,7 @@ def test_floe_written_virtual_refs_read_by_icechunk(tmp_path):
     assert isess.all_virtual_chunk_locations() == [loc] * 64
 
 
-def test_icechunk_written_virtual_refs_with_checksums_read_by_floe(tmp_path):
+def test_icechunk_written_virtual_refs_with_checksums_read_by_frazil(tmp_path):
     icechunk = pytest.importorskip("icechunk")
     d, values = _data(tmp_path, 64)
     prefix = f"file://{d}/"

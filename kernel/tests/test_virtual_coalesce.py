@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import zarr
 
-import floe as ic
-from floe._coalesce import RangeCoalescer
-from floe._file_resolver import FileResolver
+import frazil as ic
+from frazil._coalesce import RangeCoalescer
+from frazil._file_resolver import FileResolver
 
 
 class Counting:

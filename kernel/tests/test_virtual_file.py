@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import zarr
 
-import floe as ic
-from floe._file_resolver import FileResolver
-from floe.plugins import PluginNotFoundError
-from floe.testing import VirtualChunkResolverTests
+import frazil as ic
+from frazil._file_resolver import FileResolver
+from frazil.plugins import PluginNotFoundError
+from frazil.testing import VirtualChunkResolverTests
 
 
 class TestFileResolver(VirtualChunkResolverTests):
@@ -75,11 +75,11 @@ def test_unknown_scheme_names_the_distribution(tmp_path):
     zarr.create_array(s.store, name="v", shape=(4,), chunks=(4,), dtype="u1")
     s.set_chunk_ref("/v", (0,), ("v", "gs://bucket/x.nc", 0, 4, None, 0))
     arr = zarr.open_array(s.store, path="v", mode="r")
-    with pytest.raises(PluginNotFoundError, match="floe-gcs"):
+    with pytest.raises(PluginNotFoundError, match="frazil-gcs"):
         arr[:]
 
 
-def test_icechunk_written_virtual_refs_resolve_in_floe(tmp_path):
+def test_icechunk_written_virtual_refs_resolve_in_frazil(tmp_path):
     icechunk = pytest.importorskip("icechunk")
     data_dir = tmp_path / "data"
     data_dir.mkdir()

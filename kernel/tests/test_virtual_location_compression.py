@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import zarr
 
-import floe
-from floe.format import _fb
-from floe.format.header import FileType, decode_file
+import frazil
+from frazil.format import _fb
+from frazil.format.header import FileType, decode_file
 
 icechunk = pytest.importorskip("icechunk")
 
@@ -56,30 +56,30 @@ def _read(lib, repo_dir, prefix):
 
 
 @pytest.mark.filterwarnings("ignore")
-def test_floe_writes_compressed_locations_icechunk_reads(tmp_path):
+def test_frazil_writes_compressed_locations_icechunk_reads(tmp_path):
     d, prefix, values, locs = _setup(tmp_path)
-    _write(floe, tmp_path / "r", d, prefix, locs,
+    _write(frazil, tmp_path / "r", d, prefix, locs,
            {"virtual_chunk_location_compression": {"min_num_chunks": 10}})
     assert all(_dictionary(tmp_path / "r"))
     assert np.array_equal(_read(icechunk, tmp_path / "r", prefix), values)
-    assert np.array_equal(_read(floe, tmp_path / "r", prefix), values)
+    assert np.array_equal(_read(frazil, tmp_path / "r", prefix), values)
 
 
 @pytest.mark.filterwarnings("ignore")
-def test_floe_below_min_num_chunks_writes_plain(tmp_path):
+def test_frazil_below_min_num_chunks_writes_plain(tmp_path):
     d, prefix, values, locs = _setup(tmp_path)
-    _write(floe, tmp_path / "r", d, prefix, locs,
+    _write(frazil, tmp_path / "r", d, prefix, locs,
            {"virtual_chunk_location_compression": {"min_num_chunks": N + 1}})
     assert not any(_dictionary(tmp_path / "r"))
     assert np.array_equal(_read(icechunk, tmp_path / "r", prefix), values)
 
 
 @pytest.mark.filterwarnings("ignore")
-def test_icechunk_writes_compressed_locations_floe_reads(tmp_path):
+def test_icechunk_writes_compressed_locations_frazil_reads(tmp_path):
     d, prefix, values, locs = _setup(tmp_path)
     mcfg = icechunk.ManifestConfig(
         virtual_chunk_location_compression=icechunk.ManifestVirtualChunkLocationCompressionConfig(
             min_num_chunks=10))
     _write(icechunk, tmp_path / "r", d, prefix, locs, mcfg)
     assert all(_dictionary(tmp_path / "r"))
-    assert np.array_equal(_read(floe, tmp_path / "r", prefix), values)
+    assert np.array_equal(_read(frazil, tmp_path / "r", prefix), values)

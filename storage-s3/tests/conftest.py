@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from floe_s3.testing import FaultFront, create_bucket, moto_server, reset, storage_kwargs
+from frazil_s3.testing import FaultFront, create_bucket, moto_server, reset, storage_kwargs
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,7 @@ def s3_kwargs(s3_endpoint, bucket):
 
 @pytest.fixture
 def front(s3_endpoint):
-    """A :class:`~floe_s3.testing.FaultFront` relaying to the moto server."""
+    """A :class:`~frazil_s3.testing.FaultFront` relaying to the moto server."""
     with FaultFront(s3_endpoint) as f:
         yield f
 

@@ -1,9 +1,9 @@
-"""floe-s3 behaviour on a real S3 API (moto server): repositories, errors, retries,
+"""frazil-s3 behaviour on a real S3 API (moto server): repositories, errors, retries,
 credentials, multipart, lost responses of conditional writes, the resolver.
 
-Faults come from :class:`floe_s3.testing.FaultFront`, a real HTTP server
-between floe and moto that answers error statuses, resets connections, loses
-the response of a write that did land, or stalls; neither boto3 nor floe's
+Faults come from :class:`frazil_s3.testing.FaultFront`, a real HTTP server
+between frazil and moto that answers error statuses, resets connections, loses
+the response of a write that did land, or stalls; neither boto3 nor frazil's
 plain HTTP route is patched.
 """
 
@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 import zarr
 
-import floe
-from floe.plugins import get_plugins, reset_plugins
-from floe.storage import ConditionFailedError, ObjectNotFoundError, storage_from_url
-from floe_s3 import (
+import frazil
+from frazil.plugins import get_plugins, reset_plugins
+from frazil.storage import ConditionFailedError, ObjectNotFoundError, storage_from_url
+from frazil_s3 import (
     S3ChunkResolver,
     S3Storage,
     S3StaticCredentials,
@@ -31,7 +31,7 @@ from floe_s3 import (
     s3_storage,
     s3_store,
 )
-from floe_s3.testing import Fault
+from frazil_s3.testing import Fault
 
 
 def _raw(s3_endpoint):
@@ -41,7 +41,7 @@ def _raw(s3_endpoint):
 
 def test_repository_lifecycle(s3_kwargs, s3_endpoint):
     storage = s3_storage(prefix="lifecycle", **s3_kwargs)
-    repo = floe.Repository.create(storage)
+    repo = frazil.Repository.create(storage)
     s = repo.writable_session("main")
     root = zarr.group(s.store)
     arr = root.create_array("a", shape=(1000,), chunks=(200,), dtype="i4")
@@ -52,7 +52,7 @@ def test_repository_lifecycle(s3_kwargs, s3_endpoint):
     zarr.open_array(s.store, path="a")[:10] = -1
     second = s.commit("second")
     repo.create_tag("v1", second)
-    again = floe.Repository.open(s3_storage(prefix="lifecycle", **s3_kwargs))
+    again = frazil.Repository.open(s3_storage(prefix="lifecycle", **s3_kwargs))
     assert again.list_branches() == {"main", "dev"} and again.list_tags() == {"v1"}
     dev = zarr.open_array(again.readonly_session(branch="dev").store, path="a", mode="r")
     main = zarr.open_array(again.readonly_session(branch="main").store, path="a", mode="r")
@@ -72,7 +72,7 @@ def test_url_scheme_and_registry(s3_kwargs):
         s = storage_from_url(f"s3://{s3_kwargs['bucket']}/some/prefix", **kw)
         assert isinstance(s, S3Storage) and s.prefix == "some/prefix"
         rows = {(r.name, r.kind) for r in get_plugins().list_plugins()
-                if r.distribution == "floe-s3"}
+                if r.distribution == "frazil-s3"}
         assert ("s3", "storage") in rows and ("s3", "virtual chunk resolver") in rows
     finally:
         reset_plugins()
@@ -80,17 +80,17 @@ def test_url_scheme_and_registry(s3_kwargs):
 
 def test_bad_inputs(s3_kwargs, s3_endpoint):
     kw = dict(s3_kwargs, bucket="no-such-bucket-here")
-    with pytest.raises(floe.StorageError, match="does not exist"):
-        floe.Repository.create(s3_storage(prefix="x", **kw))
-    with pytest.raises(floe.InvalidInputError):
+    with pytest.raises(frazil.StorageError, match="does not exist"):
+        frazil.Repository.create(s3_storage(prefix="x", **kw))
+    with pytest.raises(frazil.InvalidInputError):
         s3_storage(prefix="x", **dict(s3_kwargs, allow_http=False))
-    with pytest.raises(floe.InvalidInputError):
+    with pytest.raises(frazil.InvalidInputError):
         s3_storage(prefix="x", bogus_option=1, **s3_kwargs)
-    with pytest.raises(floe.InvalidInputError):
+    with pytest.raises(frazil.InvalidInputError):
         s3_storage(prefix="x", anonymous=True, **s3_kwargs)  # conflicting credentials
     # opening where there is no repository
-    with pytest.raises(floe.IcechunkError):
-        floe.Repository.open(s3_storage(prefix="empty", **s3_kwargs))
+    with pytest.raises(frazil.IcechunkError):
+        frazil.Repository.open(s3_storage(prefix="empty", **s3_kwargs))
 
 
 def test_missing_bucket_and_missing_key(s3_kwargs):
@@ -99,7 +99,7 @@ def test_missing_bucket_and_missing_key(s3_kwargs):
     async def main():
         await storage.put_object("ok", b"1")
         bad = s3_storage(prefix="creds", **dict(s3_kwargs, bucket="definitely-missing"))
-        with pytest.raises(floe.StorageError) as info:
+        with pytest.raises(frazil.StorageError) as info:
             await bad.get_object("ok")
         assert not isinstance(info.value, ObjectNotFoundError)
         with pytest.raises(ObjectNotFoundError):
@@ -111,7 +111,7 @@ def test_missing_bucket_and_missing_key(s3_kwargs):
 def test_missing_objects_clear_errors_and_no_half_commit(s3_kwargs, s3_endpoint, front,
                                                          front_kwargs):
     storage = s3_storage(prefix="broken", **s3_kwargs)
-    repo = floe.Repository.create(storage)
+    repo = frazil.Repository.create(storage)
     s = repo.writable_session("main")
     arr = zarr.create_array(s.store, name="a", shape=(4000,), chunks=(2000,), dtype="f8")
     arr[:] = np.arange(4000.0)
@@ -120,10 +120,10 @@ def test_missing_objects_clear_errors_and_no_half_commit(s3_kwargs, s3_endpoint,
     chunk_keys = [o["Key"] for o in raw.list_objects_v2(
         Bucket=s3_kwargs["bucket"], Prefix="broken/chunks/")["Contents"]]
     raw.delete_object(Bucket=s3_kwargs["bucket"], Key=chunk_keys[0])
-    fresh = floe.Repository.open(s3_storage(prefix="broken", **s3_kwargs))
+    fresh = frazil.Repository.open(s3_storage(prefix="broken", **s3_kwargs))
     with pytest.raises(Exception) as info:  # noqa: PT011 - zarr may wrap it
         zarr.open_array(fresh.readonly_session(branch="main").store, path="a", mode="r")[:]
-    assert "not found" in str(info.value).lower() or isinstance(info.value, floe.IcechunkError)
+    assert "not found" in str(info.value).lower() or isinstance(info.value, frazil.IcechunkError)
 
     # A commit whose final repo update fails leaves the branch where it was.
     s = fresh.writable_session("main")
@@ -132,13 +132,13 @@ def test_missing_objects_clear_errors_and_no_half_commit(s3_kwargs, s3_endpoint,
     blocked = s3_storage(prefix="broken", max_tries=2, initial_backoff_s=0.001, **front_kwargs)
     front.rule = lambda req: Fault.status(503) if (
         req.method == "PUT" and req.path.endswith("/broken/repo")) else None
-    r = floe.Repository.open(blocked)
+    r = frazil.Repository.open(blocked)
     s = r.writable_session("main")
     zarr.open_array(s.store, path="a")[:2000] = 9.0
-    with pytest.raises(floe.StorageError):
+    with pytest.raises(frazil.StorageError):
         s.commit("never visible")
     assert len(front.requests("PUT", "/broken/repo")) == 2  # both tries answered 503
-    after = floe.Repository.open(client)
+    after = frazil.Repository.open(client)
     assert after.lookup_branch("main") == good
 
 
@@ -168,18 +168,18 @@ def test_retries_on_503_and_connection_reset(front, front_kwargs):
     never = s3_storage(prefix="retry", max_tries=3, initial_backoff_s=0.01, **front_kwargs)
     front.rule = lambda req: Fault.status(500)
     front.seen.clear()
-    with pytest.raises(floe.StorageError, match="InternalError"):
+    with pytest.raises(frazil.StorageError, match="InternalError"):
         asyncio.run(never.get_object("k"))
     assert len(front.requests("GET")) == 3
 
     no_retry = s3_storage(prefix="retry", max_tries=5, initial_backoff_s=0.01, **front_kwargs)
     front.rule = lambda req: Fault.status(403)
     front.seen.clear()
-    with pytest.raises(floe.StorageError, match="refused"):
+    with pytest.raises(frazil.StorageError, match="refused"):
         asyncio.run(no_retry.get_object("k"))
     assert len(front.requests("GET")) == 1  # 403 is not retried
     front.rule = lambda req: Fault.status(404, "NoSuchBucket")
-    with pytest.raises(floe.StorageError, match="does not exist"):
+    with pytest.raises(frazil.StorageError, match="does not exist"):
         asyncio.run(no_retry.get_object("k"))
 
 
@@ -205,7 +205,7 @@ def test_operation_timeout(front, front_kwargs):
                          **front_kwargs)
     front.rule = lambda req: Fault.delay(0.5)
     t0 = time.monotonic()
-    with pytest.raises(floe.StorageError, match="timed out"):
+    with pytest.raises(frazil.StorageError, match="timed out"):
         asyncio.run(storage.get_object("k"))
     assert time.monotonic() - t0 < 1.0
 
@@ -340,7 +340,7 @@ def test_resolver_reads_ranges_with_its_own_credentials(s3_kwargs, s3_endpoint):
     resolver = factory("s3://vdata/files/", s3_container_access(store, creds))
     assert isinstance(resolver, S3ChunkResolver)
     assert asyncio.run(resolver.fetch("s3://vdata/files/blob.bin", 10, 20)) == payload[10:20]
-    with pytest.raises(floe.StorageError):
+    with pytest.raises(frazil.StorageError):
         asyncio.run(resolver.fetch("s3://vdata/files/missing.bin", 0, 4))
 
 
@@ -358,11 +358,11 @@ def test_signatures_and_wrong_credentials_checked_by_the_server(s3_kwargs, s3_en
 
     iam = boto3.client("iam", endpoint_url=s3_endpoint, region_name="us-east-1",
                        aws_access_key_id="x", aws_secret_access_key="x")
-    iam.create_user(UserName="floe")
-    iam.put_user_policy(UserName="floe", PolicyName="s3", PolicyDocument=json.dumps({
+    iam.create_user(UserName="frazil")
+    iam.put_user_policy(UserName="frazil", PolicyName="s3", PolicyDocument=json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-    key = iam.create_access_key(UserName="floe")["AccessKey"]
+    key = iam.create_access_key(UserName="frazil")["AccessKey"]
     kw = dict(s3_kwargs, access_key_id=key["AccessKeyId"],
               secret_access_key=key["SecretAccessKey"])
     _set_moto_auth(s3_endpoint, "0")
@@ -380,24 +380,24 @@ def test_signatures_and_wrong_credentials_checked_by_the_server(s3_kwargs, s3_en
             assert await storage.delete_objects(["k"]) == 1  # boto3 route
 
         asyncio.run(main())
-        repo = floe.Repository.create(s3_storage(prefix="signed/repo", **kw))
+        repo = frazil.Repository.create(s3_storage(prefix="signed/repo", **kw))
         s = repo.writable_session("main")
         zarr.create_array(s.store, name="a", shape=(10,), chunks=(5,), dtype="i2")[:] = 7
         s.commit("signed")
-        fresh = floe.Repository.open(s3_storage(prefix="signed/repo", **kw))
+        fresh = frazil.Repository.open(s3_storage(prefix="signed/repo", **kw))
         got = zarr.open_array(fresh.readonly_session(branch="main").store, path="a", mode="r")
         assert got[:].tolist() == [7] * 10
 
         wrong = s3_storage(prefix="signed/repo", max_tries=2, initial_backoff_s=0.001,
                            **dict(kw, secret_access_key="not-the-secret"))
-        with pytest.raises(floe.StorageError, match="refused"):
+        with pytest.raises(frazil.StorageError, match="refused"):
             asyncio.run(wrong.get_object("repo"))
-        with pytest.raises(floe.StorageError, match="refused"):
+        with pytest.raises(frazil.StorageError, match="refused"):
             asyncio.run(wrong.put_object("intruder", b"x"))
-        with pytest.raises(floe.StorageError, match="refused"):
+        with pytest.raises(frazil.StorageError, match="refused"):
             asyncio.run(wrong.list_objects(""))
-        with pytest.raises(floe.StorageError):
-            floe.Repository.open(wrong)
+        with pytest.raises(frazil.StorageError):
+            frazil.Repository.open(wrong)
     finally:
         _set_moto_auth(s3_endpoint, "inf")
     assert "intruder" not in [o["Key"].rsplit("/", 1)[-1] for o in _raw(s3_endpoint)
@@ -409,7 +409,7 @@ def test_redirect_hands_requests_to_boto3(front, front_kwargs):
     storage = s3_storage(prefix="moved", max_tries=2, initial_backoff_s=0.01, **front_kwargs)
     asyncio.run(storage.put_object("k", b"v"))
     assert storage._s3.direct().enabled
-    assert front.requests("PUT")[0].headers["User-Agent"].startswith("floe-s3/")
+    assert front.requests("PUT")[0].headers["User-Agent"].startswith("frazil-s3/")
     plan = [Fault.status(301, "PermanentRedirect")]
     front.rule = lambda req: plan.pop(0) if plan else None
     assert asyncio.run(storage.get_object("k")) == b"v"
@@ -421,13 +421,13 @@ def test_redirect_hands_requests_to_boto3(front, front_kwargs):
 
 def test_https_endpoint_with_a_private_ca(s3_endpoint, bucket, tmp_path, monkeypatch):
     """TLS is verified on both routes, against the CA bundle botocore is given."""
-    from floe_s3.testing import FaultFront, self_signed_cert, storage_kwargs
+    from frazil_s3.testing import FaultFront, self_signed_cert, storage_kwargs
 
     cert, key = self_signed_cert(str(tmp_path))
     with FaultFront(s3_endpoint, tls=(cert, key)) as tls_front:
         kw = dict(storage_kwargs(tls_front.endpoint, bucket), allow_http=False)
         untrusted = s3_storage(prefix="tls", max_tries=2, initial_backoff_s=0.01, **kw)
-        with pytest.raises(floe.StorageError, match="SSL|certificate"):
+        with pytest.raises(frazil.StorageError, match="SSL|certificate"):
             asyncio.run(untrusted.put_object("k", b"v"))
         assert not tls_front.requests("PUT")  # nothing crossed an unverified connection
         monkeypatch.setenv("AWS_CA_BUNDLE", cert)

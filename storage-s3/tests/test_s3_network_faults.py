@@ -1,9 +1,9 @@
-"""floe-s3 under real network faults: moto behind a toxiproxy-compatible TCP proxy.
+"""frazil-s3 under real network faults: moto behind a toxiproxy-compatible TCP proxy.
 
-Every request crosses a real TCP proxy (``floe.testing.toxiproxy``, or a real
+Every request crosses a real TCP proxy (``frazil.testing.toxiproxy``, or a real
 ``toxiproxy-server`` when one is on PATH) whose toxics add latency, reset
-connections, swallow data, cut responses short or refuse connections. floe
-must retry through transient trouble, give a clear floe error when it does not
+connections, swallow data, cut responses short or refuse connections. frazil
+must retry through transient trouble, give a clear frazil error when it does not
 pass, and never leave a half-visible commit.
 """
 
@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 import zarr
 
-import floe
-from floe_s3 import s3_storage
-from floe_s3.testing import storage_kwargs
+import frazil
+from frazil_s3 import s3_storage
+from frazil_s3.testing import storage_kwargs
 
 pytest.importorskip("toxiproxy")
 
@@ -51,7 +51,7 @@ def _later(seconds, fn):
 
 
 def _commit_array(storage, values):
-    repo = floe.Repository.create(storage)
+    repo = frazil.Repository.create(storage)
     s = repo.writable_session("main")
     arr = zarr.create_array(s.store, name="a", shape=(len(values),), chunks=(4,), dtype="f8")
     arr[:] = values
@@ -62,7 +62,7 @@ def test_latency_is_only_slower(proxy, faulty_kwargs, s3_kwargs):
     proxy.add_toxic(type="latency", attributes={"latency": 30, "jitter": 10})
     values = np.arange(16.0)
     _commit_array(s3_storage(prefix="lat", **faulty_kwargs), values)
-    direct = floe.Repository.open(s3_storage(prefix="lat", **s3_kwargs))
+    direct = frazil.Repository.open(s3_storage(prefix="lat", **s3_kwargs))
     got = zarr.open_array(direct.readonly_session(branch="main").store, path="a", mode="r")
     assert got[:].tolist() == values.tolist()
 
@@ -98,13 +98,13 @@ def test_truncated_responses_are_retried(proxy, faulty_kwargs):
         healer.join()
 
 
-def test_stalled_network_times_out_with_a_floe_error(proxy, faulty_kwargs):
+def test_stalled_network_times_out_with_a_frazil_error(proxy, faulty_kwargs):
     storage = s3_storage(prefix="stall", operation_timeout_s=0.8, read_timeout_s=0.3,
                          initial_backoff_s=0.05, **faulty_kwargs)
     asyncio.run(storage.put_object("k", b"v"))
     proxy.add_toxic(type="timeout", name="hold", attributes={"timeout": 0})
     t0 = time.monotonic()
-    with pytest.raises(floe.StorageError, match="timed out|Timeout"):
+    with pytest.raises(frazil.StorageError, match="timed out|Timeout"):
         asyncio.run(storage.get_object("k"))
     assert time.monotonic() - t0 < 3
     proxy.destroy_toxic("hold")
@@ -113,18 +113,18 @@ def test_stalled_network_times_out_with_a_floe_error(proxy, faulty_kwargs):
 
 def test_unreachable_store_gives_a_clear_error_and_no_commit(proxy, faulty_kwargs, s3_kwargs):
     repo, first = _commit_array(s3_storage(prefix="down", **faulty_kwargs), np.zeros(8))
-    flaky = floe.Repository.open(s3_storage(prefix="down", max_tries=3, initial_backoff_s=0.01,
+    flaky = frazil.Repository.open(s3_storage(prefix="down", max_tries=3, initial_backoff_s=0.01,
                                             **faulty_kwargs))
     s = flaky.writable_session("main")
     zarr.open_array(s.store, path="a")[:] = 1.0
     proxy.disable()  # connections refused from here on
     try:
-        with pytest.raises(floe.StorageError) as info:
+        with pytest.raises(frazil.StorageError) as info:
             s.commit("never lands")
         assert "s3://" in str(info.value)  # names the place, not a urllib3 traceback
     finally:
         proxy.enable()
-    again = floe.Repository.open(s3_storage(prefix="down", **s3_kwargs))
+    again = frazil.Repository.open(s3_storage(prefix="down", **s3_kwargs))
     assert again.lookup_branch("main") == first
     got = zarr.open_array(again.readonly_session(branch="main").store, path="a", mode="r")
     assert got[:].tolist() == [0.0] * 8
@@ -140,7 +140,7 @@ def test_commits_through_a_flapping_network_are_whole(proxy, faulty_kwargs, s3_k
     # a third of the connections are reset, a few more stall for a while
     proxy.add_toxic(type="reset_peer", name="rst", toxicity=0.3, attributes={"timeout": 5})
     proxy.add_toxic(type="latency", name="slow", toxicity=0.3, attributes={"latency": 20})
-    with caplog.at_level(logging.DEBUG, logger="floe_s3"):
+    with caplog.at_level(logging.DEBUG, logger="frazil_s3"):
         for i in range(1, 6):
             s = repo.writable_session("main")
             zarr.open_array(s.store, path="a")[(i - 1) * 4:i * 4] = float(i)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import zarr
 
-import floe
-from floe_s3 import ChecksumAlgorithm, S3Options, s3_storage, s3_store, tigris_storage
+import frazil
+from frazil_s3 import ChecksumAlgorithm, S3Options, s3_storage, s3_store, tigris_storage
 
 
 def _raw(endpoint):
@@ -52,7 +52,7 @@ def test_extra_headers_and_requester_pays_on_every_route(front, front_kwargs):
 
 @pytest.mark.parametrize("bad", [{"bad header": "x"}, {"X-Ok": "line\r\nbreak"}, {"": "x"}])
 def test_invalid_headers_refused_up_front(s3_kwargs, bad):
-    with pytest.raises(floe.InvalidInputError):
+    with pytest.raises(frazil.InvalidInputError):
         s3_storage(prefix="x", headers=bad, **s3_kwargs)
     with pytest.raises(ValueError):  # noqa: PT011 - icechunk raises ValueError too
         s3_storage(prefix="x", write_headers=bad, **s3_kwargs)
@@ -62,7 +62,7 @@ def test_invalid_headers_refused_up_front(s3_kwargs, bad):
 def test_checksum_algorithm_on_uploads(s3_kwargs, s3_endpoint, algorithm):
     import icechunk
 
-    # floe's enum, icechunk's enum and the persisted name are all accepted
+    # frazil's enum, icechunk's enum and the persisted name are all accepted
     given = {"Sha256": ChecksumAlgorithm.Sha256, "Crc32": icechunk.ChecksumAlgorithm.Crc32,
              "Sha1": "sha1"}[algorithm]
     storage = s3_storage(prefix="sum", checksum_algorithm=given, multipart_threshold=6 * 2**20,
@@ -90,7 +90,7 @@ def test_checksum_algorithm_on_uploads(s3_kwargs, s3_endpoint, algorithm):
         assert head[name] == base64.b64encode(zlib.crc32(small).to_bytes(4, "big")).decode()
     big_head = raw.head_object(Bucket=s3_kwargs["bucket"], Key="sum/big", ChecksumMode="ENABLED")
     assert big_head.get(name), big_head  # the completed upload carries a checksum too
-    with pytest.raises(floe.InvalidInputError):
+    with pytest.raises(frazil.InvalidInputError):
         s3_storage(prefix="sum", checksum_algorithm="md5", **s3_kwargs)
 
 
@@ -100,10 +100,10 @@ def test_container_checksum_setting_persists_like_icechunk(tmp_path):
     store = s3_store(region="us-east-1", checksum_algorithm=ChecksumAlgorithm.Crc32c)
     assert store._to_dict()["s3"]["checksum_algorithm"] == "crc32c"
     assert S3Options._from_dict(store._to_dict()) == store
-    # floe writes the container, icechunk reads it back, and the other way round
-    cfg = floe.RepositoryConfig.default()
-    cfg.set_virtual_chunk_container(floe.VirtualChunkContainer("s3://bucket/data/", store))
-    floe.Repository.create(floe.local_filesystem_storage(str(tmp_path / "f")), config=cfg)
+    # frazil writes the container, icechunk reads it back, and the other way round
+    cfg = frazil.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(frazil.VirtualChunkContainer("s3://bucket/data/", store))
+    frazil.Repository.create(frazil.local_filesystem_storage(str(tmp_path / "f")), config=cfg)
     ice = icechunk.Repository.open(icechunk.local_filesystem_storage(str(tmp_path / "f")))
     got = ice.config.virtual_chunk_containers["s3://bucket/data/"].store
     assert "checksum_algorithm: icechunk.ChecksumAlgorithm.Crc32c" in str(got)
@@ -113,7 +113,7 @@ def test_container_checksum_setting_persists_like_icechunk(tmp_path):
                                                 checksum_algorithm=icechunk.ChecksumAlgorithm.Sha1)))
     icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path / "i")),
                                config=icfg)
-    mine = floe.Repository.open(floe.local_filesystem_storage(str(tmp_path / "i")))
+    mine = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path / "i")))
     cont = mine.config.virtual_chunk_containers["s3://bucket/data/"]
     assert cont.store.options["checksum_algorithm"] == "sha1"
     # the form the s3:// resolver builds its client from
@@ -122,11 +122,11 @@ def test_container_checksum_setting_persists_like_icechunk(tmp_path):
 
 def test_tigris_consistency_headers_and_weak_read_only(front, front_kwargs, s3_kwargs):
     kw = {k: v for k, v in front_kwargs.items() if k not in ("region", "force_path_style")}
-    with pytest.raises(floe.StorageError, match="region"):
+    with pytest.raises(frazil.StorageError, match="region"):
         tigris_storage(prefix="t", **kw)
     strong = tigris_storage(prefix="t", region="us-east-1",
                             headers={"x-tigris-consistent": "false", "X-Mine": "1"}, **kw)
-    repo = floe.Repository.create(strong)
+    repo = frazil.Repository.create(strong)
     s = repo.writable_session("main")
     zarr.create_array(s.store, name="a", shape=(4,), chunks=(2,), dtype="i1")[:] = 3
     s.commit("consistent")
@@ -138,11 +138,11 @@ def test_tigris_consistency_headers_and_weak_read_only(front, front_kwargs, s3_k
     front.seen.clear()
     weak = tigris_storage(prefix="t", use_weak_consistency=True, **kw)
     assert not weak.can_write
-    read = floe.Repository.open(weak).readonly_session(branch="main")
+    read = frazil.Repository.open(weak).readonly_session(branch="main")
     assert zarr.open_array(read.store, path="a", mode="r")[:].tolist() == [3] * 4
     assert not any("x-tigris-consistent" in _headers(s) for s in front.requests())
-    with pytest.raises(floe.IcechunkError):
-        floe.Repository.create(tigris_storage(prefix="t2", use_weak_consistency=True, **kw))
+    with pytest.raises(frazil.IcechunkError):
+        frazil.Repository.create(tigris_storage(prefix="t2", use_weak_consistency=True, **kw))
     assert not front.requests("PUT")  # nothing was written
 
 
@@ -150,7 +150,7 @@ def test_no_new_repository_at_the_bucket_root(s3_kwargs):
     import icechunk
 
     icechunk.set_logs_filter("error")
-    for lib in (floe, icechunk):
+    for lib in (frazil, icechunk):
         with pytest.raises(ValueError, match="prefix"):  # icechunk's InvalidInputError too
             lib.Repository.create(lib.s3_storage(prefix=None, **s3_kwargs))
 
@@ -169,7 +169,7 @@ def test_legacy_rooted_keys_found_read_and_written_like_icechunk(s3_kwargs, s3_e
 
     icechunk.set_logs_filter("error")
     raw, bucket = _raw(s3_endpoint), s3_kwargs["bucket"]
-    seed = floe.Repository.create(s3_storage(prefix="seed", **s3_kwargs))
+    seed = frazil.Repository.create(s3_storage(prefix="seed", **s3_kwargs))
     s = seed.writable_session("main")
     zarr.create_array(s.store, name="a", shape=(6,), chunks=(3,), dtype="i4")[:] = np.arange(6)
     s.commit("seeded")
@@ -177,14 +177,14 @@ def test_legacy_rooted_keys_found_read_and_written_like_icechunk(s3_kwargs, s3_e
     rooted = [o["Key"] for o in raw.list_objects_v2(Bucket=bucket, Prefix="/")["Contents"]]
     assert "/repo" in rooted
 
-    # probed (legacy_rooted_keys=None) and forced: floe reads it, as does icechunk
+    # probed (legacy_rooted_keys=None) and forced: frazil reads it, as does icechunk
     for flag in (None, True):
-        repo = floe.Repository.open(s3_storage(prefix=None, legacy_rooted_keys=flag,
+        repo = frazil.Repository.open(s3_storage(prefix=None, legacy_rooted_keys=flag,
                                                **s3_kwargs))
         arr = zarr.open_array(repo.readonly_session(branch="main").store, path="a", mode="r")
         assert arr[:].tolist() == list(range(6))
-    # floe commits there with leading-slash keys; icechunk reads the commit
-    repo = floe.Repository.open(s3_storage(prefix=None, **s3_kwargs))
+    # frazil commits there with leading-slash keys; icechunk reads the commit
+    repo = frazil.Repository.open(s3_storage(prefix=None, **s3_kwargs))
     s = repo.writable_session("main")
     zarr.open_array(s.store, path="a")[:3] = -1
     s.commit("on rooted keys")
@@ -195,11 +195,11 @@ def test_legacy_rooted_keys_found_read_and_written_like_icechunk(s3_kwargs, s3_e
     assert arr[:].tolist() == [-1, -1, -1, 3, 4, 5]
 
     # forcing the standard layout finds no repository; a prefix cannot be rooted
-    with pytest.raises(floe.IcechunkError):
-        floe.Repository.open(s3_storage(prefix=None, legacy_rooted_keys=False, **s3_kwargs))
-    with pytest.raises(floe.InvalidInputError, match="empty prefix"):
+    with pytest.raises(frazil.IcechunkError):
+        frazil.Repository.open(s3_storage(prefix=None, legacy_rooted_keys=False, **s3_kwargs))
+    with pytest.raises(frazil.InvalidInputError, match="empty prefix"):
         s3_storage(prefix="p", legacy_rooted_keys=True, **s3_kwargs)
     # distinct objects under both layouts: ambiguous, refused
     raw.put_object(Bucket=bucket, Key="repo", Body=b"someone else's")
-    with pytest.raises(floe.StorageError, match="ambiguous"):
-        floe.Repository.open(s3_storage(prefix=None, **s3_kwargs))
+    with pytest.raises(frazil.StorageError, match="ambiguous"):
+        frazil.Repository.open(s3_storage(prefix=None, **s3_kwargs))

@@ -1,11 +1,11 @@
-"""floe-s3 passes the kernel's storage conformance suite on a real S3 API (moto server)."""
+"""frazil-s3 passes the kernel's storage conformance suite on a real S3 API (moto server)."""
 
 from __future__ import annotations
 
 import pytest
 
-from floe.testing import StorageTests
-from floe_s3 import s3_storage
+from frazil.testing import StorageTests
+from frazil_s3 import s3_storage
 
 
 class TestS3Storage(StorageTests):

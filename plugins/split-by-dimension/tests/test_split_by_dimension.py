@@ -1,4 +1,4 @@
-"""The by-dimension policy: manifests as expected, data read back by floe and icechunk."""
+"""The by-dimension policy: manifests as expected, data read back by frazil and icechunk."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import zarr
 
-import floe
-from floe.plugins import get_plugins, reset_plugins
-from floe.split import SplitArray
-from floe_split_dim import SplitByDimension
+import frazil
+from frazil.plugins import get_plugins, reset_plugins
+from frazil.split import SplitArray
+from frazil_split_dim import SplitByDimension
 
 
 def _manifests(path: str) -> int:
@@ -35,7 +35,7 @@ def test_registered_with_distribution():
         assert get_plugins().split_policy("by-dimension") is SplitByDimension
         rows = [r for r in get_plugins().list_plugins() if r.name == "by-dimension"]
         assert rows[0].kind == "manifest split policy"
-        assert rows[0].distribution == "floe-split-dim"
+        assert rows[0].distribution == "frazil-split-dim"
     finally:
         reset_plugins()
 
@@ -48,27 +48,27 @@ def test_groups_along_the_named_dimension():
         [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     assert SplitByDimension("level").split(arr, coords) is None
     assert SplitByDimension("x", 4, arrays="^/other").split(arr, coords) is None
-    with pytest.raises(floe.InvalidInputError):
+    with pytest.raises(frazil.InvalidInputError):
         SplitByDimension("x", every=0)
 
 
 def test_repository_handle_selects_policy(tmp_path):
     path = str(tmp_path / "repo")
-    repo = floe.Repository.create(floe.local_filesystem_storage(path))
+    repo = frazil.Repository.create(frazil.local_filesystem_storage(path))
     repo.set_manifest_split_policy("by-dimension", dimension="time", every=3)
     assert isinstance(repo.manifest_split_policy, SplitByDimension)
     data = _write(repo)
     assert _manifests(path) == 4  # time chunks 0-2, 3-5, 6-8, 9
-    for lib in (floe, icechunk):
+    for lib in (frazil, icechunk):
         r = lib.Repository.open(lib.local_filesystem_storage(path))
         got = zarr.open_array(r.readonly_session(branch="main").store, path="temp", mode="r")
         np.testing.assert_array_equal(got[:], data)
 
 
 def test_environment_selects_policy(tmp_path, monkeypatch):
-    monkeypatch.setenv("FLOE_MANIFEST_SPLIT_POLICY", "by-dimension:dimension=time,every=5")
+    monkeypatch.setenv("FRAZIL_MANIFEST_SPLIT_POLICY", "by-dimension:dimension=time,every=5")
     path = str(tmp_path / "repo")
-    repo = floe.Repository.create(floe.local_filesystem_storage(path))
+    repo = frazil.Repository.create(frazil.local_filesystem_storage(path))
     data = _write(repo)
     assert _manifests(path) == 2
     # an update rewrites the array's manifests with the same boxes

@@ -1,4 +1,4 @@
-"""floe repositories on SQLite: concurrent commits from processes, copy to local disk."""
+"""frazil repositories on SQLite: concurrent commits from processes, copy to local disk."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import icechunk
 import numpy as np
 import zarr
 
-import floe
-from floe.storage import LocalFileSystemStorage
-from floe.testing import check_concurrent_commits
-from floe_sqlite import sqlite_storage
+import frazil
+from frazil.storage import LocalFileSystemStorage
+from frazil.testing import check_concurrent_commits
+from frazil_sqlite import sqlite_storage
 
 
 
 def test_four_processes_commit_to_one_sqlite_file(tmp_path):
-    commits = int(os.environ.get("FLOE_STRESS_COMMITS", "15"))
+    commits = int(os.environ.get("FRAZIL_STRESS_COMMITS", "15"))
     check_concurrent_commits(sqlite_storage(str(tmp_path / "repo.db")), commits=commits)
 
 
@@ -40,7 +40,7 @@ def _read_all(lib, path: str) -> dict:
 
 def test_copy_to_local_reads_back_identically(tmp_path):
     db = tmp_path / "repo.db"
-    repo = floe.Repository.create(sqlite_storage(db))
+    repo = frazil.Repository.create(sqlite_storage(db))
     s = repo.writable_session("main")
     root = zarr.group(s.store, attributes={"title": "sqlite"})
     root.create_array("a", shape=(6, 4), chunks=(2, 2), dtype="f8", fill_value=np.nan)[:] = (
@@ -54,8 +54,8 @@ def test_copy_to_local_reads_back_identically(tmp_path):
     local = tmp_path / "local"
     n = asyncio.run(_copy(sqlite_storage(db), LocalFileSystemStorage(str(local))))
     assert n > 5
-    from_floe = _read_all(floe, str(local))
+    from_frazil = _read_all(frazil, str(local))
     from_icechunk = _read_all(icechunk, str(local))
-    assert from_floe == from_icechunk
-    assert from_floe["history"][:2] == ["second", "first"] and from_floe["tags"] == ["v1"]
-    assert from_floe["arrays"]["tiny"] == [1, 2, 3]
+    assert from_frazil == from_icechunk
+    assert from_frazil["history"][:2] == ["second", "first"] and from_frazil["tags"] == ["v1"]
+    assert from_frazil["arrays"]["tiny"] == [1, 2, 3]

@@ -1,0 +1,401 @@
+"""Minimal, defensive flatbuffers reading and writing.
+
+Reading (:class:`Reader`, :class:`Tab`) bounds-checks every offset and length
+and raises :class:`~frazil._errors.FormatError` naming the object on any
+malformed input.
+
+Writing (:class:`Writer`) lays the buffer out *front to back*: the root
+offset, then each table preceded by its own vtable, then (depth first) the
+objects the table points at, so every ``uoffset`` points forward as the
+format requires. Every scalar is aligned to its size relative to the buffer
+start, which is what flatbuffers verifiers (icechunk's included) check.
+"""
+
+from __future__ import annotations
+
+import builtins
+import struct
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from frazil._errors import ErrorKind, FormatError
+
+_U8 = struct.Struct("<B")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+_U64 = struct.Struct("<Q")
+
+# scalar kind -> (struct, size)
+SCALARS: dict[str, struct.Struct] = {
+    "u8": _U8, "bool": _U8, "u16": _U16, "u32": _U32, "i32": _I32, "u64": _U64,
+}
+
+
+def fail(what: str, msg: str) -> NoReturn:
+    """Raise the codec's one error type."""
+    raise FormatError(f"{what}: malformed metadata file: {msg}", ErrorKind.INVALID_FILE_FORMAT)
+
+
+# ------------------------------------------------------------------ reading
+
+
+class Reader:
+    """A flatbuffer payload plus the name of the object, for errors."""
+
+    __slots__ = ("buf", "n", "what")
+
+    def __init__(self, buf: bytes, what: str) -> None:
+        self.buf = buf
+        self.n = len(buf)
+        self.what = what
+
+    def fail(self, msg: str) -> NoReturn:
+        fail(self.what, msg)
+
+    def scalar(self, st: struct.Struct, pos: int) -> Any:
+        if pos < 0 or pos + st.size > self.n:
+            self.fail(f"offset {pos} out of bounds")
+        return st.unpack_from(self.buf, pos)[0]
+
+    def root(self) -> Tab:
+        return self.table_at(self.scalar(_U32, 0))
+
+    def table_at(self, pos: int) -> Tab:
+        if pos & 3:
+            self.fail(f"misaligned table at {pos}")
+        vt = pos - self.scalar(_I32, pos)
+        if vt & 1:
+            self.fail(f"misaligned vtable at {vt}")
+        vtlen = self.scalar(_U16, vt)
+        tlen = self.scalar(_U16, vt + 2)
+        if vtlen < 4 or vtlen & 1 or vt + vtlen > self.n:
+            self.fail(f"bad vtable at {vt}")
+        if tlen < 4 or pos + tlen > self.n:
+            self.fail(f"bad table size at {pos}")
+        return Tab(self, pos, vt, (vtlen - 4) // 2, tlen)
+
+
+class Tab:
+    """One table: typed, checked access to its fields by slot number."""
+
+    __slots__ = ("r", "pos", "vt", "nslots", "tlen")
+
+    def __init__(self, r: Reader, pos: int, vt: int, nslots: int, tlen: int) -> None:
+        self.r, self.pos, self.vt, self.nslots, self.tlen = r, pos, vt, nslots, tlen
+
+    def field(self, slot: int, size: int) -> int:
+        """Absolute position of field ``slot`` (0 if absent)."""
+        if slot >= self.nslots:
+            return 0
+        fo = _U16.unpack_from(self.r.buf, self.vt + 4 + 2 * slot)[0]
+        if fo == 0:
+            return 0
+        if fo < 4 or fo + size > self.tlen:
+            self.r.fail(f"field {slot} outside its table at {self.pos}")
+        return self.pos + fo
+
+    def has(self, slot: int) -> bool:
+        return self.field(slot, 0) != 0
+
+    def scalar(self, slot: int, kind: str, default: Any = 0) -> Any:
+        st = SCALARS[kind]
+        p = self.field(slot, st.size)
+        if not p:
+            return default
+        v = st.unpack_from(self.r.buf, p)[0]
+        return bool(v) if kind == "bool" else v
+
+    def struct_bytes(self, slot: int, size: int) -> bytes | None:
+        p = self.field(slot, size)
+        return None if not p else bytes(self.r.buf[p : p + size])
+
+    def ref(self, slot: int) -> int:
+        """Target position of offset field ``slot`` (0 if absent)."""
+        p = self.field(slot, 4)
+        if not p:
+            return 0
+        target = p + _U32.unpack_from(self.r.buf, p)[0]
+        if target >= self.r.n:
+            self.r.fail(f"offset in field {slot} points past the end")
+        return target
+
+    def table(self, slot: int) -> Tab | None:
+        p = self.ref(slot)
+        return self.r.table_at(p) if p else None
+
+    def vector(self, slot: int, elem_size: int) -> tuple[int, int] | None:
+        """``(start_of_elements, count)`` of a vector field, or None."""
+        p = self.ref(slot)
+        if not p:
+            return None
+        n = self.r.scalar(_U32, p)
+        if p + 4 + n * elem_size > self.r.n:
+            self.r.fail(f"vector in field {slot} runs past the end")
+        return p + 4, n
+
+    def bytes(self, slot: int) -> bytes | None:
+        v = self.vector(slot, 1)
+        return None if v is None else bytes(self.r.buf[v[0] : v[0] + v[1]])
+
+    def string(self, slot: int) -> str | None:
+        v = self.vector(slot, 1)
+        if v is None:
+            return None
+        return decode_str(self.r, v[0], v[1])
+
+    def tables(self, slot: int) -> list[Tab] | None:
+        v = self.vector(slot, 4)
+        if v is None:
+            return None
+        start, n = v
+        buf, r = self.r.buf, self.r
+        return [r.table_at(start + 4 * i + _U32.unpack_from(buf, start + 4 * i)[0])
+                for i in range(n)]
+
+    def strings(self, slot: int) -> list[str] | None:
+        v = self.vector(slot, 4)
+        if v is None:
+            return None
+        start, n = v
+        out = []
+        for i in range(n):
+            p = start + 4 * i + _U32.unpack_from(self.r.buf, start + 4 * i)[0]
+            length = self.r.scalar(_U32, p)
+            if p + 4 + length > self.r.n:
+                self.r.fail("string runs past the end")
+            out.append(decode_str(self.r, p + 4, length))
+        return out
+
+    def structs(self, slot: int, size: int) -> list[builtins.bytes] | None:  # not Tab.bytes
+        v = self.vector(slot, size)
+        if v is None:
+            return None
+        start, n = v
+        b = self.r.buf
+        return [bytes(b[start + size * i : start + size * (i + 1)]) for i in range(n)]
+
+    def scalars(self, slot: int, kind: str) -> list[Any] | None:
+        st = SCALARS[kind]
+        v = self.vector(slot, st.size)
+        if v is None:
+            return None
+        start, n = v
+        return [st.unpack_from(self.r.buf, start + st.size * i)[0] for i in range(n)]
+
+    def need(self, value: Any, name: str) -> Any:
+        """``value`` unless it is None (a missing required field)."""
+        if value is None:
+            self.r.fail(f"required field {name!r} is missing")
+        return value
+
+
+def decode_str(r: Reader, start: int, n: int) -> str:
+    try:
+        return bytes(r.buf[start : start + n]).decode("utf-8")
+    except UnicodeDecodeError:
+        r.fail("string is not valid UTF-8")
+
+
+# ------------------------------------------------------------------ writing
+
+
+def _pad(out: bytearray, align: int, phase: int = 0) -> None:
+    """Pad ``out`` with zeros until ``len(out) % align == phase``."""
+    out.extend(bytes((phase - len(out)) % align))
+
+
+class Obj:
+    """Something an offset field can point at."""
+
+    def write(self, out: bytearray) -> int:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class T(Obj):
+    """A table: ``fields`` are ``(slot, kind, value)``.
+
+    ``kind`` is a scalar kind (see :data:`SCALARS`), ``"struct"`` (value is
+    raw bytes, 1-aligned) or ``"off"`` (value is an :class:`Obj`). Fields whose
+    value is None are omitted.
+    """
+
+    __slots__ = ("fields",)
+
+    def __init__(self, *fields: tuple[int, str, Any]) -> None:
+        self.fields = [f for f in fields if f[2] is not None]
+
+    def write(self, out: bytearray) -> int:
+        placed = []
+        off, talign, nslots = 4, 4, 0
+        for slot, kind, value in sorted(self.fields, key=lambda f: -_align(f[1])):
+            a = _align(kind)
+            off = -(-off // a) * a
+            size = len(value) if kind == "struct" else 4 if kind == "off" else SCALARS[kind].size
+            placed.append((slot, kind, value, off))
+            off += size
+            talign = max(talign, a)
+            nslots = max(nslots, slot + 1)
+        tlen = off
+        _pad(out, 2)
+        vt = len(out)
+        slots = [0] * nslots
+        for slot, _k, _v, fo in placed:
+            slots[slot] = fo
+        out += struct.pack(f"<{2 + nslots}H", 4 + 2 * nslots, tlen, *slots)
+        _pad(out, talign)
+        pos = len(out)
+        table = bytearray(tlen)
+        _I32.pack_into(table, 0, pos - vt)
+        children = []
+        for slot, kind, value, fo in placed:
+            if kind == "struct":
+                table[fo : fo + len(value)] = value
+            elif kind == "off":
+                children.append((fo, value))
+            else:
+                SCALARS[kind].pack_into(table, fo, value)
+        out += table
+        for fo, child in sorted(children, key=lambda c: c[0]):
+            target = child.write(out)
+            _U32.pack_into(out, pos + fo, target - (pos + fo))
+        return pos
+
+
+def _align(kind: str) -> int:
+    if kind == "struct":
+        return 1
+    if kind == "off":
+        return 4
+    return SCALARS[kind].size
+
+
+class Blob(Obj):
+    """A vector of 1-byte elements, or of structs / scalars given as raw bytes."""
+
+    __slots__ = ("data", "count", "align")
+
+    def __init__(self, data: bytes, count: int | None = None, align: int = 1) -> None:
+        self.data = data
+        self.count = len(data) if count is None else count
+        self.align = align
+
+    def write(self, out: bytearray) -> int:
+        if self.align > 4:
+            _pad(out, 8, 4)  # elements (after the length) 8-aligned
+        else:
+            _pad(out, 4)
+        pos = len(out)
+        out += _U32.pack(self.count)
+        out += self.data
+        return pos
+
+
+class Str(Obj):
+    """A string (NUL terminated, as flatbuffers requires)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, s: str) -> None:
+        self.data = s.encode("utf-8")
+
+    def write(self, out: bytearray) -> int:
+        _pad(out, 4)
+        pos = len(out)
+        out += _U32.pack(len(self.data))
+        out += self.data
+        out += b"\0"
+        return pos
+
+
+class Vec(Obj):
+    """A vector of offsets to other objects (tables or strings)."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[Obj]) -> None:
+        self.items = items
+
+    def write(self, out: bytearray) -> int:
+        _pad(out, 4)
+        pos = len(out)
+        out += _U32.pack(len(self.items))
+        out += bytes(4 * len(self.items))
+        for i, item in enumerate(self.items):
+            target = item.write(out)
+            at = pos + 4 + 4 * i
+            _U32.pack_into(out, at, target - at)
+        return pos
+
+
+class Raw(Obj):
+    """An object whose bytes depend on where it lands: ``make(pos) -> bytes``.
+
+    ``pos`` is 4-aligned and is the object's target position.
+    """
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Any) -> None:
+        self.make = make
+
+    def write(self, out: bytearray) -> int:
+        _pad(out, 4)
+        pos = len(out)
+        out += self.make(pos)
+        return pos
+
+
+class Image(Obj):
+    """A pre-serialized, self-contained subtree, placed 8-aligned.
+
+    Every offset inside a subtree points forward within it, so its bytes do
+    not depend on where it lands as long as the alignment phase is kept.
+    """
+
+    __slots__ = ("data", "entry")
+
+    def __init__(self, obj: Obj) -> None:
+        buf = bytearray()
+        self.entry = obj.write(buf)
+        self.data = buf
+
+    def table_field_offset(self, slot: int) -> int | None:
+        """Offset in ``data`` of scalar field ``slot`` of the root table, if present."""
+        vt = self.entry - _I32.unpack_from(self.data, self.entry)[0]
+        vt_len = struct.unpack_from("<H", self.data, vt)[0]
+        if 4 + 2 * slot + 2 > vt_len:
+            return None
+        fo = struct.unpack_from("<H", self.data, vt + 4 + 2 * slot)[0]
+        return None if fo == 0 else self.entry + fo
+
+    def with_i32(self, at: int, value: int) -> Image:
+        """A copy with the int32 at ``at`` replaced."""
+        img = Image.__new__(Image)
+        img.data = bytearray(self.data)
+        img.entry = self.entry
+        _I32.pack_into(img.data, at, value)
+        return img
+
+    def write(self, out: bytearray) -> int:
+        _pad(out, 8)
+        base = len(out)
+        out += self.data
+        return base + self.entry
+
+
+def finish(root: T) -> bytes:
+    """Serialize ``root`` as the root table of a new buffer."""
+    out = bytearray(4)
+    pos = root.write(out)
+    _U32.pack_into(out, 0, pos)
+    _pad(out, 8)
+    return bytes(out)
+
+
+def u32_vec(values: list[int]) -> Blob:
+    return Blob(struct.pack(f"<{len(values)}I", *values), len(values), 4)
+
+
+def u16_vec(values: list[int]) -> Blob:
+    return Blob(struct.pack(f"<{len(values)}H", *values), len(values), 2)

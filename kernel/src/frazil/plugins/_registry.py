@@ -1,0 +1,220 @@
+"""Register objects handed to the ``frazil_register_*`` hooks, and lookup errors.
+
+A register object is a small typed registry (tox's ``ToxEnvRegister``): a hook
+calls ``registry.add(...)`` once per thing it provides instead of returning
+loose values, so the kernel can check names, record who provided what, and
+explain failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from frazil._errors import ErrorKind, InvalidInputError
+
+__all__ = [
+    "KNOWN_PROVIDERS",
+    "ConflictSolverRegistry",
+    "ManifestSplitPolicyRegistry",
+    "PluginConflictError",
+    "PluginNotFoundError",
+    "Provider",
+    "Registry",
+    "StorageRegistry",
+    "VirtualChunkResolverRegistry",
+    "install_hint",
+]
+
+# Which distribution provides a URL scheme or name the kernel does not ship.
+KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
+    "storage": {
+        "s3": "frazil-s3", "s3a": "frazil-s3", "s3_compatible": "frazil-s3", "tigris": "frazil-s3",
+        "r2": "frazil-s3", "gs": "frazil-gcs", "gcs": "frazil-gcs", "az": "frazil-azure",
+        "abfs": "frazil-azure", "azure": "frazil-azure", "http": "frazil-http",
+        "https": "frazil-http", "redirect": "frazil-http",
+    },
+    "virtual chunk resolver": {
+        "s3": "frazil-s3", "s3a": "frazil-s3", "gs": "frazil-gcs", "gcs": "frazil-gcs",
+        "az": "frazil-azure", "abfs": "frazil-azure", "azure": "frazil-azure",
+        "http": "frazil-http", "https": "frazil-http",
+    },
+    "conflict solver": {"basic": "frazil-conflict-solvers",
+                        "BasicConflictSolver": "frazil-conflict-solvers"},
+    "manifest split policy": {},
+}
+
+
+def install_hint(kind: str, key: str) -> str:
+    """``"pip install <dist>"`` for a known provider of ``key``, else a generic hint."""
+    dist = KNOWN_PROVIDERS.get(kind, {}).get(key)
+    if dist is not None:
+        return f"pip install {dist}"
+    return "no known distribution provides it; install a plugin that registers it"
+
+
+class PluginNotFoundError(InvalidInputError):
+    """No installed plugin provides the requested name or URL scheme."""
+
+    default_kind = ErrorKind.PLUGIN_NOT_FOUND
+
+
+class PluginConflictError(InvalidInputError):
+    """Two plugins registered the same name or URL scheme for one kind."""
+
+    default_kind = "plugin-conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """One registered factory.
+
+    Attributes
+    ----------
+    kind
+        ``"storage"``, ``"virtual chunk resolver"``, ``"conflict solver"`` or
+        ``"manifest split policy"``.
+    name
+        Name users ask for (``"s3"``, ``"basic"``...).
+    factory
+        Callable building the thing (its arguments depend on the kind).
+    url_schemes
+        URL schemes served (storages and resolvers), lower case.
+    distribution, version
+        Distribution that provided it, for ``list_plugins`` and error messages.
+    extra
+        Kind-specific callables, e.g. ``from_url`` for storages.
+    """
+
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    url_schemes: tuple[str, ...] = ()
+    distribution: str = ""
+    version: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+class Registry:
+    """Collects :class:`Provider` entries of one kind during a hook call."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Provider] = {}
+        self._by_scheme: dict[str, Provider] = {}
+        # Set by the plugin manager around each hook implementation.
+        self._default_distribution = ""
+        self._default_version = ""
+
+    def _add(self, name: str, factory: Callable[..., Any], url_schemes: Iterable[str],
+             distribution: str | None, extra: dict[str, Any]) -> Provider:
+        if not name or not callable(factory):
+            raise InvalidInputError(f"{self.kind} registration needs a name and a callable")
+        schemes = tuple(s.lower().removesuffix("://") for s in url_schemes)
+        dist = distribution or self._default_distribution
+        version = self._default_version if dist == self._default_distribution else ""
+        entry = Provider(self.kind, name, factory, schemes, dist, version, extra)
+        if name in self._by_name:
+            old = self._by_name[name]
+            raise PluginConflictError(_clash(self.kind, f"name {name!r}", old, entry))
+        for s in schemes:
+            if s in self._by_scheme:
+                raise PluginConflictError(
+                    _clash(self.kind, f"scheme '{s}://'", self._by_scheme[s], entry))
+        self._by_name[name] = entry
+        self._by_scheme.update(dict.fromkeys(schemes, entry))
+        return entry
+
+    def by_name(self, name: str) -> Provider:
+        """The provider registered as ``name``; :class:`PluginNotFoundError` if none."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise PluginNotFoundError(
+                f"no {self.kind} named {name!r}: {install_hint(self.kind, name)}") from None
+
+    def by_scheme(self, scheme: str) -> Provider:
+        """The provider serving URL ``scheme``; :class:`PluginNotFoundError` if none."""
+        scheme = scheme.lower().removesuffix("://")
+        try:
+            return self._by_scheme[scheme]
+        except KeyError:
+            raise PluginNotFoundError(
+                f"no {self.kind} for '{scheme}://': {install_hint(self.kind, scheme)}"
+            ) from None
+
+    def __iter__(self) -> Any:
+        return iter(self._by_name.values())
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+
+def _clash(kind: str, what: str, old: Provider, new: Provider) -> str:
+    return (f"{kind} {what} registered twice: by {old.distribution or '<in-process>'} "
+            f"and by {new.distribution or '<in-process>'}; uninstall or block one "
+            "(FRAZIL_BLOCKED_PLUGINS)")
+
+
+class StorageRegistry(Registry):
+    """Register object of ``frazil_register_storage``."""
+
+    kind = "storage"
+
+    def add(self, name: str, factory: Callable[..., Any], *, url_schemes: Iterable[str] = (),
+            from_url: Callable[..., Any] | None = None,
+            distribution: str | None = None) -> Provider:
+        """Register a storage backend.
+
+        Parameters
+        ----------
+        name
+            Backend name, e.g. ``"s3"``.
+        factory
+            icechunk-style constructor (``s3_storage(bucket=..., ...)``) returning
+            a :class:`frazil.storage.Storage`.
+        url_schemes
+            Schemes :func:`frazil.storage.storage_from_url` routes here.
+        from_url
+            ``from_url(url, **options) -> Storage``; defaults to
+            ``factory(url, **options)``.
+        distribution
+            Providing distribution; defaults to the plugin's own.
+        """
+        opener = from_url if from_url is not None else factory
+        return self._add(name, factory, url_schemes, distribution, {"from_url": opener})
+
+
+class VirtualChunkResolverRegistry(Registry):
+    """Register object of ``frazil_register_virtual_chunk_resolvers``."""
+
+    kind = "virtual chunk resolver"
+
+    def add(self, name: str, factory: Callable[..., Any], *, url_schemes: Iterable[str],
+            distribution: str | None = None) -> Provider:
+        """Register a resolver serving virtual chunk URLs of ``url_schemes``."""
+        return self._add(name, factory, url_schemes, distribution, {})
+
+
+class ConflictSolverRegistry(Registry):
+    """Register object of ``frazil_register_conflict_solvers``."""
+
+    kind = "conflict solver"
+
+    def add(self, name: str, factory: Callable[..., Any], *,
+            distribution: str | None = None) -> Provider:
+        """Register a conflict solver class (or factory) under ``name``."""
+        return self._add(name, factory, (), distribution, {})
+
+
+class ManifestSplitPolicyRegistry(Registry):
+    """Register object of ``frazil_register_manifest_split_policies``."""
+
+    kind = "manifest split policy"
+
+    def add(self, name: str, factory: Callable[..., Any], *,
+            distribution: str | None = None) -> Provider:
+        """Register a manifest split policy class (or factory) under ``name``."""
+        return self._add(name, factory, (), distribution, {})

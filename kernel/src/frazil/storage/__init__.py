@@ -1,0 +1,55 @@
+"""Async object storage: the :class:`Storage` interface and the built-in backends.
+
+Backends: :func:`in_memory_storage` and :func:`local_filesystem_storage` ship
+with the kernel; others (S3, GCS, Azure, HTTP) are plugins, reached through
+:func:`storage_from_url` or their own distribution's factories.
+"""
+
+from __future__ import annotations
+
+from frazil.storage._base import (
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
+    ByteRange,
+    ObjectInfo,
+    Storage,
+    VersionToken,
+    normalize_byte_range,
+    resolve_byte_range,
+    validate_path,
+)
+from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
+from frazil.storage._local import LocalFileSystemStorage
+from frazil.storage._memory import InMemoryStorage
+from frazil.storage._url import storage_from_url
+
+__all__ = [
+    "DEFAULT_MAX_CONCURRENT_REQUESTS",
+    "ByteRange",
+    "ConditionFailedError",
+    "InMemoryStorage",
+    "LocalFileSystemStorage",
+    "ObjectInfo",
+    "ObjectNotFoundError",
+    "Storage",
+    "VersionToken",
+    "in_memory_storage",
+    "local_filesystem_storage",
+    "normalize_byte_range",
+    "resolve_byte_range",
+    "storage_from_url",
+    "validate_path",
+]
+
+
+def in_memory_storage() -> Storage:
+    """A new, empty storage held in this process's memory (icechunk's name)."""
+    return InMemoryStorage()
+
+
+def local_filesystem_storage(path: str) -> Storage:
+    """Storage in the local directory ``path``, laid out as icechunk lays it out.
+
+    Safe for concurrent writers across processes (see
+    :class:`LocalFileSystemStorage`).
+    """
+    return LocalFileSystemStorage(path)

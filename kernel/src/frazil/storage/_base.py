@@ -1,0 +1,345 @@
+"""The async :class:`Storage` interface that every backend implements.
+
+Backends subclass :class:`Storage` and implement the ``_``-prefixed abstract
+coroutines. The public coroutines wrap them once, here: they validate paths and
+byte ranges, refuse writes on read-only storage, and bound concurrency with one
+semaphore per event loop (``max_concurrent_requests``).
+
+Byte ranges reach implementations normalized to ``(start, end)``:
+
+* ``(start, end)`` with ``0 <= start <= end``: bytes ``[start, end)``;
+  an ``end`` past the object's end is clamped to it.
+* ``(start, None)`` with ``start >= 0``: from ``start`` to the end.
+* ``(-n, None)``: the last ``n`` bytes (the whole object if shorter).
+
+A ``start`` past the object's end raises :class:`InvalidInputError` (kind
+``invalid-byte-range``); ``start`` equal to the size returns ``b""``. These map
+one-to-one onto HTTP ``Range`` headers (``bytes=s-e-1``, ``bytes=s-``, ``bytes=-n``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from frazil._errors import ErrorKind, InvalidInputError, ReadOnlyError
+from frazil.storage._errors import ObjectNotFoundError
+
+__all__ = [
+    "ByteRange",
+    "DEFAULT_MAX_CONCURRENT_REQUESTS",
+    "ObjectInfo",
+    "Storage",
+    "VersionToken",
+    "normalize_byte_range",
+    "resolve_byte_range",
+    "validate_path",
+]
+
+DEFAULT_MAX_CONCURRENT_REQUESTS = 64
+
+ByteRange = tuple[int, int | None]
+"""``(start, end_exclusive)``, ``(start, None)`` or ``(-suffix_length, None)``."""
+
+# Guards lazy creation of per-loop semaphores; module level so storages stay picklable.
+_SEMAPHORE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class VersionToken:
+    """Opaque identity of one version of an object (an etag, a generation...).
+
+    Only compare tokens for equality, and only tokens of the same storage.
+    """
+
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One listed object.
+
+    Attributes
+    ----------
+    path
+        Key relative to the storage root, ``/``-separated.
+    size_bytes
+        Object size in bytes.
+    last_modified
+        Last modification time, timezone-aware (UTC).
+    """
+
+    path: str
+    size_bytes: int
+    last_modified: datetime
+
+
+def validate_path(path: str) -> str:
+    """Check that ``path`` is a relative ``/``-separated object key and return it.
+
+    Raises
+    ------
+    InvalidInputError
+        With kind ``invalid-path`` for empty, absolute or non-normalized paths.
+    """
+    if not isinstance(path, str) or not path:
+        raise InvalidInputError(f"invalid object path: {path!r}", ErrorKind.INVALID_PATH)
+    if path.startswith("/") or any(seg in ("", ".", "..") for seg in path.split("/")):
+        raise InvalidInputError(f"invalid object path: {path!r}", ErrorKind.INVALID_PATH)
+    return path
+
+
+def normalize_byte_range(byte_range: Any) -> ByteRange | None:
+    """Normalize a tuple or zarr ``ByteRequest`` into a :data:`ByteRange`.
+
+    Accepts ``None``, ``(start, end)``, ``(start, None)``, ``(-n, None)`` and
+    duck-typed zarr ``RangeByteRequest`` / ``OffsetByteRequest`` /
+    ``SuffixByteRequest``.
+
+    Raises
+    ------
+    InvalidInputError
+        With kind ``invalid-byte-range`` when the range is malformed.
+    """
+    if byte_range is None:
+        return None
+    if hasattr(byte_range, "suffix"):
+        if int(byte_range.suffix) <= 0:  # (-0, None) would read as "everything"
+            raise _bad_range(byte_range)
+        start, end = -int(byte_range.suffix), None
+    elif hasattr(byte_range, "offset"):
+        start, end = int(byte_range.offset), None
+    elif hasattr(byte_range, "start") and hasattr(byte_range, "end"):
+        start, end = int(byte_range.start), int(byte_range.end)
+    else:
+        try:
+            start, end = byte_range
+        except (TypeError, ValueError):
+            raise _bad_range(byte_range) from None
+    if not isinstance(start, int) or not (end is None or isinstance(end, int)):
+        raise _bad_range(byte_range)
+    if end is not None and (start < 0 or end < start):
+        raise _bad_range(byte_range)
+    return (start, end)
+
+
+def _bad_range(byte_range: object) -> InvalidInputError:
+    return InvalidInputError(f"invalid byte range: {byte_range!r}", ErrorKind.INVALID_BYTE_RANGE)
+
+
+def resolve_byte_range(byte_range: ByteRange, size: int) -> tuple[int, int]:
+    """Resolve a normalized range against an object of ``size`` bytes.
+
+    Returns
+    -------
+    tuple[int, int]
+        ``(start, stop)`` offsets with ``0 <= start <= stop <= size``.
+
+    Raises
+    ------
+    InvalidInputError
+        With kind ``invalid-byte-range`` if ``start`` is past the end.
+    """
+    start, end = byte_range
+    if start < 0:  # suffix form
+        return max(size + start, 0), size
+    if start > size:
+        raise InvalidInputError(
+            f"byte range {byte_range!r} starts past the end of a {size}-byte object",
+            ErrorKind.INVALID_BYTE_RANGE,
+        )
+    return start, size if end is None else min(end, size)
+
+
+class Storage(ABC):
+    """An object store holding one repository, addressed by relative keys.
+
+    Subclasses implement the ``_``-prefixed coroutines and call
+    ``super().__init__()``. All I/O is ``async``; a storage must be picklable
+    (it travels to dask workers), so keep clients and locks out of ``__dict__``
+    or drop them in ``__getstate__``.
+
+    Parameters
+    ----------
+    max_concurrent_requests
+        Upper bound on concurrent calls per event loop.
+    """
+
+    def __init__(self, *, max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS) -> None:
+        if max_concurrent_requests < 1:
+            raise InvalidInputError("max_concurrent_requests must be >= 1")
+        self._max_concurrent_requests = int(max_concurrent_requests)
+        # One semaphore per event loop: asyncio primitives bind to a single loop.
+        self._semaphores: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = (
+            weakref.WeakKeyDictionary())
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def max_concurrent_requests(self) -> int:
+        """Upper bound on concurrent requests per event loop."""
+        return getattr(self, "_max_concurrent_requests", DEFAULT_MAX_CONCURRENT_REQUESTS)
+
+    @property
+    def can_write(self) -> bool:
+        """Whether this storage accepts writes (``False`` for read-only backends)."""
+        return True
+
+    def check_can_create_repository(self) -> None:
+        """Raise :class:`~frazil.InvalidInputError` if no new repository may be created here.
+
+        Called by :meth:`frazil.Repository.create` before any I/O; the default
+        allows it. Object stores refuse the bucket root, as icechunk does.
+        """
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self._repr_fields().items())
+        return f"{type(self).__name__}({fields})"
+
+    def _repr_fields(self) -> dict[str, object]:
+        """Fields shown by ``repr``; never include credentials."""
+        return {}
+
+    # -- pickling -------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_semaphores", None)  # bound to event loops of this process
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._semaphores = weakref.WeakKeyDictionary()
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        with _SEMAPHORE_LOCK:
+            sems = self.__dict__.get("_semaphores")
+            if sems is None:
+                sems = self._semaphores = weakref.WeakKeyDictionary()
+            sem = sems.get(loop)
+            if sem is None:
+                sem = sems[loop] = asyncio.Semaphore(self.max_concurrent_requests)
+            return sem
+
+    def _check_writable(self) -> None:
+        if not self.can_write:
+            raise ReadOnlyError(f"{self!r} is read-only", ErrorKind.READ_ONLY_STORE)
+
+    # -- public coroutines ----------------------------------------------------
+
+    async def get_object(self, path: str, byte_range: ByteRange | Any | None = None) -> bytes:
+        """Read an object, or a byte range of it.
+
+        ``byte_range`` is a :data:`ByteRange` tuple or a zarr ``ByteRequest``;
+        see the module docstring for the semantics, including out-of-range starts.
+
+        Raises
+        ------
+        ObjectNotFoundError
+            If no object exists at ``path``.
+        """
+        rng = normalize_byte_range(byte_range)
+        async with self._semaphore():
+            return await self._get_object(validate_path(path), rng)
+
+    async def get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]:
+        """Read a whole object and the token of the version read.
+
+        Raises
+        ------
+        ObjectNotFoundError
+            If no object exists at ``path``.
+        """
+        async with self._semaphore():
+            return await self._get_object_versioned(validate_path(path))
+
+    async def put_object(self, path: str, data: bytes) -> None:
+        """Write an object unconditionally; readers see the old or new bytes, never a mix."""
+        self._check_writable()
+        async with self._semaphore():
+            await self._put_object(validate_path(path), bytes(data))
+
+    async def put_object_if(
+        self, path: str, data: bytes, *, expected: VersionToken | None
+    ) -> VersionToken:
+        """Write an object atomically if it is still at version ``expected``.
+
+        Parameters
+        ----------
+        expected
+            ``None`` to create the object only if it is absent; otherwise the
+            token (from :meth:`get_object_versioned` or a previous
+            :meth:`put_object_if`) the current version must have.
+
+        Returns
+        -------
+        VersionToken
+            The token of the version written.
+
+        Raises
+        ------
+        ConditionFailedError
+            If the condition did not hold; nothing was written.
+        """
+        self._check_writable()
+        async with self._semaphore():
+            return await self._put_object_if(validate_path(path), bytes(data), expected)
+
+    async def list_objects(self, prefix: str = "") -> list[ObjectInfo]:
+        """List objects whose path starts with ``prefix`` (a plain string prefix)."""
+        async with self._semaphore():
+            return await self._list_objects(prefix)
+
+    async def delete_objects(self, paths: Iterable[str]) -> int:
+        """Delete objects; missing ones are skipped. Returns how many were deleted."""
+        self._check_writable()
+        if isinstance(paths, str):  # would otherwise delete one object per character
+            raise InvalidInputError("delete_objects takes an iterable of paths, not a str")
+        checked = [validate_path(p) for p in paths]
+        async with self._semaphore():
+            return await self._delete_objects(checked)
+
+    async def object_size(self, path: str) -> int:
+        """Size of an object in bytes; raises :class:`ObjectNotFoundError` if absent."""
+        async with self._semaphore():
+            return await self._object_size(validate_path(path))
+
+    async def exists(self, path: str) -> bool:
+        """Whether an object exists at ``path``."""
+        try:
+            await self.object_size(path)
+        except ObjectNotFoundError:
+            return False
+        return True
+
+    # -- what backends implement ------------------------------------------------
+
+    @abstractmethod
+    async def _get_object(self, path: str, byte_range: ByteRange | None) -> bytes: ...
+
+    @abstractmethod
+    async def _get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]: ...
+
+    @abstractmethod
+    async def _put_object(self, path: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    async def _put_object_if(
+        self, path: str, data: bytes, expected: VersionToken | None
+    ) -> VersionToken: ...
+
+    @abstractmethod
+    async def _list_objects(self, prefix: str) -> list[ObjectInfo]: ...
+
+    @abstractmethod
+    async def _delete_objects(self, paths: list[str]) -> int: ...
+
+    @abstractmethod
+    async def _object_size(self, path: str) -> int: ...

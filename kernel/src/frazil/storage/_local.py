@@ -1,0 +1,321 @@
+"""Local filesystem storage, safe for concurrent writers across processes.
+
+Layout: the object ``p`` is the file ``root/p``, exactly where icechunk's own
+local storage puts it, so both libraries open the same directory. frazil adds:
+
+* ``root/.frazil-staging/.frazil-tmp-<random>`` files: an object is written there in
+  full, then renamed (``os.replace``) or hard-linked into place atomically, so
+  no reader ever sees a half-written object. Staging outside the object's
+  directory matters: icechunk lists ``snapshots/``, ``chunks/``... and logs an
+  error for every name it cannot parse. If the target's directory is on another
+  device (a mount inside the repository), the temp file goes beside the target
+  instead; listing skips ``.frazil-tmp-`` names either way.
+* ``root/.frazil-locks/<p>.lock``, one ``flock`` lock file per conditionally
+  written object (``repo`` and little else). Listing skips the directory.
+
+Version tokens are a BLAKE2b digest of the content. ``(st_ino, st_mtime_ns,
+st_size)`` is not robust: inode numbers are recycled as soon as the replaced
+file is freed, and mtime advances at the kernel's clock tick (milliseconds on
+many filesystems, seconds on some), so two same-size rewrites in a row can look
+identical. A content digest cannot be fooled, and comparing contents is exactly
+the condition a read-modify-write needs (writing back identical bytes is
+harmless). Hashing costs one read of the object, which is small for the
+objects written conditionally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import hashlib
+import os
+import stat
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from frazil._errors import ErrorKind, InvalidInputError, StorageError
+from frazil.storage._base import (
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
+    ByteRange,
+    ObjectInfo,
+    Storage,
+    VersionToken,
+    resolve_byte_range,
+)
+from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = ["LocalFileSystemStorage"]
+
+TMP_PREFIX = ".frazil-tmp-"
+LOCK_DIR = ".frazil-locks"
+TMP_DIR = ".frazil-staging"
+_T = TypeVar("_T")
+
+# One process-wide pool: blocking file I/O runs here so many chunk reads overlap.
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="frazil-local")
+        return _POOL
+
+
+def version_of(data: bytes) -> VersionToken:
+    """The version token of content ``data`` (see the module docstring)."""
+    return VersionToken(hashlib.blake2b(data, digest_size=16).hexdigest())
+
+
+class LocalFileSystemStorage(Storage):
+    """Objects stored as files under a root directory.
+
+    Parameters
+    ----------
+    root
+        Repository directory; created on first write.
+    max_concurrent_requests
+        Upper bound on concurrent calls per event loop.
+    """
+
+    def __init__(
+        self, root: str | os.PathLike[str], *,
+        max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+    ) -> None:
+        super().__init__(max_concurrent_requests=max_concurrent_requests)
+        self._root = os.path.abspath(os.fspath(root))
+        # target directory -> staging directory to use for it (after one check)
+        self._staging_for: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["_staging_for"] = {}  # directory checks are per machine
+        return state
+
+    @property
+    def root(self) -> str:
+        """Absolute path of the repository directory."""
+        return self._root
+
+    def _repr_fields(self) -> dict[str, object]:
+        return {"root": self._root}
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _file(self, path: str) -> str:
+        if "\\" in path or any(seg.startswith(".frazil-") for seg in path.split("/")):
+            raise InvalidInputError(f"invalid object path: {path!r}", ErrorKind.INVALID_PATH)
+        return os.path.join(self._root, *path.split("/"))
+
+    @contextlib.contextmanager
+    def _locked(self, path: str, *, create: bool = True) -> Iterator[None]:
+        """Hold the cross-process lock of ``path`` (a no-op if absent and not ``create``)."""
+        lock_file = os.path.join(self._root, LOCK_DIR, *path.split("/")) + ".lock"
+        if not create and not os.path.exists(lock_file):
+            yield
+            return
+        os.makedirs(os.path.dirname(lock_file), exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock_fd(fd)  # flock locks the open file description: threads exclude too
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _write_temp(self, target: str, data: bytes, *, fsync: bool) -> str:
+        """Write ``data`` to a new temp file on the same device as ``target``."""
+        directory = os.path.dirname(target)
+        staging = self._staging_for.get(directory)
+        if staging is None:
+            os.makedirs(directory, exist_ok=True)
+            staging = os.path.join(self._root, TMP_DIR)
+            os.makedirs(staging, exist_ok=True)
+            if os.stat(staging).st_dev != os.stat(directory).st_dev:  # rename needs one device
+                staging = directory
+            self._staging_for[directory] = staging
+        tmp = os.path.join(staging, TMP_PREFIX + uuid.uuid4().hex)
+        try:
+            try:
+                f = open(tmp, "xb")
+            except FileNotFoundError:  # a directory was removed behind our back
+                self._staging_for.pop(directory, None)
+                os.makedirs(directory, exist_ok=True)
+                os.makedirs(staging, exist_ok=True)
+                f = open(tmp, "xb")
+            with f:
+                f.write(data)
+                if fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return tmp
+
+    # -- blocking implementations (run in the pool) ------------------------------
+
+    def _read(self, path: str, byte_range: ByteRange | None) -> bytes:
+        try:
+            with open(self._file(path), "rb") as f:
+                if byte_range is None:
+                    return f.read()
+                start, stop = resolve_byte_range(byte_range, os.fstat(f.fileno()).st_size)
+                f.seek(start)
+                return f.read(stop - start)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise ObjectNotFoundError(path) from None
+
+    def _put(self, path: str, data: bytes) -> None:
+        target = self._file(path)
+        tmp = self._write_temp(target, data, fsync=False)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            _unlink(tmp)
+            raise
+
+    def _put_if(self, path: str, data: bytes, expected: VersionToken | None) -> VersionToken:
+        target = self._file(path)
+        # This is the commit point of a transaction: make the bytes durable first.
+        tmp = self._write_temp(target, data, fsync=True)
+        try:
+            with self._locked(path):
+                if expected is None:
+                    _link_exclusive(tmp, target, path)
+                else:
+                    try:
+                        with open(target, "rb") as f:
+                            current = version_of(f.read())
+                    except FileNotFoundError:
+                        raise ConditionFailedError(path, f"object is gone: {path!r}") from None
+                    if current != expected:
+                        raise ConditionFailedError(path, f"object changed: {path!r}")
+                    os.replace(tmp, target)
+        finally:
+            _unlink(tmp)  # still there after link, or after a lost condition
+        return version_of(data)
+
+    def _list(self, prefix: str) -> list[ObjectInfo]:
+        out: list[ObjectInfo] = []
+        for dirpath, dirnames, filenames in os.walk(self._root):
+            rel_dir = os.path.relpath(dirpath, self._root).replace(os.sep, "/")
+            rel_dir = "" if rel_dir == "." else rel_dir + "/"
+            # Prune frazil's own directories and subtrees that cannot match the prefix.
+            dirnames[:] = sorted(
+                d for d in dirnames
+                if not d.startswith(".frazil-")
+                and ((rel_dir + d + "/").startswith(prefix) or prefix.startswith(rel_dir + d + "/"))
+            )
+            for name in sorted(filenames):
+                key = rel_dir + name
+                if name.startswith(TMP_PREFIX) or not key.startswith(prefix):
+                    continue
+                try:
+                    st = os.stat(os.path.join(dirpath, name))
+                except FileNotFoundError:  # deleted while listing
+                    continue
+                mtime = datetime.fromtimestamp(st.st_mtime, UTC)
+                out.append(ObjectInfo(key, st.st_size, mtime))
+        return out
+
+    def _delete(self, paths: list[str]) -> int:
+        deleted = 0
+        for path in paths:
+            # Objects ever written conditionally have a lock file: delete under it.
+            with self._locked(path, create=False):
+                try:
+                    os.unlink(self._file(path))
+                    deleted += 1
+                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                    pass
+        return deleted
+
+    def _size(self, path: str) -> int:
+        try:
+            st = os.stat(self._file(path))
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFoundError(path) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise ObjectNotFoundError(path)
+        return st.st_size
+
+    # -- Storage coroutines --------------------------------------------------------
+
+    async def _get_object(self, path: str, byte_range: ByteRange | None) -> bytes:
+        return await self._io(self._read, path, byte_range)
+
+    async def _get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]:
+        data = await self._io(self._read, path, None)
+        return data, version_of(data)
+
+    async def _put_object(self, path: str, data: bytes) -> None:
+        await self._io(self._put, path, data)
+
+    async def _put_object_if(
+        self, path: str, data: bytes, expected: VersionToken | None
+    ) -> VersionToken:
+        return await self._io(self._put_if, path, data, expected)
+
+    async def _list_objects(self, prefix: str) -> list[ObjectInfo]:
+        return await self._io(self._list, prefix)
+
+    async def _delete_objects(self, paths: list[str]) -> int:
+        return await self._io(self._delete, paths)
+
+    async def _object_size(self, path: str) -> int:
+        return await self._io(self._size, path)
+
+    async def _io(self, fn: Callable[..., _T], *args: object) -> _T:
+        """Run blocking ``fn`` in the pool, turning stray ``OSError`` into ``StorageError``."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(_pool(), fn, *args)
+        except OSError as e:
+            raise StorageError(f"local storage I/O failed under {self._root!r}: {e}",
+                               ErrorKind.IO) from e
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _link_exclusive(tmp: str, target: str, path: str) -> None:
+    """Publish ``tmp`` at ``target`` only if ``target`` does not exist, atomically."""
+    try:
+        os.link(tmp, target)  # fails with EEXIST atomically, even against icechunk
+    except FileExistsError:
+        raise ConditionFailedError(path, f"object already exists: {path!r}") from None
+    except OSError as e:
+        if e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        # No hard links here (some FUSE/SMB mounts): we hold the lock, so
+        # check-then-replace is atomic against every other frazil writer.
+        if os.path.lexists(target):
+            raise ConditionFailedError(path, f"object already exists: {path!r}") from None
+        os.replace(tmp, target)
+
+
+def _lock_fd(fd: int) -> None:
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return
+    import msvcrt  # pragma: no cover - Windows
+
+    while True:  # pragma: no cover - LK_LOCK gives up after ~10 s; keep waiting
+        try:
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+            return
+        except OSError:
+            continue

@@ -1,0 +1,446 @@
+"""``IcechunkStore``: the zarr v3 ``Store`` over a session.
+
+A thin adapter: zarr keys map to node paths (``a/b/zarr.json``) and chunk
+coordinates (``a/b/c/0/1``); all state lives in the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any
+
+from zarr.abc.store import (
+    ByteRequest,
+    OffsetByteRequest,
+    RangeByteRequest,
+    Store,
+    SuffixByteRequest,
+)
+from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
+
+from frazil._errors import ErrorKind, InvalidInputError, ReadOnlyError
+from frazil._refs import normalize_node_path
+from frazil._sync import sync
+
+if TYPE_CHECKING:
+    from frazil.session import Session
+
+__all__ = ["IcechunkStore"]
+
+
+class StoreReadOnlyError(ReadOnlyError, ValueError):
+    """A write through a read-only store; also a ``ValueError``, as zarr raises."""
+
+_META = "zarr.json"
+
+
+def _check_span(offset: int, length: int) -> None:
+    if int(offset) < 0 or int(length) < 0 or int(offset) + int(length) >= 2**64:
+        raise InvalidInputError(f"invalid virtual chunk offset {offset} / length {length}",
+                                ErrorKind.INVALID_BYTE_RANGE)
+
+
+def _node_path(prefix: str) -> str:
+    return normalize_node_path(prefix) if prefix else "/"
+
+
+class IcechunkStore(Store):
+    """A zarr store whose reads and writes go through a frazil ``Session``."""
+
+    supports_writes = True
+    supports_deletes = True
+    supports_partial_writes = False
+    supports_listing = True
+    supports_consolidated_metadata = False
+
+    def __init__(self, session: Session, read_only: bool = False) -> None:
+        super().__init__(read_only=read_only)
+        self._session = session
+
+    @property
+    def session(self) -> Session:
+        return self._session
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IcechunkStore) and other._session is self._session
+
+    def __repr__(self) -> str:
+        return f"<frazil.IcechunkStore session={self._session!r}>"
+
+    def with_read_only(self, read_only: bool = False) -> IcechunkStore:
+        if not read_only and self._session.read_only:
+            raise ReadOnlyError("cannot make a writable store on a read-only session",
+                                ErrorKind.READ_ONLY_STORE)
+        return IcechunkStore(self._session, read_only=read_only)
+
+    def _check_writable(self) -> None:
+        if self.read_only or self._session.read_only:
+            raise StoreReadOnlyError("store was opened in read-only mode and does not support "
+                                     "writing", ErrorKind.READ_ONLY_STORE)
+
+    # --------------------------------------------------------- key parsing
+    def _parse(self, key: str) -> tuple[str, str, tuple[int, ...] | None]:
+        """``("meta", path, None)`` or ``("chunk", array_path, coords)``.
+
+        Raises ``InvalidInputError`` for keys that are neither.
+        """
+        if key == _META:
+            return "meta", "/", None
+        if key.endswith("/" + _META):
+            return "meta", _node_path(key[: -len(_META) - 1]), None
+        parts = key.split("/")
+        # the chunk separator is the last "c" segment whose prefix is an array
+        for i in range(len(parts) - 1, -1, -1):
+            if parts[i] != "c":
+                continue
+            path = _node_path("/".join(parts[:i]))
+            node = self._session.get_node(path)
+            if node is None or node.array is None:
+                continue
+            try:
+                coords = tuple(int(p) for p in parts[i + 1:])
+            except ValueError:
+                break
+            if len(coords) != len(node.array.shape) or any(c < 0 for c in coords):
+                break
+            return "chunk", path, coords
+        raise InvalidInputError(f"invalid zarr key {key!r}", ErrorKind.INVALID_KEY)
+
+    @staticmethod
+    def _range(byte_range: ByteRequest | None, size: int | None) -> tuple[int, int | None] | None:
+        if byte_range is None:
+            return None
+        if isinstance(byte_range, RangeByteRequest):
+            if byte_range.start < 0 or byte_range.end < byte_range.start:
+                raise InvalidInputError(f"invalid byte range {byte_range}",
+                                        ErrorKind.INVALID_BYTE_RANGE)
+            return byte_range.start, byte_range.end
+        if isinstance(byte_range, OffsetByteRequest):
+            return byte_range.offset, None
+        if isinstance(byte_range, SuffixByteRequest):
+            assert size is not None
+            return max(size - byte_range.suffix, 0), None
+        raise InvalidInputError(f"Unexpected byte_range, got {byte_range!r}",
+                                ErrorKind.INVALID_BYTE_RANGE)
+
+    # ---------------------------------------------------------------- read
+    async def _get_bytes(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
+        try:
+            kind, path, coords = self._parse(key)
+        except InvalidInputError:
+            return None
+        if kind == "meta":
+            node = self._session.get_node(path)
+            if node is None:
+                return None
+            data = node.user_data
+            r = self._range(byte_range, len(data))
+            return data if r is None else data[r[0]:r[1]]
+        assert coords is not None
+        size = None
+        if isinstance(byte_range, SuffixByteRequest):
+            size = await self._chunk_size(path, coords)
+            if size is None:
+                return None
+        return await self._session.get_chunk(path, coords, self._range(byte_range, size))
+
+    async def _chunk_size(self, path: str, coords: tuple[int, ...]) -> int | None:
+        ref = await self._session.get_chunk_ref(path, coords)
+        if ref is None:
+            return None
+        return len(ref[1]) if ref[0] == "i" else int(ref[3] if ref[0] == "n" else ref[3])
+
+    async def get(self, key: str, prototype: BufferPrototype | None = None,
+                  byte_range: ByteRequest | None = None) -> Buffer | None:
+        data = await self._get_bytes(key, byte_range)
+        if data is None:
+            return None
+        proto = prototype or default_buffer_prototype()
+        return proto.buffer.from_bytes(data)
+
+    async def get_partial_values(self, prototype: BufferPrototype,
+                                 key_ranges: Iterable[tuple[str, ByteRequest | None]]
+                                 ) -> list[Buffer | None]:
+        return list(await asyncio.gather(*(self.get(k, prototype, r) for k, r in key_ranges)))
+
+    async def exists(self, key: str) -> bool:
+        try:
+            kind, path, coords = self._parse(key)
+        except InvalidInputError:
+            return False
+        if kind == "meta":
+            return self._session.get_node(path) is not None
+        assert coords is not None
+        return await self._session.get_chunk_ref(path, coords) is not None
+
+    async def getsize(self, key: str) -> int:
+        kind, path, coords = self._parse(key)
+        if kind == "meta":
+            node = self._session.get_node(path)
+            if node is None:
+                raise FileNotFoundError(key)
+            return len(node.user_data)
+        assert coords is not None
+        size = await self._chunk_size(path, coords)
+        if size is None:
+            raise FileNotFoundError(key)
+        return size
+
+    async def getsize_prefix(self, prefix: str) -> int:
+        sizes = [await self.getsize(k) async for k in self.list_prefix(prefix)]
+        return sum(sizes)
+
+    # --------------------------------------------------------------- write
+    async def set(self, key: str, value: Buffer) -> None:
+        self._check_writable()
+        data = value.to_bytes()
+        if key == _META or key.endswith("/" + _META):
+            kind, path = "meta", _node_path(key[: -len(_META)].rstrip("/"))
+            self._session.set_node_metadata(path, data)
+            return
+        kind, path, coords = self._parse(key)
+        assert coords is not None
+        await self._session.set_chunk(path, coords, data)
+
+    # ------------------------------------------------------- virtual refs
+    def _container_prefixes(self) -> tuple[str, ...]:
+        return tuple(self._session._repo.config._container_prefixes)
+
+    def _no_container(self, location: str) -> InvalidInputError:
+        return InvalidInputError(f"invalid chunk location, no matching virtual chunk "
+                                 f"container: `{location}`", "no-container-for-virtual-chunk")
+
+    def set_virtual_ref(self, key: str, location: str, *, offset: int, length: int,
+                        checksum: Any = None, validate_container: bool = True) -> None:
+        """Store a virtual reference to ``length`` bytes at ``offset`` of ``location``."""
+        sync(self.set_virtual_ref_async(key, location, offset=offset, length=length,
+                                        checksum=checksum,
+                                        validate_container=validate_container))
+
+    async def set_virtual_ref_async(self, key: str, location: str, *, offset: int, length: int,
+                                    checksum: Any = None,
+                                    validate_container: bool = True) -> None:
+        from frazil._virtual import check_location
+        from frazil.virtual import checksum_fields
+
+        self._check_writable()
+        check_location(location)
+        if validate_container and not location.startswith(self._container_prefixes() or ("\0",)):
+            raise self._no_container(location)
+        kind, path, coords = self._parse(key)
+        if kind != "chunk" or coords is None:
+            raise InvalidInputError(f"{key!r} is not a chunk key", ErrorKind.INVALID_KEY)
+        etag, lm = checksum_fields(checksum)
+        _check_span(offset, length)
+        self._session.set_chunk_ref(path, coords, ("v", location, int(offset), int(length),
+                                                   etag, lm))
+
+    def set_virtual_refs(self, array_path: str, chunks: list[Any], *,
+                         validate_containers: bool = True) -> list[tuple[int, ...]] | None:
+        """Store many virtual refs of one array; the indices refused for lack of a
+        container are skipped and returned (``None`` if there are none)."""
+        return sync(self.set_virtual_refs_async(array_path, chunks,
+                                                validate_containers=validate_containers))
+
+    async def set_virtual_refs_async(self, array_path: str, chunks: list[Any], *,
+                                     validate_containers: bool = True
+                                     ) -> list[tuple[int, ...]] | None:
+        from frazil._virtual import check_location
+        from frazil.virtual import checksum_fields
+
+        self._check_writable()
+        path = normalize_node_path(array_path)
+        prefixes = self._container_prefixes() or ("\0",)
+        failed: list[tuple[int, ...]] = []
+        for spec in chunks:
+            coords = tuple(int(i) for i in spec.index)
+            check_location(spec.location)
+            if validate_containers and not spec.location.startswith(prefixes):
+                failed.append(coords)
+                continue
+            if spec.etag_checksum is not None:
+                etag, lm = spec.etag_checksum, 0
+            else:
+                etag, lm = checksum_fields(spec.last_updated_at_checksum)
+            _check_span(spec.offset, spec.length)
+            self._session.set_chunk_ref(path, coords, ("v", spec.location, int(spec.offset),
+                                                       int(spec.length), etag, lm))
+        return failed or None
+
+    def set_virtual_refs_arr(self, array_path: str, chunk_grid_shape: Any, locations: list[str],
+                             offsets: Any, lengths: Any, *, validate_containers: bool = True,
+                             arr_offset: Any = None, checksum: Any = None
+                             ) -> list[tuple[int, ...]] | None:
+        """Store virtual refs for a C-ordered block of the chunk grid from flat columns.
+
+        ``locations[i]``, ``offsets[i]``, ``lengths[i]`` describe the chunk at
+        ``arr_offset + unravel(i, chunk_grid_shape)``; empty locations are
+        skipped. Kept columnar until commit (no Python object per ref).
+        """
+        return sync(self.set_virtual_refs_arr_async(
+            array_path, chunk_grid_shape, locations, offsets, lengths,
+            validate_containers=validate_containers, arr_offset=arr_offset, checksum=checksum))
+
+    async def set_virtual_refs_arr_async(self, array_path: str, chunk_grid_shape: Any,
+                                         locations: list[str], offsets: Any, lengths: Any, *,
+                                         validate_containers: bool = True,
+                                         arr_offset: Any = None, checksum: Any = None
+                                         ) -> list[tuple[int, ...]] | None:
+        import numpy as np
+
+        from frazil._chunkrefs import VirtualBatch
+        from frazil.virtual import checksum_fields
+
+        self._check_writable()
+        path = normalize_node_path(array_path)
+        node = self._session._array(path)
+        assert node.array is not None
+        shape = tuple(int(x) for x in chunk_grid_shape)
+        ndim = len(node.array.shape)
+        off = (0,) * ndim if arr_offset is None else tuple(int(x) for x in arr_offset)
+        if len(shape) != ndim or len(off) != ndim or any(x < 0 for x in shape + off):
+            raise InvalidInputError(f"chunk_grid_shape {list(shape)} / arr_offset {list(off)} "
+                                    f"do not match the {ndim}-d array {path}",
+                                    ErrorKind.INVALID_CHUNK_INDEX)
+        n = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        offs = np.ascontiguousarray(offsets, dtype=np.uint64).ravel()
+        lens = np.ascontiguousarray(lengths, dtype=np.uint64).ravel()
+        if not isinstance(locations, list):
+            locations = list(locations)
+        if not (len(locations) == len(offs) == len(lens) == n):
+            raise InvalidInputError(f"set_virtual_refs_arr: {len(locations)} locations, "
+                                    f"{len(offs)} offsets and {len(lens)} lengths for a chunk "
+                                    f"grid of {n} chunks")
+        grid = [max(m, 1) for _, m in node.array.shape]
+        if n and any(o + s > g for o, s, g in zip(off, shape, grid, strict=True)):
+            raise InvalidInputError(f"chunk block {list(off)} + {list(shape)} is outside the "
+                                    f"chunk grid {grid} of {path}", ErrorKind.INVALID_CHUNK_INDEX)
+        etag, lm = checksum_fields(checksum)
+        valid = np.fromiter(map(bool, locations), bool, n)
+        failed_rows = None
+        if validate_containers:
+            prefixes = self._container_prefixes() or ("\0",)
+            ok = np.fromiter((loc.startswith(prefixes) for loc in locations), bool, n)
+            bad = valid & ~ok
+            if bad.any():
+                failed_rows = np.flatnonzero(bad)
+                valid &= ok
+        else:
+            bad_url = [loc for loc in locations if loc and "://" not in loc]
+            if bad_url:
+                from frazil._virtual import check_location
+
+                check_location(bad_url[0])
+        batch = VirtualBatch(shape, off, list(locations), offs, lens, valid, etag, lm)
+        self._session.set_virtual_batch(path, batch)
+        if failed_rows is None:
+            return None
+        idx = np.unravel_index(failed_rows, shape) if shape else ()
+        cols = [(c + o).tolist() for c, o in zip(idx, off, strict=True)]
+        return [tuple(t) for t in zip(*cols, strict=True)] if cols else [()] * len(failed_rows)
+
+    async def set_if_not_exists(self, key: str, value: Buffer) -> None:
+        # Sessions are single-writer in-process state: check-then-set is atomic
+        # with respect to other coroutines because there is no await in between
+        # for metadata, and chunk lookups are resolved before the write.
+        if not await self.exists(key):
+            await self.set(key, value)
+
+    async def delete(self, key: str) -> None:
+        self._check_writable()
+        try:
+            kind, path, coords = self._parse(key)
+        except InvalidInputError:
+            return
+        if kind == "meta":
+            if self._session.get_node(path) is not None:
+                self._session.delete_node(path)
+            return
+        assert coords is not None
+        if await self._session.get_chunk_ref(path, coords) is not None:
+            self._session.delete_chunk(path, coords)
+
+    async def delete_dir(self, prefix: str) -> None:
+        self._check_writable()
+        prefix = prefix.rstrip("/")
+        try:
+            path = _node_path(prefix)
+        except InvalidInputError:
+            return
+        if self._session.get_node(path) is not None:
+            self._session.delete_node(path)
+            return
+        keys = [k async for k in self.list_prefix(prefix + "/" if prefix else "")]
+        for k in keys:
+            await self.delete(k)
+
+    async def set_partial_values(self, key_start_values: Any) -> None:
+        raise NotImplementedError("frazil stores do not support partial writes")
+
+    async def clear(self) -> None:
+        self._check_writable()
+        for node in self._session.list_nodes():
+            if self._session.get_node(node.path) is not None:
+                self._session.delete_node(node.path)
+
+    # ------------------------------------------------------------- listing
+    async def _all_keys(self, prefix: str = "") -> list[str]:
+        """Every key, or those of the nodes that can have keys under ``prefix``."""
+        keys: list[str] = []
+        for node in self._session.list_nodes():
+            base = node.path.strip("/")
+            root = base + "/" if base else ""  # every key of this node starts with it
+            if prefix and not (prefix.startswith(root) or root.startswith(prefix)):
+                continue  # no key of this node can start with prefix: skip its chunks
+            keys.append(f"{base}/{_META}" if base else _META)
+            if node.array is not None:
+                chunk_root = f"{base}/c" if base else "c"
+                for coords in await self._session.chunk_coords(node.path):
+                    keys.append("/".join([chunk_root, *map(str, coords)]))
+        return keys
+
+    async def list(self) -> AsyncIterator[str]:
+        for k in await self._all_keys():
+            yield k
+
+    async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
+        for k in await self._all_keys(prefix):
+            if k.startswith(prefix):
+                yield k
+
+    async def list_dir(self, prefix: str) -> AsyncIterator[str]:
+        prefix = prefix.strip("/")
+        try:
+            path = _node_path(prefix)
+        except InvalidInputError:
+            path = None
+        node = None if path is None else self._session.get_node(path)
+        if node is None:
+            # inside an array's chunk space ("a/c", "a/c/0") or nothing at all
+            start = prefix + "/" if prefix else ""
+            seen: set[str] = set()
+            for k in await self._all_keys():
+                if k.startswith(start):
+                    name = k[len(start):].split("/", 1)[0]
+                    if name and name not in seen:
+                        seen.add(name)
+                        yield name
+            return
+        yield _META
+        if node.array is not None and await self._session.chunk_coords(node.path):
+            yield "c"
+        depth = 0 if node.path == "/" else node.path.count("/")
+        for child in self._session.list_nodes():
+            if child.path.count("/") == depth + 1 and child.path != "/" and (
+                    node.path == "/" or child.path.startswith(node.path + "/")):
+                yield child.path.rsplit("/", 1)[1]
+
+    async def is_empty(self, prefix: str) -> bool:
+        async for _ in self.list_prefix(prefix):
+            return False
+        return True
+
+    # ------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("frazil stores cannot be pickled yet")

@@ -1,0 +1,182 @@
+"""Virtual chunk API objects (icechunk's ``icechunk.virtual`` surface).
+
+``VirtualChunkContainer`` and the ``ObjectStoreConfig`` values it holds are
+persisted in the repository config exactly as icechunk writes them::
+
+    virtual_chunk_containers = {
+        url_prefix: {"name": name | None, "store": {kind: options}, "url_prefix": url_prefix},
+    }
+
+where ``{kind: options}`` is e.g. ``{"local_file_system": "/data"}`` or
+``{"s3": {...S3 options...}}``. frazil only builds the ``local_file_system`` store
+itself (``local_filesystem_store``); other kinds come from optional
+distributions (frazil-s3, ...) or from a config written by icechunk, and are kept
+verbatim so they round-trip.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from frazil._errors import InvalidInputError
+
+__all__ = [
+    "ChunkType",
+    "ObjectStoreConfig",
+    "VirtualChunkContainer",
+    "VirtualChunkSpec",
+    "local_filesystem_store",
+]
+
+
+class ChunkType(Enum):
+    """The kind of a chunk reference (icechunk's ``ChunkType``)."""
+
+    uninitialized = 0
+    native = 1
+    virtual = 2
+    inline = 3
+
+
+class ObjectStoreConfig:
+    """Where a virtual chunk container's objects live: ``{kind: options}``.
+
+    ``kind`` is icechunk's serialized name (``local_file_system``, ``s3``,
+    ``s3_compatible``, ``gcs``, ``azure``, ``tigris``, ``http``,
+    ``in_memory``); ``options`` is whatever icechunk stores for that kind.
+    """
+
+    __slots__ = ("kind", "options")
+
+    def __init__(self, kind: str, options: Any = None) -> None:
+        if not isinstance(kind, str) or not kind:
+            raise InvalidInputError(f"object store kind must be a non-empty string, got {kind!r}")
+        self.kind = kind
+        self.options = copy.deepcopy(options) if options is not None else {}
+
+    def _to_dict(self) -> dict[str, Any]:
+        return {self.kind: copy.deepcopy(self.options)}
+
+    @classmethod
+    def _from_dict(cls, data: Any) -> ObjectStoreConfig:
+        if isinstance(data, str):  # unit variants, e.g. "in_memory"
+            return cls(data, None)
+        if not isinstance(data, dict) or len(data) != 1:
+            raise InvalidInputError(f"invalid object store config {data!r}")
+        ((kind, options),) = data.items()
+        out = cls.__new__(cls)
+        out.kind, out.options = kind, copy.deepcopy(options)
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObjectStoreConfig) and self._to_dict() == other._to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.kind)
+
+    def __repr__(self) -> str:
+        return f"ObjectStoreConfig({self.kind!r}, {self.options!r})"
+
+
+def local_filesystem_store(path: str) -> ObjectStoreConfig:
+    """The object store of a ``file://`` virtual chunk container."""
+    return ObjectStoreConfig("local_file_system", str(path))
+
+
+def _store_config(store: Any) -> ObjectStoreConfig:
+    if isinstance(store, ObjectStoreConfig):
+        return store
+    to_dict = getattr(store, "_to_dict", None)  # e.g. store objects of frazil-s3
+    if callable(to_dict):
+        return ObjectStoreConfig._from_dict(to_dict())
+    if isinstance(store, dict | str):
+        return ObjectStoreConfig._from_dict(store)
+    raise InvalidInputError(f"not an object store config: {store!r}")
+
+
+class VirtualChunkContainer:
+    """Configuration to read virtual chunks whose URLs start with ``url_prefix``."""
+
+    __slots__ = ("name", "store", "url_prefix")
+
+    def __init__(self, url_prefix: str, store: Any, name: str | None = None) -> None:
+        if not isinstance(url_prefix, str) or not url_prefix.endswith("/"):
+            raise InvalidInputError(
+                f"VirtualChunkContainer url_prefix must end in a / character: {url_prefix!r}",
+                "invalid-virtual-chunk-container")
+        if "://" not in url_prefix:
+            raise InvalidInputError(f"VirtualChunkContainer url_prefix {url_prefix!r} is not a "
+                                    "URL", "invalid-virtual-chunk-container")
+        self.url_prefix = url_prefix
+        self.store = _store_config(store)
+        self.name = name
+
+    def _to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "store": self.store._to_dict(), "url_prefix": self.url_prefix}
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> VirtualChunkContainer:
+        out = cls.__new__(cls)
+        out.url_prefix = data["url_prefix"]
+        out.store = ObjectStoreConfig._from_dict(data["store"])
+        out.name = data.get("name")
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VirtualChunkContainer) and self._to_dict() == other._to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.url_prefix)
+
+    def __repr__(self) -> str:
+        return (f"VirtualChunkContainer(name={self.name!r}, url_prefix={self.url_prefix!r}, "
+                f"store={self.store!r})")
+
+
+class VirtualChunkSpec:
+    """One virtual chunk reference for ``IcechunkStore.set_virtual_refs``."""
+
+    __slots__ = ("etag_checksum", "index", "last_updated_at_checksum", "length", "location",
+                 "offset")
+
+    def __init__(self, index: Sequence[int], location: str, offset: int, length: int,
+                 etag_checksum: str | None = None,
+                 last_updated_at_checksum: _dt.datetime | None = None) -> None:
+        self.index = [int(i) for i in index]
+        self.location = location
+        self.offset = int(offset)
+        self.length = int(length)
+        self.etag_checksum = etag_checksum
+        self.last_updated_at_checksum = last_updated_at_checksum
+
+    def __repr__(self) -> str:
+        return (f"VirtualChunkSpec(index={self.index}, location={self.location!r}, "
+                f"offset={self.offset}, length={self.length})")
+
+
+def checksum_fields(checksum: Any) -> tuple[str | None, int]:
+    """``(etag, last_modified seconds)`` from icechunk's ``checksum`` argument.
+
+    A ``datetime`` (naive = UTC, as icechunk) or a number of seconds is a
+    last-modified checksum; a string is an etag; ``None`` is no checksum.
+    """
+    if checksum is None:
+        return None, 0
+    if isinstance(checksum, str):
+        return checksum, 0
+    if isinstance(checksum, _dt.datetime):
+        if checksum.tzinfo is None:
+            checksum = checksum.replace(tzinfo=_dt.timezone.utc)
+        secs = int(checksum.timestamp())
+    elif isinstance(checksum, int | float) and not isinstance(checksum, bool):
+        secs = int(checksum)
+    else:
+        raise InvalidInputError(f"checksum must be an etag string or a datetime, got "
+                                f"{checksum!r}")
+    if not 0 < secs < 2**32:
+        raise InvalidInputError(f"last-modified checksum {checksum!r} is out of range")
+    return None, secs

@@ -1,0 +1,372 @@
+"""One boto3 client per process, called from a thread pool, with frazil's own retries.
+
+boto3's client is synchronous and thread-safe. Every call runs on a
+process-wide thread pool; botocore's own retries are switched off
+(``total_max_attempts=1``) so that retry behaviour is frazil's: exponential
+backoff with jitter on 408, 429, 499, 5xx, throttling codes and connection
+errors, bounded by ``max_tries`` and an optional operation deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from frazil._errors import ErrorKind, StorageError
+
+from frazil_s3._config import S3Credentials, S3Options, S3Settings
+from frazil_s3._direct import DirectS3, FallBack
+
+__all__ = ["S3Client", "is_retryable", "status_of", "code_of"]
+
+log = logging.getLogger("frazil_s3")
+
+_RETRY_STATUS = {408, 429, 499}
+_RETRY_CODES = {"RequestTimeout", "RequestTimeoutException", "SlowDown", "Throttling",
+                "ThrottlingException", "TooManyRequestsException", "InternalError",
+                "ServiceUnavailable", "RequestLimitExceeded", "OperationAborted"}
+
+_SECRET_PATTERNS = [
+    re.compile(r"(x-amz-security-token[:=]\s*)[^\s,;'\"}]+", re.I),
+    re.compile(r"('X-Amz-Security-Token':\s*b?')[^']+", re.I),
+    re.compile(r"(Signature=)[0-9a-f]+", re.I),
+    re.compile(r"(X-Amz-Credential=)[^&\s]+", re.I),
+    re.compile(r"(Credential=)[^,/\s]+", re.I),
+]
+_BOTOCORE_LOGGERS = ("botocore.auth", "botocore.endpoint", "botocore.httpsession",
+                     "botocore.parsers", "botocore.credentials", "botocore.hooks",
+                     "botocore.client", "botocore.retryhandler", "botocore.awsrequest",
+                     "botocore.utils", "urllib3.connectionpool")
+
+
+class _RedactSecrets(logging.Filter):
+    """Removes session tokens, signatures and key ids from botocore's debug lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:  # noqa: BLE001 - never break logging
+            return True
+        red = msg
+        for pat in _SECRET_PATTERNS:
+            red = pat.sub(r"\1***", red)
+        if red != msg:
+            record.msg, record.args = red, ()
+        return True
+
+
+_REDACTOR = _RedactSecrets()
+
+
+def _install_redaction() -> None:
+    for name in _BOTOCORE_LOGGERS:
+        logger = logging.getLogger(name)
+        if _REDACTOR not in logger.filters:
+            logger.addFilter(_REDACTOR)
+
+
+_POOL_LOCK = threading.Lock()
+_LOADER: tuple[int, Any] | None = None
+
+
+def _botocore_session() -> Any:
+    """A new botocore session sharing this process's data loader.
+
+    Loading and parsing the S3 service model is most of the cost of building
+    a client (about 50 ms); a shared loader makes every client after the
+    first cost a few milliseconds. Each storage keeps its own session (its
+    credentials) and client (its event hooks, its connection pool).
+    """
+    import botocore.session
+
+    global _LOADER
+    session = botocore.session.get_session()
+    pid = os.getpid()
+    with _POOL_LOCK:
+        if _LOADER is None or _LOADER[0] != pid:
+            _LOADER = (pid, session.get_component("data_loader"))
+        else:
+            session.register_component("data_loader", _LOADER[1])
+    return session
+
+
+_POOL: tuple[int, ThreadPoolExecutor] | None = None
+_POOL_SIZE = 128
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    pid = os.getpid()
+    pool = _POOL
+    if pool is None or pool[0] != pid:  # a forked child cannot use its parent's threads
+        with _POOL_LOCK:
+            if _POOL is None or _POOL[0] != pid:
+                _POOL = (pid, ThreadPoolExecutor(_POOL_SIZE, thread_name_prefix="frazil-s3"))
+            pool = _POOL
+    return pool[1]
+
+
+def status_of(exc: BaseException) -> int | None:
+    resp = getattr(exc, "response", None)
+    if isinstance(resp, dict):
+        status = resp.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return int(status) if status is not None else None
+    return None
+
+
+def code_of(exc: BaseException) -> str:
+    resp = getattr(exc, "response", None)
+    if isinstance(resp, dict):
+        return str(resp.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether a failed attempt is worth repeating (transient server or network trouble)."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.ClientError):
+        status = status_of(exc)
+        return (status is not None and (status in _RETRY_STATUS or status >= 500)) or \
+            code_of(exc) in _RETRY_CODES
+    if isinstance(exc, (bx.ConnectionError, bx.HTTPClientError, bx.ReadTimeoutError,
+                        bx.ConnectTimeoutError, bx.ResponseStreamingError,
+                        ConnectionError, TimeoutError)):
+        return True
+    from urllib3 import exceptions as ux
+
+    # the plain route's transport errors: refused or reset connections, timeouts,
+    # truncated bodies (not malformed URLs or TLS verification failures)
+    return isinstance(exc, (ux.ProtocolError, ux.TimeoutError, ux.NewConnectionError,
+                            ux.IncompleteRead)) and not isinstance(exc, ux.SSLError)
+
+
+class S3Client:
+    """A picklable handle on a lazily built boto3 S3 client.
+
+    Parameters
+    ----------
+    options
+        Endpoint, region, addressing style.
+    credentials
+        How to sign requests.
+    settings
+        Retries, timeouts.
+    max_pool_connections
+        Size of the client's HTTP connection pool.
+    """
+
+    def __init__(self, options: S3Options, credentials: S3Credentials, settings: S3Settings,
+                 max_pool_connections: int = 64, *,
+                 read_headers: dict[str, str] | None = None,
+                 write_headers: dict[str, str] | None = None) -> None:
+        self.options = options
+        self.read_headers = dict(read_headers or {})
+        self.write_headers = dict(write_headers or {})
+        self.credentials = credentials
+        self.settings = settings
+        self.max_pool_connections = max_pool_connections
+        self._lock = threading.Lock()
+        self._client: tuple[int, Any] | None = None
+        self._direct: tuple[int, Any] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_client"] = state["_direct"] = None
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"S3Client(endpoint_url={self.options.endpoint_url!r}, {self.credentials!r})"
+
+    # -- the boto3 client -----------------------------------------------------------
+
+    def client(self) -> Any:
+        made = self._client
+        pid = os.getpid()
+        if made is None or made[0] != pid:
+            with self._lock:
+                if self._client is None or self._client[0] != pid:
+                    client, credentials, ca_bundle = self._build()
+                    self._direct = (pid, self._build_direct(client, credentials, ca_bundle))
+                    self._client = (pid, client)
+                made = self._client
+        return made[1]
+
+    def direct(self) -> DirectS3 | None:
+        """The plain-HTTP route for single-object calls (``None``: boto3 only)."""
+        self.client()
+        made = self._direct
+        return None if made is None else made[1]  # type: ignore[no-any-return]
+
+    def _build_direct(self, client: Any, credentials: Any,
+                      ca_bundle: str | None) -> DirectS3 | None:
+        opts, st = self.options, self.settings
+        anonymous = opts.anonymous or self.credentials.kind == "anonymous"
+        if (not anonymous and credentials is None) or not DirectS3.usable(client):
+            return None  # boto3 reports missing credentials; proxies are boto3's to handle
+        read, write = self.extra_headers()
+        return DirectS3(client, None if anonymous else credentials, ca_bundle=ca_bundle,
+                        max_connections=self.max_pool_connections,
+                        connect_timeout=st.connect_timeout_s, read_timeout=self._read_timeout(),
+                        read_headers=read, write_headers=write)
+
+    def extra_headers(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Headers added to reads (GET, HEAD) and to writes (everything else)."""
+        read, write = dict(self.read_headers), dict(self.write_headers)
+        if self.options.requester_pays:
+            read["x-amz-request-payer"] = write["x-amz-request-payer"] = "requester"
+        return read, write
+
+    def _read_timeout(self) -> float:
+        timeout = self.settings.read_timeout_s
+        if self.options.network_stream_timeout_seconds:
+            timeout = min(timeout, float(self.options.network_stream_timeout_seconds))
+        return timeout
+
+    def _build(self) -> tuple[Any, Any, str | None]:
+        """A boto3 client, the credentials it signs with (``None``: unsigned or none found)
+        and the CA bundle it verifies TLS with (``AWS_CA_BUNDLE``, ``ca_bundle``), if any."""
+        from botocore import UNSIGNED
+        from botocore.credentials import Credentials
+        from botocore.config import Config
+
+        _install_redaction()
+        opts, creds, st = self.options, self.credentials, self.settings
+        read_timeout = self._read_timeout()
+        config_kwargs: dict[str, Any] = dict(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            connect_timeout=st.connect_timeout_s,
+            read_timeout=read_timeout,
+            max_pool_connections=max(10, self.max_pool_connections),
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            parameter_validation=False,
+            s3={"addressing_style": "path" if opts.force_path_style else "auto"},
+        )
+        anonymous = opts.anonymous or creds.kind == "anonymous"
+        if anonymous:
+            config_kwargs["signature_version"] = UNSIGNED
+        session = _botocore_session()
+        if creds.kind == "refreshable" and not anonymous:
+            session._credentials = _refreshable(creds.get_credentials)  # type: ignore[arg-type]
+        kwargs: dict[str, Any] = {}
+        credentials: Any = None
+        if creds.kind == "static" and creds.static is not None and not anonymous:
+            kwargs.update(aws_access_key_id=creds.static.access_key_id,
+                          aws_secret_access_key=creds.static.secret_access_key,
+                          aws_session_token=creds.static.session_token)
+            credentials = Credentials(creds.static.access_key_id,
+                                      creds.static.secret_access_key, creds.static.session_token)
+        elif not anonymous:
+            credentials = session.get_credentials()
+        region = opts.region or session.get_config_variable("region") or "us-east-1"
+        client = session.create_client("s3", region_name=region, endpoint_url=opts.endpoint_url,
+                                       config=Config(**config_kwargs), **kwargs)
+        read, write = self.extra_headers()
+        if read or write:
+            client.meta.events.register("before-sign.s3", _HeaderAdder(read, write))
+        return client, credentials, session.get_config_variable("ca_bundle")
+
+    # -- calls ------------------------------------------------------------------------
+
+    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` on the thread pool (no retries)."""
+        return await asyncio.get_running_loop().run_in_executor(_pool(), fn, *args)
+
+    async def call(self, op: str, *, ambiguous: list[bool] | None = None,
+                   post: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+        """Call client method ``op`` with retries; ``post(response)`` runs in the thread too.
+
+        A retried attempt appends ``True`` to ``ambiguous`` (if given): the
+        caller then knows an earlier attempt may have taken effect.
+        """
+        st = self.settings
+        deadline = None if st.operation_timeout_s is None else \
+            time.monotonic() + st.operation_timeout_s
+
+        def attempt() -> Any:
+            direct = self.direct()
+            if direct is not None and direct.handles(op, kwargs):
+                try:
+                    resp = direct.request(op, kwargs)
+                except FallBack as exc:
+                    log.debug("S3 %s: plain route gave way to boto3 (%s)", op, exc)
+                    resp = getattr(self.client(), op)(**kwargs)
+            else:
+                resp = getattr(self.client(), op)(**kwargs)
+            return post(resp) if post is not None else resp
+
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                fut = self.run(attempt)
+                if deadline is not None:
+                    return await asyncio.wait_for(fut, max(deadline - time.monotonic(), 0.001))
+                return await fut
+            except TimeoutError as exc:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise StorageError(f"S3 {op} timed out after {st.operation_timeout_s} s "
+                                       f"({tries} attempt(s))", ErrorKind.OBJECT_STORE) from exc
+                err: BaseException = exc
+            except Exception as exc:  # noqa: BLE001 - classified below
+                if not is_retryable(exc):
+                    raise
+                err = exc
+            if ambiguous is not None:
+                ambiguous.append(True)
+            if tries >= st.max_tries:
+                raise err
+            delay = min(st.max_backoff_s, st.initial_backoff_s * (2 ** (tries - 1)))
+            delay = random.uniform(delay / 2, delay)
+            if deadline is not None and time.monotonic() + delay >= deadline:
+                raise StorageError(f"S3 {op} timed out after {st.operation_timeout_s} s "
+                                   f"({tries} attempt(s)): {type(err).__name__}",
+                                   ErrorKind.OBJECT_STORE) from err
+            log.debug("S3 %s attempt %d failed (%s); retrying in %.3f s", op, tries,
+                      type(err).__name__, delay)
+            await asyncio.sleep(delay)
+
+
+class _HeaderAdder:
+    """botocore ``before-sign`` handler: extra headers by HTTP method (reads vs writes)."""
+
+    def __init__(self, read: dict[str, str], write: dict[str, str]) -> None:
+        self.read, self.write = read, write
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        extra = self.read if request.method in ("GET", "HEAD") else self.write
+        for name, value in extra.items():
+            if name in request.headers:
+                del request.headers[name]
+            request.headers[name] = value
+
+
+def _refreshable(get_credentials: Callable[[], Any]) -> Any:
+    from botocore.credentials import RefreshableCredentials
+
+    def fetch() -> dict[str, Any]:
+        c = get_credentials()
+        expiry = getattr(c, "expires_after", None)
+        if expiry is None:
+            expiry = datetime.now(UTC) + timedelta(days=365 * 100)
+        elif expiry.tzinfo is None:
+            expiry = expiry.replace(tzinfo=UTC)
+        return {"access_key": c.access_key_id, "secret_key": c.secret_access_key,
+                "token": getattr(c, "session_token", None), "expiry_time": expiry.isoformat()}
+
+    return RefreshableCredentials.create_from_metadata(fetch(), fetch, "frazil-get-credentials")

@@ -1,0 +1,201 @@
+"""Single-object GET, HEAD and PUT without boto3's per-request machinery.
+
+boto3 spends about a millisecond of Python per request (parameter
+serialisation, a dozen event hooks, endpoint rules, header dictionaries,
+response parsing) where the work is one signed HTTP request. For the calls
+that carry the data (chunk and metadata reads and writes) frazil-s3 builds the
+request itself, signs it with botocore's own SigV4 signer
+(:class:`botocore.auth.S3SigV4Auth`) and sends it over a urllib3 pool. The
+object URL comes from botocore once per bucket (its endpoint rules decide
+between path and virtual-hosted addressing), so both routes reach the same
+place. Everything else (listing, batch delete, multipart uploads) stays on
+the boto3 client.
+
+Answers look like boto3's: a dict with ``Body``, ``ETag``, ``ContentLength``
+and ``LastModified``, and failures raise :class:`botocore.exceptions.ClientError`
+with the S3 error code, so retry and error mapping are shared by both routes.
+A redirect or an authorization-header complaint (a bucket in another region)
+switches the client to boto3 for good, which knows how to follow it.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import urllib.request
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+from xml.etree import ElementTree
+
+__all__ = ["DirectS3", "FallBack"]
+
+_EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+_PUT_KEYS = frozenset({"Bucket", "Key", "Body", "IfNoneMatch", "IfMatch", "StorageClass"})
+_GET_KEYS = frozenset({"Bucket", "Key", "Range"})
+_HEAD_KEYS = frozenset({"Bucket", "Key"})
+_OPS = {"get_object": ("GET", _GET_KEYS, "GetObject"),
+        "head_object": ("HEAD", _HEAD_KEYS, "HeadObject"),
+        "put_object": ("PUT", _PUT_KEYS, "PutObject")}
+#: boto3's answer to these is a redirect dance (another region) this route does not do.
+_REDIRECT_STATUS = {301, 302, 307, 308}
+_REGION_CODES = {"AuthorizationHeaderMalformed", "PermanentRedirect",
+                 "IllegalLocationConstraintException"}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("frazil-s3")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"
+
+
+class FallBack(Exception):
+    """This request (and every later one) should go through boto3."""
+
+
+class DirectS3:
+    """Signed single-object requests over a shared urllib3 pool.
+
+    Parameters
+    ----------
+    client
+        The boto3 client whose endpoint, region and signing name are used.
+    credentials
+        botocore credentials (refreshed by botocore when refreshable), or
+        ``None`` for unsigned requests.
+    max_connections
+        Pool size per host.
+    connect_timeout, read_timeout
+        Socket timeouts of one attempt, in seconds.
+    read_headers, write_headers
+        Extra headers for GET/HEAD and for PUT.
+    ca_bundle
+        CA certificates to verify TLS with, as botocore was told
+        (``AWS_CA_BUNDLE``); ``None``: botocore's default bundle.
+    """
+
+    def __init__(self, client: Any, credentials: Any, *, max_connections: int,
+                 ca_bundle: str | None = None,
+                 connect_timeout: float, read_timeout: float,
+                 read_headers: Mapping[str, str] | None = None,
+                 write_headers: Mapping[str, str] | None = None) -> None:
+        import urllib3
+        from botocore.httpsession import get_cert_path
+
+        self._client = client
+        self._credentials = credentials
+        self._region = client.meta.region_name
+        self._read_headers = dict(read_headers or {})
+        self._write_headers = dict(write_headers or {})
+        self._bases: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.enabled = True
+        self._user_agent = f"frazil-s3/{_version()} urllib3/{urllib3.__version__}"
+        self._pool = urllib3.PoolManager(
+            num_pools=16, maxsize=max(10, max_connections), block=False, retries=False,
+            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            ca_certs=ca_bundle or get_cert_path(True))
+
+    @staticmethod
+    def usable(client: Any) -> bool:
+        """Whether the plain route reaches the same endpoint as boto3 (no proxy in between)."""
+        url = client.meta.endpoint_url
+        host = urlsplit(url).hostname or ""
+        proxies = urllib.request.getproxies()
+        if client.meta.config.proxies or (proxies and not urllib.request.proxy_bypass(host)):
+            return False
+        return True
+
+    def handles(self, op: str, kwargs: Mapping[str, Any]) -> bool:
+        spec = _OPS.get(op)
+        return self.enabled and spec is not None and kwargs.keys() <= spec[1]
+
+    # -- addressing -------------------------------------------------------------------
+
+    def _base(self, bucket: str) -> str:
+        """The URL of ``bucket``'s objects, as botocore's endpoint rules build it."""
+        base = self._bases.get(bucket)
+        if base is None:
+            probe = "frazil-probe-key"
+            url = self._client.generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": probe}, ExpiresIn=60)
+            parts = urlsplit(url)
+            if not parts.path.endswith("/" + probe):
+                raise FallBack(f"unexpected object URL layout {parts.path!r}")
+            base = f"{parts.scheme}://{parts.netloc}{parts.path[:-len(probe)]}"
+            with self._lock:
+                self._bases[bucket] = base
+        return base
+
+    # -- requests ---------------------------------------------------------------------
+
+    def request(self, op: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """Perform ``op`` (``get_object``, ``head_object``, ``put_object``) as boto3 would."""
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        method, _, op_name = _OPS[op]
+        url = self._base(kwargs["Bucket"]) + quote(kwargs["Key"], safe="/~")
+        body: bytes | None = None
+        if method == "PUT":
+            body = bytes(kwargs["Body"])
+            headers = dict(self._write_headers)
+            if "IfNoneMatch" in kwargs:
+                headers["If-None-Match"] = kwargs["IfNoneMatch"]
+            if "IfMatch" in kwargs:
+                headers["If-Match"] = kwargs["IfMatch"]
+            if kwargs.get("StorageClass"):
+                headers["x-amz-storage-class"] = kwargs["StorageClass"]
+        else:
+            headers = dict(self._read_headers)
+            if kwargs.get("Range"):
+                headers["Range"] = kwargs["Range"]
+        headers["User-Agent"] = self._user_agent
+        if self._credentials is not None:
+            req = AWSRequest(method, url, data=body, headers=headers)
+            if body is None:
+                req.headers["X-Amz-Content-SHA256"] = _EMPTY_SHA256
+            S3SigV4Auth(self._credentials.get_frozen_credentials(), "s3",
+                        self._region).add_auth(req)
+            headers = dict(req.headers.items())
+        resp = self._pool.request(method, url, body=body, headers=headers,
+                                  preload_content=True, decode_content=False, redirect=False)
+        status = resp.status
+        if status >= 300:
+            raise self._failure(resp, op_name)
+        out: dict[str, Any] = {"ETag": resp.headers.get("ETag"),
+                               "ResponseMetadata": {"HTTPStatusCode": status}}
+        if method != "PUT":
+            length = resp.headers.get("Content-Length")
+            out["ContentLength"] = int(length) if length is not None else len(resp.data)
+            modified = resp.headers.get("Last-Modified")
+            if modified:
+                out["LastModified"] = parsedate_to_datetime(modified)
+            if method == "GET":
+                out["Body"] = io.BytesIO(resp.data)
+        return out
+
+    def _failure(self, resp: Any, op_name: str) -> Exception:
+        from botocore.exceptions import ClientError
+
+        status = resp.status
+        code, message = str(status), ""
+        if resp.data:
+            try:
+                root = ElementTree.fromstring(resp.data)
+                code = root.findtext("Code") or code
+                message = root.findtext("Message") or ""
+            except ElementTree.ParseError:
+                message = resp.data[:200].decode("utf-8", "replace")
+        elif status == 404:
+            code = "404"
+        if status in _REDIRECT_STATUS or code in _REGION_CODES:
+            self.enabled = False
+            return FallBack(f"{op_name}: {status} {code}")
+        return ClientError({"Error": {"Code": code, "Message": message},
+                            "ResponseMetadata": {"HTTPStatusCode": status,
+                                                 "HTTPHeaders": dict(resp.headers)}}, op_name)

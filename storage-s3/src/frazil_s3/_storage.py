@@ -1,0 +1,514 @@
+"""A frazil :class:`~frazil.storage.Storage` on S3 and S3-compatible object stores.
+
+* Conditional create is ``PutObject`` with ``If-None-Match: *``; conditional
+  update is ``PutObject`` with ``If-Match: <etag>``. Version tokens are ETags.
+* A conditional write whose attempt failed in transit (connection reset,
+  timeout, 5xx) is retried; when the retry then loses with 412, the object is
+  read back, and if it holds exactly the bytes written the earlier attempt
+  landed: the write succeeds instead of reporting a spurious conflict.
+* Objects of at least ``multipart_threshold`` bytes (100 MB by default) are
+  uploaded in parts of ``multipart_part_size`` (>= 5 MiB) in parallel.
+* Keys: ``<prefix>/<path>``. A repository at the bucket root that an older
+  icechunk wrote with a leading slash (``/repo``) is found by probing, as
+  icechunk does (``legacy_rooted_keys``). New repositories need a prefix.
+* Errors: missing keys -> :class:`~frazil.storage.ObjectNotFoundError`; 412 ->
+  :class:`~frazil.storage.ConditionFailedError`; a missing bucket, refused
+  credentials and everything else -> :class:`~frazil.StorageError` naming the
+  bucket and operation, never the credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from frazil._errors import ErrorKind, InvalidInputError, StorageError
+from frazil.storage import (
+    DEFAULT_MAX_CONCURRENT_REQUESTS,
+    ByteRange,
+    ConditionFailedError,
+    ObjectInfo,
+    ObjectNotFoundError,
+    Storage,
+    VersionToken,
+    resolve_byte_range,
+)
+
+from frazil_s3._client import S3Client, code_of, status_of
+from frazil_s3._config import (
+    DEFAULT_MULTIPART_THRESHOLD,
+    ChecksumAlgorithm,
+    S3Credentials,
+    S3Options,
+    S3Settings,
+    request_headers,
+    s3_credentials,
+)
+
+__all__ = ["S3Storage", "r2_storage", "s3_from_url", "s3_storage", "tigris_storage"]
+
+_DELETE_BATCH = 1000
+_NOT_FOUND_CODES = {"NoSuchKey", "NotFound", "404"}
+#: objects whose presence tells a standard repository from a leading-slash one
+_LAYOUT_ANCHORS = ("repo", "refs/branch.main/ref.json")
+_DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "403",
+                 "ExpiredToken", "InvalidToken", "AllAccessDisabled"}
+
+
+class S3Storage(Storage):
+    """A repository under ``s3://bucket/prefix``.
+
+    Build it with :func:`s3_storage` (icechunk's signature) or directly.
+
+    Parameters
+    ----------
+    bucket, prefix
+        Where the repository lives; ``prefix`` may be empty.
+    options
+        Endpoint, region, addressing (:class:`~frazil_s3.S3Options`).
+    credentials
+        :class:`~frazil_s3.S3Credentials`.
+    settings
+        Retries, timeouts, multipart, storage class (:class:`~frazil_s3.S3Settings`).
+    max_concurrent_requests
+        Upper bound on concurrent requests per event loop.
+    read_headers, write_headers
+        Extra HTTP headers of reads (GET, HEAD) and of writes.
+    legacy_rooted_keys
+        Key layout at the bucket root: ``None`` probes for it, ``True`` uses
+        keys with a leading slash (only with an empty prefix), ``False`` never does.
+    read_only
+        Refuse every write (e.g. Tigris with weak consistency).
+    """
+
+    def __init__(self, bucket: str, prefix: str | None = None, *,
+                 options: S3Options | None = None, credentials: S3Credentials | None = None,
+                 settings: S3Settings | None = None,
+                 max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+                 read_headers: dict[str, str] | None = None,
+                 write_headers: dict[str, str] | None = None,
+                 legacy_rooted_keys: bool | None = None, read_only: bool = False) -> None:
+        super().__init__(max_concurrent_requests=max_concurrent_requests)
+        if not bucket or "/" in bucket:
+            raise InvalidInputError(f"invalid S3 bucket name: {bucket!r}", ErrorKind.STORAGE_CONFIG)
+        self._bucket = bucket
+        self._prefix = (prefix or "").strip("/")
+        if legacy_rooted_keys and self._prefix:
+            raise InvalidInputError("legacy_rooted_keys is only valid with an empty prefix",
+                                    ErrorKind.STORAGE_CONFIG)
+        # "" standard keys, "/" a leading slash; None: probe on first use
+        self._root: str | None = "/" if legacy_rooted_keys else (
+            "" if legacy_rooted_keys is False or self._prefix else None)
+        self._read_only = read_only
+        self._s3 = S3Client(options or S3Options(), credentials or s3_credentials(),
+                            settings or S3Settings(), max_concurrent_requests,
+                            read_headers=read_headers, write_headers=write_headers)
+
+    # -- properties -------------------------------------------------------------------
+
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    @property
+    def settings(self) -> S3Settings:
+        return self._s3.settings
+
+    @property
+    def can_write(self) -> bool:
+        return not self._read_only
+
+    def check_can_create_repository(self) -> None:
+        if not self._prefix:
+            raise InvalidInputError(
+                f"creating a repository at the root of bucket {self._bucket!r} is not "
+                "supported (as in icechunk >= 2.1); use a non-empty prefix. Existing "
+                "bucket-root repositories can still be opened and updated.",
+                ErrorKind.STORAGE_CONFIG)
+
+    @property
+    def client(self) -> Any:
+        """The underlying boto3 client of this process (built on first use)."""
+        return self._s3.client()
+
+    def _repr_fields(self) -> dict[str, object]:
+        fields: dict[str, object] = {"bucket": self._bucket, "prefix": self._prefix}
+        if self._s3.options.endpoint_url:
+            fields["endpoint_url"] = self._s3.options.endpoint_url
+        return fields
+
+    def _key(self, path: str) -> str:
+        """The object key of ``path`` (the layout must be known: see :meth:`_k`)."""
+        return f"{self._prefix}/{path}" if self._prefix else f"{self._root or ''}{path}"
+
+    async def _k(self, path: str) -> str:
+        if self._root is None:
+            self._root = await self._probe_layout()
+        return self._key(path)
+
+    def _rel(self, key: str) -> str:
+        return key[len(self._prefix) + 1:] if self._prefix else key[len(self._root or ""):]
+
+    async def _probe_layout(self) -> str:
+        """Standard or leading-slash keys at the bucket root, told by the anchors' ETags.
+
+        The same ETag under both keys means the store folds ``/x`` into ``x``
+        (standard layout); distinct objects under both is refused as ambiguous.
+        """
+        async def etag(key: str) -> str | None:
+            try:
+                resp = await self._call("head_object", None, Key=key)
+            except StorageError as exc:
+                cause = exc.__cause__
+                # some stores answer 400 rather than 404 for a leading-slash key
+                if cause is not None and (status_of(cause) in (404, 400)
+                                          or code_of(cause) in _NOT_FOUND_CODES):
+                    return None
+                raise
+            return str(resp.get("ETag"))
+
+        found = await asyncio.gather(*(etag(k) for a in _LAYOUT_ANCHORS for k in (a, "/" + a)))
+        standard = rooted = False
+        for clean, slash in zip(found[::2], found[1::2], strict=True):
+            standard |= clean is not None
+            rooted |= slash is not None and slash != clean
+        if standard and rooted:
+            raise StorageError(f"the repository at the root of bucket {self._bucket!r} has "
+                               "objects under both standard and leading-slash keys; this is "
+                               "ambiguous (see icechunk issue 2239)", ErrorKind.OBJECT_STORE)
+        return "/" if rooted else ""
+
+    # -- error mapping -----------------------------------------------------------------
+
+    def _error(self, exc: BaseException, op: str, path: str | None = None) -> Exception:
+        from botocore import exceptions as bx
+
+        where = f"s3://{self._bucket}/{self._key(path) if path else self._prefix}"
+        if isinstance(exc, bx.ClientError):
+            code, status = code_of(exc), status_of(exc)
+            if code == "NoSuchBucket":
+                return StorageError(f"S3 bucket {self._bucket!r} does not exist ({op} {where})",
+                                    ErrorKind.STORAGE_CONFIG)
+            if path is not None and (code in _NOT_FOUND_CODES or status == 404):
+                return ObjectNotFoundError(path)
+            if status == 412 or code == "PreconditionFailed":
+                return ConditionFailedError(path or "")
+            if code in _DENIED_CODES or status == 403:
+                return StorageError(f"S3 refused the credentials or access for {op} {where}: "
+                                    f"{code or status}", ErrorKind.OBJECT_STORE)
+            msg = exc.response.get("Error", {}).get("Message", "")
+            return StorageError(f"S3 {op} {where} failed: {code or status} {msg}".rstrip(),
+                                ErrorKind.OBJECT_STORE)
+        if isinstance(exc, bx.NoCredentialsError):
+            return StorageError(f"no S3 credentials found for {op} {where}: pass credentials, "
+                                "from_env=True with AWS_* variables set, or anonymous=True",
+                                ErrorKind.STORAGE_CONFIG)
+        if isinstance(exc, StorageError):
+            return exc
+        return StorageError(f"S3 {op} {where} failed: {type(exc).__name__}: {exc}",
+                            ErrorKind.OBJECT_STORE)
+
+    async def _call(self, op: str, path: str | None, *, ambiguous: list[bool] | None = None,
+                    post: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+        try:
+            return await self._s3.call(op, ambiguous=ambiguous, post=post,
+                                       Bucket=self._bucket, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise self._error(exc, op, path) from exc
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def _get_object(self, path: str, byte_range: ByteRange | None) -> bytes:
+        key = await self._k(path)
+        if byte_range is None or byte_range == (0, None):
+            return await self._call("get_object", path, Key=key, post=_read_body)  # type: ignore[no-any-return]
+        start, end = byte_range
+        if end is not None and end <= start:  # empty range: the object must still exist
+            size = await self._object_size(path)
+            resolve_byte_range(byte_range, size)
+            return b""
+        if start < 0:
+            header = f"bytes={start}"
+        elif end is None:
+            header = f"bytes={start}-"
+        else:
+            header = f"bytes={start}-{end - 1}"
+        try:
+            return await self._call("get_object", path, Key=key, Range=header,  # type: ignore[no-any-return]
+                                    post=_read_body)
+        except StorageError as exc:
+            cause = exc.__cause__
+            if cause is None or status_of(cause) != 416:
+                raise
+        # 416: the range starts at or past the end (or the object is empty)
+        size = await self._object_size(path)
+        lo, hi = resolve_byte_range(byte_range, size)
+        return b"" if hi <= lo else await self._get_object(path, (lo, hi))
+
+    async def _get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]:
+        def post(resp: Any) -> tuple[bytes, VersionToken]:
+            return resp["Body"].read(), VersionToken(resp["ETag"])
+
+        return await self._call("get_object", path, Key=await self._k(path),
+                                post=post)  # type: ignore[no-any-return]
+
+    async def _object_size(self, path: str) -> int:
+        resp = await self._call("head_object", path, Key=await self._k(path))
+        return int(resp["ContentLength"])
+
+    async def _list_objects(self, prefix: str) -> list[ObjectInfo]:
+        full = await self._k(prefix) if prefix else (
+            self._prefix + "/" if self._prefix else await self._k(""))
+        out: list[ObjectInfo] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Prefix": full}
+            if token:
+                kwargs["ContinuationToken"] = token
+            resp = await self._call("list_objects_v2", None, **kwargs)
+            for item in resp.get("Contents", ()):
+                modified = item["LastModified"]
+                if modified.tzinfo is None:
+                    modified = modified.replace(tzinfo=UTC)
+                out.append(ObjectInfo(self._rel(item["Key"]), int(item["Size"]), modified))
+            if not resp.get("IsTruncated"):
+                return out
+            token = resp.get("NextContinuationToken")
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _checksum(self) -> dict[str, Any]:
+        algorithm = self._s3.options.checksum_algorithm
+        return {} if algorithm is None else {"ChecksumAlgorithm": algorithm.boto_name}
+
+    def _write_extra(self) -> dict[str, Any]:
+        sc = self._s3.settings.storage_class
+        return {"StorageClass": sc, **self._checksum()} if sc else self._checksum()
+
+    async def _put_object(self, path: str, data: bytes) -> None:
+        if len(data) >= self._s3.settings.multipart_threshold:
+            await self._put_multipart(path, data)
+            return
+        await self._call("put_object", path, Key=await self._k(path), Body=data,
+                         **self._write_extra())
+
+    async def _put_multipart(self, path: str, data: bytes) -> None:
+        key = await self._k(path)
+        size = self._s3.settings.multipart_part_size
+        created = await self._call("create_multipart_upload", path, Key=key,
+                                   **self._write_extra())
+        upload_id = created["UploadId"]
+        view = memoryview(data)
+
+        async def part(n: int, lo: int) -> dict[str, Any]:
+            resp = await self._call("upload_part", path, Key=key, UploadId=upload_id,
+                                    PartNumber=n, Body=bytes(view[lo:lo + size]),
+                                    **self._checksum())
+            done = {"PartNumber": n, "ETag": resp["ETag"]}
+            algorithm = self._s3.options.checksum_algorithm
+            if algorithm is not None and resp.get(f"Checksum{algorithm.boto_name}"):
+                name = f"Checksum{algorithm.boto_name}"
+                done[name] = resp[name]
+            return done
+
+        try:
+            parts = await asyncio.gather(*(part(i + 1, lo)
+                                           for i, lo in enumerate(range(0, len(data), size))))
+            await self._call("complete_multipart_upload", path, Key=key, UploadId=upload_id,
+                             MultipartUpload={"Parts": list(parts)})
+        except BaseException:
+            try:
+                await self._call("abort_multipart_upload", path, Key=key, UploadId=upload_id)
+            except Exception:  # noqa: BLE001 - the original error matters more
+                pass
+            raise
+
+    async def _put_object_if(self, path: str, data: bytes,
+                             expected: VersionToken | None) -> VersionToken:
+        cond: dict[str, Any] = ({"IfNoneMatch": "*"} if expected is None
+                                else {"IfMatch": expected.value})
+        ambiguous: list[bool] = []
+        try:
+            resp = await self._call("put_object", path, ambiguous=ambiguous,
+                                    Key=await self._k(path),
+                                    Body=data, **cond, **self._write_extra())
+            return VersionToken(resp["ETag"])
+        except ObjectNotFoundError:  # If-Match on a missing key answers 404 on some stores
+            raise ConditionFailedError(path) from None
+        except StorageError as exc:
+            if isinstance(exc, ConditionFailedError) or code_of(exc.__cause__ or exc) in (
+                    "ConditionalRequestConflict",):
+                if ambiguous:  # an earlier attempt may have landed: read back
+                    try:
+                        current, token = await self._get_object_versioned(path)
+                    except ObjectNotFoundError:
+                        current, token = None, None
+                    if current == data and token is not None:
+                        return token
+                if isinstance(exc, ConditionFailedError):
+                    raise
+                raise ConditionFailedError(path) from exc
+            raise
+
+    async def _delete_objects(self, paths: list[str]) -> int:
+        if not paths:
+            return 0
+        # S3 reports missing keys as deleted: count only what exists.
+        unique = list(dict.fromkeys(paths))
+        present = await asyncio.gather(*(self._exists_raw(p) for p in unique))
+        existing = [p for p, ok in zip(unique, present, strict=True) if ok]
+        await self._k("")
+        for i in range(0, len(existing), _DELETE_BATCH):
+            batch = existing[i:i + _DELETE_BATCH]
+            resp = await self._call("delete_objects", None, Delete={
+                "Objects": [{"Key": self._key(p)} for p in batch], "Quiet": True},
+                **self._checksum())
+            errors = resp.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise StorageError(f"S3 delete of {len(errors)} object(s) under "
+                                   f"s3://{self._bucket}/{self._prefix} failed, e.g. "
+                                   f"{first.get('Key')}: {first.get('Code')}",
+                                   ErrorKind.OBJECT_STORE)
+        return len(existing)
+
+    async def _exists_raw(self, path: str) -> bool:
+        try:
+            await self._object_size(path)
+        except ObjectNotFoundError:
+            return False
+        return True
+
+
+def _read_body(resp: Any) -> bytes:
+    return resp["Body"].read()  # type: ignore[no-any-return]
+
+
+# -- icechunk-style factories ------------------------------------------------------------------
+
+
+def _settings(kw: dict[str, Any]) -> S3Settings:
+    names = S3Settings.__dataclass_fields__
+    given = {k: kw.pop(k) for k in list(kw) if k in names}
+    if "minimum_size_for_multipart_upload" in kw:
+        given["multipart_threshold"] = kw.pop("minimum_size_for_multipart_upload")
+    return S3Settings(**given)
+
+
+def s3_storage(*, bucket: str, prefix: str | None, region: str | None = None,
+               endpoint_url: str | None = None, allow_http: bool = False,
+               access_key_id: str | None = None, secret_access_key: str | None = None,
+               session_token: str | None = None, expires_after: datetime | None = None,
+               anonymous: bool | None = None, from_env: bool | None = None,
+               get_credentials: Callable[[], Any] | None = None,
+               scatter_initial_credentials: bool = False, force_path_style: bool = False,
+               network_stream_timeout_seconds: int = 60, requester_pays: bool = False,
+               checksum_algorithm: Any = None, legacy_rooted_keys: bool | None = None,
+               read_headers: dict[str, str] | None = None,
+               write_headers: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None,
+               max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+               read_only: bool = False, **settings: Any) -> Storage:
+    """Storage on S3 or an S3-compatible store (icechunk's ``s3_storage`` signature).
+
+    ``headers`` go with every request, ``read_headers`` with GET and HEAD,
+    ``write_headers`` with the others (a role's own map wins).
+    ``checksum_algorithm`` (:class:`ChecksumAlgorithm`, frazil's or icechunk's)
+    adds that checksum to every upload and batch delete. ``requester_pays``
+    sends ``x-amz-request-payer: requester``. ``legacy_rooted_keys``: see
+    :class:`S3Storage`.
+
+    frazil extras (keywords): ``read_only``, ``max_tries``, ``initial_backoff_s``,
+    ``max_backoff_s``, ``connect_timeout_s``, ``read_timeout_s``,
+    ``operation_timeout_s``, ``multipart_threshold`` (alias
+    ``minimum_size_for_multipart_upload``), ``multipart_part_size``,
+    ``storage_class``, ``max_concurrent_requests``.
+    """
+    read, write = request_headers(headers, read_headers, write_headers)
+    st = _settings(settings)
+    if settings:
+        raise InvalidInputError(f"unknown s3_storage option(s): {sorted(settings)}",
+                                ErrorKind.STORAGE_CONFIG)
+    creds = s3_credentials(access_key_id=access_key_id, secret_access_key=secret_access_key,
+                           session_token=session_token, expires_after=expires_after,
+                           anonymous=anonymous, from_env=from_env,
+                           get_credentials=get_credentials,
+                           scatter_initial_credentials=scatter_initial_credentials)
+    opts = S3Options(region=region, endpoint_url=endpoint_url, allow_http=allow_http,
+                     anonymous=bool(anonymous), force_path_style=force_path_style,
+                     network_stream_timeout_seconds=network_stream_timeout_seconds,
+                     requester_pays=requester_pays,
+                     checksum_algorithm=ChecksumAlgorithm.parse(checksum_algorithm))
+    return S3Storage(bucket, prefix, options=opts, credentials=creds, settings=st,
+                     max_concurrent_requests=max_concurrent_requests, read_headers=read,
+                     write_headers=write, legacy_rooted_keys=legacy_rooted_keys,
+                     read_only=read_only)
+
+
+def _with_required(user: dict[str, str], required: dict[str, str]) -> dict[str, str]:
+    """``user`` headers plus ``required`` ones, which win whatever the case of the name."""
+    names = {k.lower() for k in required}
+    return {**{k: v for k, v in user.items() if k.lower() not in names}, **required}
+
+
+def tigris_storage(*, bucket: str, prefix: str | None, region: str | None = None,
+                   endpoint_url: str | None = None, use_weak_consistency: bool = False,
+                   read_headers: dict[str, str] | None = None,
+                   write_headers: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None, **kwargs: Any) -> Storage:
+    """Storage on Tigris (S3-compatible; default endpoint ``https://t3.storage.dev``).
+
+    Consistent by default, as in icechunk: requests pin ``region`` (required)
+    with ``X-Tigris-Regions`` and ask for ``X-Tigris-Consistent: true``; reads
+    also send ``Cache-Control: no-cache``. ``use_weak_consistency=True`` reads
+    from the nearest region instead and gives a read-only storage.
+    """
+    read, write = request_headers(headers, read_headers, write_headers)
+    read_only = bool(kwargs.pop("read_only", False)) or use_weak_consistency
+    if not use_weak_consistency:
+        if not region:
+            raise StorageError("Tigris storage needs a region for full consistency: set "
+                               "region, or pass use_weak_consistency=True for a read-only, "
+                               "eventually consistent storage", ErrorKind.STORAGE_CONFIG)
+        pinned = {"X-Tigris-Regions": region, "X-Tigris-Consistent": "true"}
+        read = _with_required(read, {**pinned, "Cache-Control": "no-cache"})
+        write = _with_required(write, pinned)
+    return s3_storage(bucket=bucket, prefix=prefix, region=region or "auto",
+                      endpoint_url=endpoint_url or "https://t3.storage.dev",
+                      read_headers=read, write_headers=write,
+                      read_only=read_only, **kwargs)
+
+
+def r2_storage(*, bucket: str | None = None, prefix: str | None = None,
+               account_id: str | None = None, endpoint_url: str | None = None,
+               region: str | None = None, **kwargs: Any) -> Storage:
+    """Storage on Cloudflare R2 (``account_id`` or ``endpoint_url`` required)."""
+    if endpoint_url is None:
+        if not account_id:
+            raise InvalidInputError("r2_storage needs account_id or endpoint_url",
+                                    ErrorKind.STORAGE_CONFIG)
+        endpoint_url = f"https://{account_id}.r2.cloudflarestorage.com"
+    if not bucket:
+        raise InvalidInputError("r2_storage needs a bucket", ErrorKind.STORAGE_CONFIG)
+    return s3_storage(bucket=bucket, prefix=prefix, region=region or "auto",
+                      endpoint_url=endpoint_url, force_path_style=True, **kwargs)
+
+
+def s3_from_url(url: str, **options: Any) -> Storage:
+    """``s3://bucket/prefix`` (or ``s3a://``) to :class:`S3Storage`; options as :func:`s3_storage`."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("s3", "s3a") or not parts.netloc:
+        raise InvalidInputError(f"not an s3://bucket/prefix URL: {url!r}",
+                                ErrorKind.CANNOT_PARSE_URL)
+    return s3_storage(bucket=parts.netloc, prefix=parts.path.strip("/"), **options)
+
+
+# keep the threshold importable from here too
+MULTIPART_THRESHOLD = DEFAULT_MULTIPART_THRESHOLD

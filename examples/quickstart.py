@@ -9,10 +9,9 @@ It uses only the icechunk API; replacing the import below with
 
 import tempfile
 
+import frazil as ic
 import numpy as np
 import zarr
-
-import frazil as ic
 
 with tempfile.TemporaryDirectory() as tmp:
     # 1. a repository on local disk

@@ -6,9 +6,8 @@ import time
 
 
 def write_commits(path: str, worker: int, commits: int, start_at: float) -> int:
-    import zarr
-
     import frazil as ic
+    import zarr
 
     repo = ic.Repository.open(ic.local_filesystem_storage(path))
     time.sleep(max(0.0, start_at - time.time()))

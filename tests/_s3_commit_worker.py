@@ -4,9 +4,8 @@ from __future__ import annotations
 
 
 def commit_many(kwargs: dict, prefix: str, worker: int, commits: int) -> int:
-    import zarr
-
     import frazil
+    import zarr
     from frazil_s3 import s3_storage
 
     repo = frazil.Repository.open(s3_storage(prefix=prefix, **kwargs))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import inspect
 
-import pytest
-
 import frazil
+import pytest
 
 icechunk = pytest.importorskip("icechunk")
 

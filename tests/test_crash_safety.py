@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zarr
-
 from _crash_child import expected_data as _expected_data
 from _interop_support import LIBRARIES, load_lib
 

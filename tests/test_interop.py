@@ -28,10 +28,9 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 import zarr
+from _interop_support import LIBRARIES, load_lib
 from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
-
-from _interop_support import LIBRARIES, load_lib
 
 pytestmark = pytest.mark.interop
 

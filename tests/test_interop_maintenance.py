@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 
 icechunk = pytest.importorskip("icechunk")
 pytestmark = pytest.mark.interop

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import frazil as ic
 import icechunk
 import numpy as np
 import pytest
 import zarr
-
-import frazil as ic
 
 
 def setup(path: str) -> None:

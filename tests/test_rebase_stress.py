@@ -6,11 +6,10 @@ import multiprocessing
 import time
 from pathlib import Path
 
+import frazil as ic
 import numpy as np
 import pytest
 import zarr
-
-import frazil as ic
 from _rebase_worker import write_commits
 
 

@@ -12,7 +12,6 @@ import multiprocessing
 import numpy as np
 import pytest
 import zarr
-
 from _interop_support import load_lib
 
 pytestmark = pytest.mark.interop

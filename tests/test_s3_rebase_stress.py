@@ -11,15 +11,13 @@ import os
 
 import pytest
 
-
 pytest.importorskip("frazil_s3")
 pytest.importorskip("frazil_conflict_solvers")
 
 
 def test_four_processes_rebase_on_s3(s3_bucket_kwargs):  # noqa: F811
-    from frazil_s3 import s3_storage
-
     from frazil.testing import check_concurrent_commits
+    from frazil_s3 import s3_storage
 
     commits = int(os.environ.get("FRAZIL_STRESS_COMMITS", "15"))
     storage = s3_storage(prefix="rebase-stress", **s3_bucket_kwargs)

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import zarr
 
-
 pytestmark = pytest.mark.interop
 
 icechunk = pytest.importorskip("icechunk")
@@ -132,8 +131,6 @@ def test_frazil_writes_s3_virtual_refs_icechunk_reads(s3_bucket_kwargs):
 def test_store_dict_reaches_resolver(s3_bucket_kwargs):
     """Without the persisted endpoint the resolver would go to AWS; the store= keyword
     carries it, and an explicit s3_container_access still overrides it."""
-    from frazil._virtual import resolver_for
-
     kw = s3_bucket_kwargs
     prefix, loc, _ = _blob(kw)
     cfg = frazil.RepositoryConfig.default()
@@ -141,14 +138,14 @@ def test_store_dict_reaches_resolver(s3_bucket_kwargs):
         prefix, frazil_s3.s3_store(**_store_kw(kw))))
     repo = frazil.Repository.create(_frazil_storage(kw, "r"), config=cfg,
                                   authorize_virtual_chunk_access={prefix: _frazil_creds()})
-    res = resolver_for(repo, prefix, loc)
+    res = repo._virtual.resolver(prefix, loc)
     assert res._s3.options.endpoint_url == kw["endpoint_url"]
     assert res._s3.options.force_path_style and res._s3.options.allow_http
     other = frazil_s3.s3_store(region="eu-west-1", endpoint_url="http://127.0.0.1:1",
                              allow_http=True)
     repo2 = repo.reopen(authorize_virtual_chunk_access={
         prefix: frazil_s3.s3_container_access(other, _frazil_creds())})
-    assert resolver_for(repo2, prefix, loc)._s3.options == other
+    assert repo2._virtual.resolver(prefix, loc)._s3.options == other
 
 
 def test_s3_etag_checksums_checked_on_read(s3_bucket_kwargs):
@@ -176,3 +173,32 @@ def test_s3_etag_checksums_checked_on_read(s3_bucket_kwargs):
     assert e.value.kind == "virtual-chunk-modified"
     with pytest.raises(Exception):
         zarr.open_array(repo.readonly_session("main").store, path="v")[:]
+
+
+@pytest.mark.parametrize("tail", ["data/../data-production/x.bin",
+                                  "data/%2e%2e/data-production/x.bin",
+                                  "data/./../data-production/x.bin"])
+def test_dot_segments_cannot_escape_an_s3_container(s3_bucket_kwargs, tail):
+    """Only ``s3://bucket/data/`` is configured and authorized: an object beside it
+    (``data-production/``) is never read through a ``..`` ref, by either library."""
+    kw = s3_bucket_kwargs
+    prefix, _, _ = _blob(kw)
+    s3 = boto3.client("s3", endpoint_url=kw["endpoint_url"], region_name=kw["region"],
+                      aws_access_key_id="x", aws_secret_access_key="x")
+    s3.put_object(Bucket=kw["bucket"], Key="data-production/x.bin", Body=b"PRODUCTION")
+    location = f"s3://{kw['bucket']}/{tail}"
+    for lib, storage, creds in (
+            (icechunk, _ic_storage(kw, f"ice-{len(tail)}"), _ic_auth(prefix)),
+            (frazil, _frazil_storage(kw, f"frz-{len(tail)}"),
+             frazil.containers_credentials({prefix: _frazil_creds()}))):
+        store_kw = _store_kw(kw)
+        cfg = lib.RepositoryConfig.default()
+        cfg.set_virtual_chunk_container(lib.VirtualChunkContainer(
+            prefix, (icechunk.s3_store if lib is icechunk else frazil_s3.s3_store)(**store_kw)))
+        repo = lib.Repository.create(storage, config=cfg, authorize_virtual_chunk_access=creds)
+        s = repo.writable_session("main")
+        arr = zarr.create_array(s.store, name="v", shape=(4,), chunks=(4,), dtype="u1",
+                                compressors=None, fill_value=0)
+        s.store.set_virtual_ref("v/c/0", location, offset=0, length=4, validate_container=False)
+        with pytest.raises(ValueError, match="no virtual chunk container can handle"):
+            arr[:]

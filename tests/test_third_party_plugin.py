@@ -14,9 +14,8 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-
 import frazil
+import pytest
 from frazil.plugins import PluginNotFoundError, get_plugins, reset_plugins
 from frazil.storage import InMemoryStorage, storage_from_url
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import frazil as ic
 import pytest
 import zarr
-
-import frazil as ic
 from frazil.conflicts import Conflict, ConflictType
 from frazil_conflict_solvers import BasicConflictSolver
 

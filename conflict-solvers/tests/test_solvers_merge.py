@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 
+import frazil as ic
 import numpy as np
 import pytest
 import zarr
-
-import frazil as ic
 from frazil.conflicts import ConflictType
 from frazil_conflict_solvers import (
     AttributeMergeSolver,

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-import pytest
-
 import frazil as ic
+import pytest
 
 
 @pytest.fixture

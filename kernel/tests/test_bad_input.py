@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 
+import frazil as ic
 import numpy as np
 import pytest
 import zarr
-
-import frazil as ic
 
 
 @pytest.fixture

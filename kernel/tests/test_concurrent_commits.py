@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 import frazil as ic
+import pytest
 from frazil.testing import check_concurrent_commits
 
 COMMITS = int(os.environ.get("FRAZIL_STRESS_COMMITS", "15"))

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import frazil as ic
 import numpy as np
 import pytest
 import zarr
-
-import frazil as ic
 from frazil.conflicts import Conflict, ConflictSolver, ConflictType, RebaseStep
 
 CT = ConflictType
@@ -218,9 +217,8 @@ def test_conflict_type_api() -> None:
 
 def test_our_delete_does_not_hide_their_recreated_node(tmp_path):
     """Like icechunk: deleting a node the branch already replaced leaves theirs alone."""
-    import zarr
-
     import frazil as ic
+    import zarr
 
     repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")))
     s = repo.writable_session("main")

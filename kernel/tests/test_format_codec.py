@@ -12,15 +12,28 @@ import warnings
 import numpy as np
 import pytest
 import zstandard
-
-from frazil._errors import FormatError
+from frazil.errors import FormatError
 from frazil.format import codec
 from frazil.format.header import FileType, decode_file, encode_file
 from frazil.format.ids import NodeId, ObjectId
-from frazil.format.model import (KIND_INLINE, KIND_NATIVE, KIND_VIRTUAL, ArrayData, ArrayRefs,
-                               Manifest, ManifestFileInfo, ManifestRef, MoveOperation,
-                               NodeSnapshot, RepoInfo, RepoStatusRecord, Snapshot,
-                               SnapshotRecord, TransactionLog, UpdateRecord)
+from frazil.format.model import (
+    KIND_INLINE,
+    KIND_NATIVE,
+    KIND_VIRTUAL,
+    ArrayData,
+    ArrayRefs,
+    Manifest,
+    ManifestFileInfo,
+    ManifestRef,
+    MoveOperation,
+    NodeSnapshot,
+    RepoInfo,
+    RepoStatusRecord,
+    Snapshot,
+    SnapshotRecord,
+    TransactionLog,
+    UpdateRecord,
+)
 
 ic = pytest.importorskip("icechunk")
 zarr = pytest.importorskip("zarr")
@@ -332,7 +345,7 @@ def test_corruption_raises_only_format_error(kind: str) -> None:
 
 def test_compressed_locations_decode() -> None:
     from frazil.format import _fb
-    from frazil.format._fb import T, Blob, Str, Vec
+    from frazil.format._fb import Blob, Str, T, Vec
 
     m = codec.encode_manifest(Manifest(_oid(2), [_refs(4, 30)]))
     r = _fb.Reader(decode_file(m, FileType.MANIFEST, "m"), "m")

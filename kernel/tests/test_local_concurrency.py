@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from frazil.storage import LocalFileSystemStorage
 from frazil.testing._multiprocess import append_to_counter, race_to_create
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 from frazil.plugins import hookimpl, new_plugins
 from frazil.split import ConfigSplitPolicy, SplitArray, groups_from_edges, uniform_edges
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 
-import pytest
-
 import frazil
+import pytest
 
 
 @pytest.mark.parametrize("name,dist", [("gcs_storage", "frazil-gcs"),

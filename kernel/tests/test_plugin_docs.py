@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from frazil.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,9 +24,10 @@ def signature_of(name: str) -> str:
     return f"def {name}({params}) -> {sig.return_annotation}"
 
 
-def test_there_are_four_hooks():
+def test_there_are_five_hooks():
     assert HOOKS == ["frazil_register_conflict_solvers", "frazil_register_manifest_split_policies",
-                     "frazil_register_storage", "frazil_register_virtual_chunk_resolvers"]
+                     "frazil_register_names", "frazil_register_storage",
+                     "frazil_register_virtual_chunk_resolvers"]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pluggy
 import pytest
-
 from frazil.plugins import (
     AUTOLOAD_ENV,
     BLOCKED_ENV,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+import frazil as ic
 import numpy as np
 import pytest
 import zarr
-
-import frazil as ic
 
 INITIAL = "1CECHNKREP0F1RSTCMT0"
 

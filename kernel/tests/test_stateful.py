@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 
+import frazil as ic
 import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import rule
 from zarr.testing.stateful import ZarrHierarchyStateMachine
-
-import frazil as ic
 
 EXAMPLES = int(os.environ.get("FRAZIL_STATEFUL_EXAMPLES", "25"))
 

@@ -8,8 +8,7 @@ import pickle
 from pathlib import Path
 
 import pytest
-
-from frazil._errors import InvalidInputError
+from frazil.errors import InvalidInputError
 from frazil.plugins import PluginNotFoundError
 from frazil.storage import (
     ConditionFailedError,
@@ -140,7 +139,7 @@ def test_zarr_byte_requests() -> None:
 
 
 async def test_read_only_storage_refuses_writes() -> None:
-    from frazil._errors import ReadOnlyError
+    from frazil.errors import ReadOnlyError
 
     class ReadOnly(InMemoryStorage):
         @property

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import frazil as ic
 import pytest
+from frazil.store import IcechunkStore
 from zarr.abc.store import OffsetByteRequest, RangeByteRequest, SuffixByteRequest
 from zarr.core.buffer import cpu, default_buffer_prototype
 from zarr.testing.store import StoreTests
-
-import frazil as ic
-from frazil.store import IcechunkStore
 
 GROUP = b'{"zarr_format":3,"node_type":"group","attributes":{}}'
 
@@ -44,7 +43,7 @@ class TestIcechunkStore(StoreTests[IcechunkStore, cpu.Buffer]):
             s.set_node_metadata(path if path != "/" else "/", value.to_bytes())
         else:
             kind, path, coords = store._parse(key)
-            await s.set_chunk(path, coords, value.to_bytes())
+            await s.set_chunk_async(path, coords, value.to_bytes())
 
     async def get(self, store: IcechunkStore, key: str) -> Any:
         s = store.session
@@ -53,7 +52,7 @@ class TestIcechunkStore(StoreTests[IcechunkStore, cpu.Buffer]):
             node = s.get_node(path if path != "/" else "/")
             return None if node is None else self.buffer_cls.from_bytes(node.user_data)
         kind, path, coords = store._parse(key)
-        data = await s.get_chunk(path, coords)
+        data = await s.get_chunk_async(path, coords)
         return None if data is None else self.buffer_cls.from_bytes(data)
 
     @pytest.fixture

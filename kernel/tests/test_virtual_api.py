@@ -7,11 +7,10 @@ import datetime as dt
 import os
 import warnings
 
+import frazil as ic
 import numpy as np
 import pytest
 import zarr
-
-import frazil as ic
 from frazil.format.codec import decode_repo_info
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import frazil as ic
 import numpy as np
 import pytest
 import zarr
-
-import frazil as ic
 from frazil._coalesce import RangeCoalescer
 from frazil._file_resolver import FileResolver
+from frazil.types import VirtualChunkRef
 
 
 class Counting:
@@ -62,13 +62,16 @@ def test_zarr_read_of_packed_virtual_chunks_uses_few_requests(tmp_path):
     values = np.arange(64, dtype="<i4")
     (tmp_path / "packed.bin").write_bytes(values.tobytes())
     prefix = f"file://{tmp_path}/"
-    repo = ic.Repository.create(ic.in_memory_storage(),
+    cfg = ic.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(ic.VirtualChunkContainer(
+        prefix, ic.local_filesystem_store(str(tmp_path))))
+    repo = ic.Repository.create(ic.in_memory_storage(), config=cfg,
                                 authorize_virtual_chunk_access={prefix: None})
     s = repo.writable_session("main")
     zarr.create_array(s.store, name="v", shape=(64,), chunks=(4,), dtype="<i4",
                       compressors=None, fill_value=0)
     for i in range(16):
-        s.set_chunk_ref("/v", (i,), ("v", f"{prefix}packed.bin", 16 * i, 16, None, 0))
+        s.set_chunk_ref("/v", (i,), VirtualChunkRef(f"{prefix}packed.bin", 16 * i, 16))
     s.commit("packed")
     reader = repo.readonly_session(branch="main")
     calls: list[tuple[int, int]] = []
@@ -79,7 +82,7 @@ def test_zarr_read_of_packed_virtual_chunks_uses_few_requests(tmp_path):
             calls.append((start, end))
             return await inner.fetch(location, start, end)
 
-    repo._resolvers[prefix] = Spy()  # the resolver this handle caches for the container
+    repo._virtual._resolvers[prefix] = Spy()  # the resolver this handle caches for the container
     arr = zarr.open_array(reader.store, path="v", mode="r")
     np.testing.assert_array_equal(arr[:], values)
     assert len(calls) < 16, calls  # merged, not one request per chunk

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 
+import frazil as ic
 import numpy as np
 import pytest
 import zarr
-
-import frazil as ic
 from frazil._file_resolver import FileResolver
 from frazil.plugins import PluginNotFoundError
 from frazil.testing import VirtualChunkResolverTests
+from frazil.types import VirtualChunkRef
 
 
 class TestFileResolver(VirtualChunkResolverTests):
@@ -23,19 +23,28 @@ class TestFileResolver(VirtualChunkResolverTests):
         return FileResolver(f"file://{tmp_path}/"), put
 
 
+def _config(*prefixes: str) -> ic.RepositoryConfig:
+    cfg = ic.RepositoryConfig.default()
+    for prefix in prefixes:
+        cfg.set_virtual_chunk_container(ic.VirtualChunkContainer(
+            prefix, ic.local_filesystem_store(prefix.removeprefix("file://"))))
+    return cfg
+
+
 def _setup(tmp_path, authorize):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     values = np.arange(40, dtype="<i4")
     (data_dir / "blob.bin").write_bytes(b"HEADER" + values.tobytes())
     repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "repo")),
+                                config=_config(f"file://{data_dir}/", f"file://{data_dir}-prod/"),
                                 authorize_virtual_chunk_access=authorize(data_dir))
     s = repo.writable_session("main")
     zarr.create_array(s.store, name="v", shape=(40,), chunks=(10,), dtype="<i4",
                       compressors=None, fill_value=0)
     url = f"file://{data_dir}/blob.bin"
     for i in range(4):  # chunk i = values[10i:10i+10], at offset 6 + 40i
-        s.set_chunk_ref("/v", (i,), ("v", url, 6 + 40 * i, 40, None, 0))
+        s.set_chunk_ref("/v", (i,), VirtualChunkRef(url, 6 + 40 * i, 40))
     s.commit("virtual")
     return repo, values, data_dir
 
@@ -51,12 +60,12 @@ def test_unauthorized_and_prefix_confusion_refused_before_io(tmp_path):
     # authorizes ".../data-prod/" only: ".../data/blob.bin" must not match it
     repo, _, data_dir = _setup(tmp_path, lambda d: {f"file://{d}-prod/": None})
     arr = zarr.open_array(repo.readonly_session(branch="main").store, path="v", mode="r")
-    with pytest.raises(ic.InvalidInputError, match="authorized"):
+    with pytest.raises(ic.InvalidInputError, match="authorize"):
         arr[:]
-    # without the trailing slash a prefix authorizes nothing
+    # without the trailing slash a key names no container: it authorizes nothing
     repo2 = repo.reopen(authorize_virtual_chunk_access={f"file://{data_dir}": None})
     arr = zarr.open_array(repo2.readonly_session(branch="main").store, path="v", mode="r")
-    with pytest.raises(ic.InvalidInputError, match="authorized"):
+    with pytest.raises(ic.InvalidInputError, match="authorize"):
         arr[:]
 
 
@@ -68,12 +77,17 @@ def test_dotdot_in_file_urls_is_refused(tmp_path):
         asyncio.run(r.fetch(f"file://{tmp_path}/../etc/passwd", 0, 10))
 
 
-def test_unknown_scheme_names_the_distribution(tmp_path):
-    repo = ic.Repository.create(ic.in_memory_storage(),
+def test_unknown_scheme_names_the_distribution(tmp_path, monkeypatch):
+    monkeypatch.setenv("FRAZIL_BLOCKED_PLUGINS", "frazil-gcs")  # as if it were not installed
+    monkeypatch.setattr("frazil.plugins.manager._GLOBAL", None)  # rebuilt, then restored
+    cfg = ic.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(ic.VirtualChunkContainer(
+        "gs://bucket/", ic.ObjectStoreConfig("gcs", {})))
+    repo = ic.Repository.create(ic.in_memory_storage(), config=cfg,
                                 authorize_virtual_chunk_access={"gs://bucket/": None})
     s = repo.writable_session("main")
     zarr.create_array(s.store, name="v", shape=(4,), chunks=(4,), dtype="u1")
-    s.set_chunk_ref("/v", (0,), ("v", "gs://bucket/x.nc", 0, 4, None, 0))
+    s.set_chunk_ref("/v", (0,), VirtualChunkRef("gs://bucket/x.nc", 0, 4))
     arr = zarr.open_array(s.store, path="v", mode="r")
     with pytest.raises(PluginNotFoundError, match="frazil-gcs"):
         arr[:]

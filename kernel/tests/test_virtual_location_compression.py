@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 from frazil.format import _fb
 from frazil.format.header import FileType, decode_file
 

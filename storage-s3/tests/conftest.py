@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from frazil_s3.testing import FaultFront, create_bucket, moto_server, reset, storage_kwargs
 
 

@@ -15,17 +15,16 @@ import pickle
 from datetime import UTC, datetime, timedelta
 
 import boto3
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 from frazil.plugins import get_plugins, reset_plugins
 from frazil.storage import ConditionFailedError, ObjectNotFoundError, storage_from_url
 from frazil_s3 import (
     S3ChunkResolver,
-    S3Storage,
     S3StaticCredentials,
+    S3Storage,
     s3_container_access,
     s3_credentials,
     s3_storage,

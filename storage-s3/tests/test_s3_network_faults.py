@@ -16,11 +16,10 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 from frazil_s3 import s3_storage
 from frazil_s3.testing import storage_kwargs
 

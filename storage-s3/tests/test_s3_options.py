@@ -9,11 +9,10 @@ import base64
 import hashlib
 
 import boto3
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 from frazil_s3 import ChecksumAlgorithm, S3Options, s3_storage, s3_store, tigris_storage
 
 

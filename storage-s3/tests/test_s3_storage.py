@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from frazil.testing import StorageTests
 from frazil_s3 import s3_storage
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from frazil.conflicts import Conflict, ConflictDetector, ConflictSolver, RebaseStep, resolve_solver
-from frazil.conflicts._rebase import run_solver
+from frazil.conflicts import (
+    Conflict,
+    ConflictDetector,
+    ConflictSolver,
+    RebaseStep,
+    resolve_solver,
+    run_solver,
+)
 
 
 class FallbackSolver(ConflictSolver):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
 from frazil.conflicts import Conflict, ConflictType, RebaseStep
 
 from frazil_conflict_solvers._fallback import FallbackSolver

@@ -7,7 +7,17 @@ the zarr store, on the same bytes on disk (spec version 2).
 
 from __future__ import annotations
 
-from frazil._errors import (
+from frazil import credentials, errors, ops, types
+from frazil.config import RepositoryConfig
+from frazil.conflicts import (
+    Conflict,
+    ConflictDetector,
+    ConflictSolver,
+    ConflictType,
+    VersionSelection,
+)
+from frazil.credentials import containers_credentials
+from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
     ErrorKind,
@@ -25,14 +35,7 @@ from frazil._errors import (
     SnapshotNotFoundError,
     StorageError,
 )
-from frazil.config import RepositoryConfig
-from frazil.conflicts import (
-    Conflict,
-    ConflictDetector,
-    ConflictSolver,
-    ConflictType,
-    VersionSelection,
-)
+from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
 from frazil.repository import Repository
 from frazil.session import Session
 from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
@@ -84,6 +87,11 @@ __all__ = [
     "VirtualChunkContainer",
     "VirtualChunkSpec",
     "__version__",
+    "containers_credentials",
+    "credentials",
+    "errors",
+    "ops",
+    "types",
     "in_memory_storage",
     "local_filesystem_storage",
     "local_filesystem_store",
@@ -97,30 +105,12 @@ def spec_version() -> int:
     return 2
 
 
-# icechunk's storage factories that live in optional frazil distributions
-_OPTIONAL: dict[str, tuple[str, str]] = {
-    **{n: ("frazil_s3", "frazil-s3") for n in ("s3_storage", "s3_store", "tigris_storage",
-                                           "r2_storage", "ChecksumAlgorithm")},
-    **{n: ("frazil_gcs", "frazil-gcs") for n in ("gcs_storage", "gcs_store")},
-    **{n: ("frazil_azure", "frazil-azure") for n in ("azure_storage",)},
-    **{n: ("frazil_http", "frazil-http") for n in ("http_storage", "http_store",
-                                               "redirect_storage")},
-}
-
-
 def __getattr__(name: str) -> object:
-    # solvers of the optional frazil-conflict-solvers distribution, e.g. BasicConflictSolver
-    from frazil import conflicts
-
-    if name in conflicts.SOLVER_NAMES:
-        return getattr(conflicts, name)
-    if name in _OPTIONAL:
-        module, dist = _OPTIONAL[name]
-        import importlib
-
-        try:
-            return getattr(importlib.import_module(module), name)
-        except ImportError:
-            raise AttributeError(f"frazil.{name} needs the {dist} distribution: "
-                                 f"pip install {dist}") from None
-    raise AttributeError(f"module 'frazil' has no attribute {name!r}")
+    # names that installed distributions add (s3_storage, BasicConflictSolver, ...)
+    try:
+        return get_plugins().public_name("frazil", name)
+    except PluginNotFoundError:
+        pass
+    dist = KNOWN_PROVIDERS["name"].get(f"frazil.{name}")
+    hint = f": it needs the {dist} distribution (pip install {dist})" if dist else ""
+    raise AttributeError(f"module 'frazil' has no attribute {name!r}{hint}")

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from frazil._errors import ErrorKind, FormatError, RepositoryNotFoundError, SnapshotNotFoundError
+from frazil.errors import ErrorKind, FormatError, RepositoryNotFoundError, SnapshotNotFoundError
 from frazil.format import codec
 from frazil.format.ids import ObjectId, b32encode
 from frazil.format.model import Manifest, RepoInfo, Snapshot, TransactionLog
@@ -83,6 +83,14 @@ class AssetManager:
 
     async def repo_exists(self) -> bool:
         return await self.storage.exists(REPO_PATH)
+
+    async def fetch_object(self, path: str, what: str) -> bytes:
+        """The raw bytes of a metadata object that must exist (``FormatError`` if not)."""
+        try:
+            return await self.storage.get_object(path)
+        except ObjectNotFoundError:
+            raise FormatError(f"{what} is referenced but missing ({path})",
+                              ErrorKind.DESERIALIZATION) from None
 
     async def _fetch_cached(self, cache: _LRU, oid: ObjectId, path: str,
                             decode: Any, what: str, missing: Any) -> Any:

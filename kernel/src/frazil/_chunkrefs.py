@@ -11,11 +11,17 @@ from typing import Any
 import numpy as np
 
 from frazil.format.ids import NodeId, ObjectId
-from frazil.format.model import KIND_INLINE, KIND_NATIVE, KIND_VIRTUAL, ArrayRefs, ManifestRef
-
-# A change-set entry: ("i", data) | ("n", ObjectId, offset, length) |
-# ("v", location, offset, length, etag, last_modified) | None (deleted).
-ChunkChange = tuple[Any, ...] | None
+from frazil.format.model import (
+    KIND_INLINE,
+    KIND_NATIVE,
+    KIND_VIRTUAL,
+    ArrayRefs,
+    ChunkChange,
+    InlineChunkRef,
+    ManifestRef,
+    NativeChunkRef,
+    VirtualChunkRef,
+)
 
 
 def empty_refs(node_id: NodeId, ndim: int) -> ArrayRefs:
@@ -51,12 +57,12 @@ class RefIndex:
 def ref_at(refs: ArrayRefs, row: int) -> ChunkChange:
     kind = int(refs.kinds[row])
     if kind == KIND_INLINE:
-        return ("i", refs.inline[row])
+        return InlineChunkRef(refs.inline[row])  # type: ignore[arg-type]
     if kind == KIND_NATIVE:
-        return ("n", ObjectId(refs.chunk_ids[row].tobytes()), int(refs.offsets[row]),
-                int(refs.lengths[row]))
-    return ("v", refs.locations[row], int(refs.offsets[row]), int(refs.lengths[row]),
-            refs.etags[row], int(refs.last_modified[row]))
+        return NativeChunkRef(ObjectId(refs.chunk_ids[row].tobytes()), int(refs.offsets[row]),
+                              int(refs.lengths[row]))
+    return VirtualChunkRef(refs.locations[row], int(refs.offsets[row]),  # type: ignore[arg-type]
+                           int(refs.lengths[row]), refs.etags[row], int(refs.last_modified[row]))
 
 
 def _obj(values: list[Any]) -> np.ndarray:
@@ -82,16 +88,16 @@ def refs_from_changes(node_id: NodeId, ndim: int,
     locations: list[str | None] = [None] * n
     etags: list[str | None] = [None] * n
     for i, (_, ref) in enumerate(items):
-        tag = ref[0]
-        if tag == "i":
-            inline[i] = ref[1]
-        elif tag == "n":
+        if isinstance(ref, InlineChunkRef):
+            inline[i] = ref.data
+        elif isinstance(ref, NativeChunkRef):
             kinds[i] = KIND_NATIVE
-            chunk_ids[i] = np.frombuffer(ref[1].raw, np.uint8)
-            offsets[i], lengths[i] = ref[2], ref[3]
+            chunk_ids[i] = np.frombuffer(ref.chunk_id.raw, np.uint8)
+            offsets[i], lengths[i] = ref.offset, ref.length
         else:
             kinds[i] = KIND_VIRTUAL
-            locations[i], offsets[i], lengths[i], etags[i], last_mod[i] = ref[1:6]
+            locations[i], etags[i], last_mod[i] = ref.location, ref.etag, ref.last_modified
+            offsets[i], lengths[i] = ref.offset, ref.length
     return ArrayRefs(node_id, coords, kinds, offsets, lengths, chunk_ids, inline, locations,
                      etags, last_mod)
 
@@ -201,8 +207,8 @@ class VirtualBatch:
         i = self.row(coords)
         if i is None:
             return None
-        return ("v", self.locations[i], int(self.offsets[i]), int(self.lengths[i]), self.etag,
-                self.last_modified)
+        return VirtualChunkRef(self.locations[i], int(self.offsets[i]), int(self.lengths[i]),
+                               self.etag, self.last_modified)
 
     def rows(self) -> np.ndarray:
         return np.flatnonzero(self.valid)

@@ -7,7 +7,7 @@ import os
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from frazil._errors import ErrorKind, InvalidInputError, StorageError
+from frazil.errors import ErrorKind, InvalidInputError, StorageError
 from frazil.plugins._registry import VirtualChunkResolverRegistry
 from frazil.plugins.hookspecs import hookimpl
 from frazil.storage import ObjectNotFoundError
@@ -52,7 +52,7 @@ class FileResolver:
             raise ObjectNotFoundError(location) from None
         except OSError as e:
             raise StorageError(f"cannot stat virtual chunk file {location}: {e}",
-                               "virtual-chunk-fetch") from None
+                               ErrorKind.VIRTUAL_CHUNK_FETCH) from None
 
     async def fetch(self, location: str, start: int, end: int) -> bytes:
         path = self._path(location)
@@ -65,11 +65,11 @@ class FileResolver:
             raise ObjectNotFoundError(location) from None
         except OSError as e:
             raise StorageError(f"cannot read virtual chunk {location}: {e}",
-                               "virtual-chunk-fetch") from None
+                               ErrorKind.VIRTUAL_CHUNK_FETCH) from None
         if len(data) != end - start:
             raise StorageError(f"virtual chunk {location} [{start}, {end}) is past the end of "
                                f"the file ({start + len(data)} bytes readable)",
-                               "virtual-chunk-fetch")
+                               ErrorKind.VIRTUAL_CHUNK_FETCH)
         return data
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from frazil._errors import ErrorKind, InvalidInputError
+from frazil.errors import ErrorKind, InvalidInputError
 from frazil.format.ids import ObjectId
 
 

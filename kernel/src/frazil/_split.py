@@ -7,24 +7,26 @@ spec requires of an array's manifest refs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from frazil import _chunkrefs as cr
-from frazil._errors import InternalError
+from frazil.errors import InternalError
 from frazil.format.model import ArrayRefs, NodeSnapshot
-from frazil.split import SplitArray, selected_policy
-
-if TYPE_CHECKING:
-    from frazil.repository import Repository
+from frazil.split import ManifestSplitPolicy, SplitArray, selected_policy
 
 
-def split_array_refs(repo: Repository, node: NodeSnapshot, refs: ArrayRefs) -> list[ArrayRefs]:
-    """The manifests (one ``ArrayRefs`` each) that hold ``refs`` of ``node``."""
+def split_array_refs(policy: ManifestSplitPolicy | None, config: dict[str, Any],
+                     node: NodeSnapshot, refs: ArrayRefs) -> list[ArrayRefs]:
+    """The manifests (one ``ArrayRefs`` each) that hold ``refs`` of ``node``.
+
+    ``policy`` is the repository handle's own policy (``None``: the selected
+    default), ``config`` the repository config as a dict.
+    """
     if len(refs) == 0:
         return []
-    groups = _policy_groups(repo, node, refs)
+    groups = _policy_groups(selected_policy(policy), config, node, refs)
     if groups is None:
         return [refs]
     parts = [cr.take(refs, np.sort(g)) for g in groups if len(g)]
@@ -32,17 +34,16 @@ def split_array_refs(repo: Repository, node: NodeSnapshot, refs: ArrayRefs) -> l
     return parts
 
 
-def _policy_groups(repo: Repository, node: NodeSnapshot,
+def _policy_groups(policy: ManifestSplitPolicy, config: dict[str, Any], node: NodeSnapshot,
                    refs: ArrayRefs) -> list[np.ndarray] | None:
-    """Row groups from the selected split policy (:mod:`frazil.split`); ``None`` = one manifest."""
+    """Row groups from the split policy (:mod:`frazil.split`); ``None`` = one manifest."""
     assert node.array is not None
-    policy = selected_policy(getattr(repo, "_manifest_split_policy", None))
     array = SplitArray(
         path=node.path,
         shape=tuple(length for length, _ in node.array.shape),
         num_chunks=tuple(n for _, n in node.array.shape),
         dimension_names=node.array.dimension_names,
-        config=repo.config._to_dict(),
+        config=config,
     )
     groups = policy.split(array, refs.coords)
     if groups is None:

@@ -7,8 +7,10 @@ coroutine (the pattern zarr-python uses); all I/O is written once, async.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -43,6 +45,43 @@ def sync(coro: Coroutine[Any, Any, T]) -> T:
         coro.close()
         raise RuntimeError("frazil sync API called from inside frazil's I/O loop; use *_async")
     return asyncio.run_coroutine_threadsafe(coro, loop).result()
+
+
+def _facade(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def method(*args: Any, **kwargs: Any) -> Any:
+        return sync(fn(*args, **kwargs))
+
+    method.__name__ = name
+    method.__qualname__ = fn.__qualname__.rsplit(".", 1)[0] + "." + name
+    # the sync form returns what the coroutine returns: drop the coroutine marker
+    del method.__wrapped__
+    method.__signature__ = inspect.signature(fn)  # type: ignore[attr-defined]
+    return method
+
+
+def with_sync_facades[C: type](cls: C) -> C:
+    """Class decorator: give every ``x_async`` coroutine method a sync ``x``.
+
+    Methods the class defines itself (a different return shape, an iterator
+    instead of a list) are left alone. Works for plain, class and static
+    methods; the facade carries the coroutine's signature and docstring.
+    """
+    for attr, value in list(vars(cls).items()):
+        if not attr.endswith("_async") or attr.startswith("_"):
+            continue
+        name = attr.removesuffix("_async")
+        if name in vars(cls):
+            continue
+        wrapper: type[classmethod[Any, Any, Any]] | type[staticmethod[Any, Any]] | None = None
+        fn = value
+        if isinstance(value, classmethod | staticmethod):
+            wrapper, fn = type(value), value.__func__
+        if not inspect.iscoroutinefunction(fn):
+            continue
+        facade = _facade(fn, name)
+        setattr(cls, name, wrapper(facade) if wrapper is not None else facade)
+    return cls
 
 
 # After fork the loop thread no longer exists in the child: start a fresh one.

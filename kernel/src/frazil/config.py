@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from frazil._errors import InvalidInputError
+from frazil.errors import ErrorKind, InvalidInputError
+from frazil.virtual import VirtualChunkContainer
 
 __all__ = ["RepositoryConfig"]
 
@@ -159,8 +160,6 @@ for _name in _FIELDS:
 
 # -- virtual chunk containers (stored as icechunk does: url_prefix -> container dict) --
 def _containers_get(self: RepositoryConfig) -> dict[str, Any] | None:
-    from frazil.virtual import VirtualChunkContainer
-
     data = self._data.get("virtual_chunk_containers")
     if data is None:
         return None
@@ -181,15 +180,13 @@ def _containers_set(self: RepositoryConfig, value: Any) -> None:
 
 def _set_container(self: RepositoryConfig, cont: Any) -> None:
     """Add or replace the container for ``cont.url_prefix``."""
-    from frazil.virtual import VirtualChunkContainer
-
     if isinstance(cont, dict):
         cont = VirtualChunkContainer._from_dict(cont)
     if not isinstance(cont, VirtualChunkContainer):
         raise InvalidInputError(f"not a VirtualChunkContainer: {cont!r}")
     if not cont.url_prefix.endswith("/"):
         raise InvalidInputError("VirtualChunkContainer url_prefix must end in a / character",
-                                "invalid-virtual-chunk-container")
+                                ErrorKind.INVALID_VIRTUAL_CHUNK_CONTAINER)
     data = self._data.get("virtual_chunk_containers") or {}
     data[cont.url_prefix] = cont._to_dict()
     self._data["virtual_chunk_containers"] = data

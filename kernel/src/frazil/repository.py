@@ -11,15 +11,16 @@ import asyncio
 import contextlib
 import copy
 import datetime as _dt
-import random
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
-from frazil import _refs
-from frazil._assets import REPO_PATH, AssetManager, backup_path
-from frazil._errors import (
+from frazil import _refs, ops
+from frazil._assets import AssetManager
+from frazil._state import RepoInfoFileState, RepoState, now_micros
+from frazil._sync import sync, with_sync_facades
+from frazil._virtual import VirtualChunkReader
+from frazil.config import RepositoryConfig
+from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
     ErrorKind,
@@ -28,9 +29,6 @@ from frazil._errors import (
     SessionStateError,
     SnapshotNotFoundError,
 )
-from frazil._sync import sync
-from frazil.config import RepositoryConfig
-from frazil.format import codec
 from frazil.format.ids import INITIAL_SNAPSHOT_ID, ObjectId
 from frazil.format.model import (
     RepoInfo,
@@ -40,48 +38,19 @@ from frazil.format.model import (
     TransactionLog,
     UpdateRecord,
 )
-from frazil.snapshots import SnapshotInfo, Update, micros_to_datetime
-from frazil.storage import ConditionFailedError, Storage
-
-if TYPE_CHECKING:
-    from frazil.split import ManifestSplitPolicy
+from frazil.session import Session
+from frazil.snapshots import SnapshotInfo, Update
+from frazil.split import ManifestSplitPolicy, make_policy
+from frazil.storage import Storage
 
 __all__ = ["Repository"]
 
 INITIAL_MESSAGE = "Repository initialized"
 # icechunk marks the first snapshot in its metadata (snapshot file and repo info)
 _ROOT_MD = {"__icechunk": {"is_root": True}}
-_MAX_UPDATE_ATTEMPTS = 100
 
 
-def now_micros() -> int:
-    return time.time_ns() // 1000
-
-
-def _info_to_public(rec: SnapshotRecord) -> SnapshotInfo:
-    return SnapshotInfo(
-        id=str(rec.id),
-        parent_id=None if rec.parent_id is None else str(rec.parent_id),
-        written_at=micros_to_datetime(rec.flushed_at),
-        message=rec.message,
-        metadata=copy.deepcopy(rec.metadata),
-    )
-
-
-def _copy_info(info: RepoInfo) -> RepoInfo:
-    """A copy safe to mutate: containers are copied, records are replaced not mutated."""
-    return replace(
-        info,
-        branches=dict(info.branches),
-        tags=dict(info.tags),
-        deleted_tags=set(info.deleted_tags),
-        snapshots=dict(info.snapshots),
-        metadata=copy.deepcopy(info.metadata),
-        latest_updates=list(info.latest_updates),
-        config=copy.deepcopy(info.config),
-    )
-
-
+@with_sync_facades
 class Repository:
     """A versioned Zarr repository on a ``Storage`` (icechunk's ``Repository``)."""
 
@@ -89,13 +58,13 @@ class Repository:
                  authorize_virtual_chunk_access: dict[str, Any] | None = None) -> None:
         self._storage = storage
         self._assets = AssetManager(storage)
+        self._state: RepoState = RepoInfoFileState(self._assets)
         self._config = config
         self._authorized = dict(authorize_virtual_chunk_access or {})
         self._default_commit_metadata: dict[str, Any] = {}
         self._manifest_split_policy: ManifestSplitPolicy | None = None
-        # virtual chunk readers of this handle, by authorized container prefix
-        self._resolvers: dict[str, Any] = {}
-        self._coalescers: dict[str, Any] = {}
+        self._virtual = VirtualChunkReader(
+            lambda: self._config._to_dict().get("virtual_chunk_containers"), self._authorized)
 
     # ================================================================ open
     @classmethod
@@ -114,12 +83,14 @@ class Repository:
                                     ErrorKind.UNSUPPORTED_SPEC_VERSION)
         storage.check_can_create_repository()
         assets = AssetManager(storage)
-        if await assets.repo_exists():
+        state = RepoInfoFileState(assets)
+        if await state.exists():
             raise AlreadyExistsError(f"a repository already exists at {storage!r}",
-                                     "repository-already-exists")
+                                     ErrorKind.REPOSITORY_ALREADY_EXISTS)
         if check_clean_root and await storage.list_objects(""):
             raise InvalidInputError("repositories can only be created in clean prefixes: "
-                                    f"{storage!r} is not empty", "parent-directory-not-clean")
+                                    f"{storage!r} is not empty",
+                                    ErrorKind.PARENT_DIRECTORY_NOT_CLEAN)
         t = now_micros()
         # like icechunk, the first snapshot is empty: the root group is written by the user
         snap = Snapshot(id=INITIAL_SNAPSHOT_ID, nodes=[], flushed_at=t,
@@ -140,11 +111,7 @@ class Repository:
             latest_updates=[UpdateRecord("RepoInitialized", {}, t, None)],
             config=cfg._to_dict() if config is not None else None,
         )
-        try:
-            await storage.put_object_if(REPO_PATH, codec.encode_repo_info(info), expected=None)
-        except ConditionFailedError:
-            raise AlreadyExistsError(f"a repository was created concurrently at {storage!r}",
-                                     "repository-already-exists") from None
+        await state.initialize(info)
         return cls(storage, cfg, authorize_virtual_chunk_access)
 
     @classmethod
@@ -156,7 +123,7 @@ class Repository:
         attribution: Any = None,
     ) -> Repository:
         """Open an existing repository; see :meth:`open`."""
-        info, _, _ = await AssetManager(storage).fetch_repo_info()
+        info = await RepoInfoFileState(AssetManager(storage)).fetch()
         persisted = RepositoryConfig._from_dict(info.config)
         cfg = persisted.merge(config) if config is not None else persisted
         return cls(storage, cfg, authorize_virtual_chunk_access)
@@ -167,70 +134,30 @@ class Repository:
                                    create_version: int | None = None,
                                    check_clean_root: bool = True,
                                    attribution: Any = None) -> Repository:
-        if await AssetManager(storage).repo_exists():
+        """Open the repository at ``storage``, creating it if absent."""
+        if await RepoInfoFileState(AssetManager(storage)).exists():
             return await cls.open_async(storage, config, authorize_virtual_chunk_access)
         return await cls.create_async(storage, config, authorize_virtual_chunk_access,
                                       create_version, check_clean_root)
 
     @staticmethod
     async def exists_async(storage: Storage) -> bool:
-        return await AssetManager(storage).repo_exists()
+        """Whether a repository exists at ``storage``."""
+        return await RepoInfoFileState(AssetManager(storage)).exists()
 
     @staticmethod
     async def fetch_spec_version_async(storage: Storage) -> int | None:
-        if not await AssetManager(storage).repo_exists():
+        """The spec version of the repository at ``storage`` (``None`` if none)."""
+        state = RepoInfoFileState(AssetManager(storage))
+        if not await state.exists():
             return None
-        info, _, _ = await AssetManager(storage).fetch_repo_info()
-        return info.spec_version
+        return (await state.fetch()).spec_version
 
     @staticmethod
     async def fetch_config_async(storage: Storage) -> RepositoryConfig | None:
-        info, _, _ = await AssetManager(storage).fetch_repo_info()
-        return None if info.config is None else RepositoryConfig._from_dict(info.config)
-
-    @classmethod
-    def create(cls, storage: Storage, config: RepositoryConfig | None = None,
-               authorize_virtual_chunk_access: dict[str, Any] | None = None,
-               spec_version: int | None = None, check_clean_root: bool = True,
-               attribution: Any = None) -> Repository:
-        """Create a new repository at ``storage``.
-
-        Raises ``AlreadyExistsError`` if one exists there, ``InvalidInputError``
-        if the location holds other objects (unless ``check_clean_root=False``).
-        """
-        return sync(cls.create_async(storage, config, authorize_virtual_chunk_access,
-                                     spec_version, check_clean_root, attribution))
-
-    @classmethod
-    def open(cls, storage: Storage, config: RepositoryConfig | None = None,
-             authorize_virtual_chunk_access: dict[str, Any] | None = None,
-             attribution: Any = None) -> Repository:
-        """Open the repository at ``storage``; ``RepositoryNotFoundError`` if none."""
-        return sync(cls.open_async(storage, config, authorize_virtual_chunk_access))
-
-    @classmethod
-    def open_or_create(cls, storage: Storage, config: RepositoryConfig | None = None,
-                       authorize_virtual_chunk_access: dict[str, Any] | None = None,
-                       create_version: int | None = None, check_clean_root: bool = True,
-                       attribution: Any = None) -> Repository:
-        """Open the repository at ``storage``, creating it if absent."""
-        return sync(cls.open_or_create_async(storage, config, authorize_virtual_chunk_access,
-                                             create_version, check_clean_root))
-
-    @staticmethod
-    def exists(storage: Storage) -> bool:
-        """Whether a repository exists at ``storage``."""
-        return sync(Repository.exists_async(storage))
-
-    @staticmethod
-    def fetch_spec_version(storage: Storage) -> int | None:
-        """The spec version of the repository at ``storage`` (``None`` if none)."""
-        return sync(Repository.fetch_spec_version_async(storage))
-
-    @staticmethod
-    def fetch_config(storage: Storage) -> RepositoryConfig | None:
         """The configuration persisted in the repository at ``storage``."""
-        return sync(Repository.fetch_config_async(storage))
+        info = await RepoInfoFileState(AssetManager(storage)).fetch()
+        return None if info.config is None else RepositoryConfig._from_dict(info.config)
 
     # ========================================================== properties
     @property
@@ -246,32 +173,25 @@ class Repository:
         return 2
 
     def authorized_virtual_container_prefixes(self) -> set[str]:
-        return set(self._authorized)
-
-    def reopen(self, config: RepositoryConfig | None = None,
-               authorize_virtual_chunk_access: dict[str, Any] | None = None) -> Repository:
-        """A new handle on the same storage with another config / authorizations."""
-        return sync(self.reopen_async(config, authorize_virtual_chunk_access))
+        return self._virtual.authorized_prefixes
 
     async def reopen_async(self, config: RepositoryConfig | None = None,
                            authorize_virtual_chunk_access: dict[str, Any] | None = None,
                            ) -> Repository:
+        """A new handle on the same storage with another config / authorizations."""
         auth = self._authorized if authorize_virtual_chunk_access is None else \
             authorize_virtual_chunk_access
         return await Repository.open_async(self._storage, config, auth)
 
-    def save_config(self) -> None:
-        """Persist this handle's configuration in the repo info file."""
-        sync(self.save_config_async())
-
     async def save_config_async(self) -> None:
+        """Persist this handle's configuration in the repo info file."""
         cfg = self._config._to_dict()
 
         def mutate(info: RepoInfo) -> UpdateRecord:
             info.config = cfg
             return UpdateRecord("ConfigChanged", {}, 0)
 
-        await self._update(mutate)
+        await self._state.update(mutate)
 
     def set_default_commit_metadata(self, metadata: dict[str, Any]) -> None:
         self._default_commit_metadata = dict(metadata)
@@ -293,8 +213,6 @@ class Repository:
 
         Not persisted: icechunk and other handles keep the config-driven policy.
         """
-        from frazil.split import make_policy
-
         self._manifest_split_policy = None if policy is None else make_policy(policy, **options)
 
     @property
@@ -304,40 +222,7 @@ class Repository:
 
     # =========================================================== repo info
     async def _repo_info(self) -> RepoInfo:
-        info, _, _ = await self._assets.fetch_repo_info()
-        return info
-
-    async def _update(self, mutate: Callable[[RepoInfo], UpdateRecord]) -> RepoInfo:
-        """Apply ``mutate`` to the repo info with optimistic concurrency.
-
-        ``mutate`` edits a private copy and returns the ops-log entry; it
-        raises to abort (e.g. a branch that moved). The old file is copied to
-        ``overwritten/`` first; the entry that produced it gets that path.
-        """
-        delay = 0.005
-        for _ in range(_MAX_UPDATE_ATTEMPTS):
-            info, token, raw = await self._assets.fetch_repo_info()
-            new = _copy_info(info)
-            entry = mutate(new)
-            entry.updated_at = now_micros()
-            bpath = backup_path()
-            await self._storage.put_object(bpath, raw)
-            if new.latest_updates:
-                new.latest_updates[0] = replace(new.latest_updates[0], backup_path=bpath)
-            new.latest_updates.insert(0, entry)
-            limit = RepositoryConfig._from_dict(new.config)._updates_per_file
-            if len(new.latest_updates) > limit:
-                del new.latest_updates[limit:]
-                new.repo_before_updates = bpath
-            try:
-                await self._storage.put_object_if(REPO_PATH, codec.encode_repo_info(new),
-                                                  expected=token)
-                return new
-            except ConditionFailedError:
-                await asyncio.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.5)
-        raise ConflictError(message="could not update the repo info file: too many concurrent "
-                            "updates", kind=ErrorKind.UPDATE_ATTEMPTS_EXHAUSTED)
+        return await self._state.fetch()
 
     @staticmethod
     def _require_snapshot(info: RepoInfo, sid: ObjectId) -> None:
@@ -346,6 +231,7 @@ class Repository:
 
     # ============================================================ branches
     async def create_branch_async(self, branch: str, snapshot_id: str) -> None:
+        """Create ``branch`` pointing at ``snapshot_id``."""
         _refs.check_ref_name(branch, "branch")
         sid = _refs.parse_snapshot_id(snapshot_id)
 
@@ -357,20 +243,14 @@ class Repository:
             info.branches[branch] = sid
             return UpdateRecord("BranchCreated", {"name": branch}, 0)
 
-        await self._update(mutate)
-
-    def create_branch(self, branch: str, snapshot_id: str) -> None:
-        """Create ``branch`` pointing at ``snapshot_id``."""
-        sync(self.create_branch_async(branch, snapshot_id))
+        await self._state.update(mutate)
 
     async def list_branches_async(self) -> set[str]:
+        """Names of all branches."""
         return set((await self._repo_info()).branches)
 
-    def list_branches(self) -> set[str]:
-        """Names of all branches."""
-        return sync(self.list_branches_async())
-
     async def lookup_branch_async(self, branch: str) -> str:
+        """The snapshot id at the tip of ``branch``."""
         info = await self._repo_info()
         try:
             return str(info.branches[branch])
@@ -378,12 +258,9 @@ class Repository:
             raise RefNotFoundError(f"ref not found `{branch}`", ErrorKind.BRANCH_NOT_FOUND) \
                 from None
 
-    def lookup_branch(self, branch: str) -> str:
-        """The snapshot id at the tip of ``branch``."""
-        return sync(self.lookup_branch_async(branch))
-
     async def reset_branch_async(self, branch: str, snapshot_id: str, *,
                                  from_snapshot_id: str | None = None) -> None:
+        """Point ``branch`` at ``snapshot_id`` (only if it is at ``from_snapshot_id``)."""
         sid = _refs.parse_snapshot_id(snapshot_id)
         expected = None if from_snapshot_id is None else _refs.parse_snapshot_id(from_snapshot_id)
 
@@ -398,14 +275,10 @@ class Repository:
             info.branches[branch] = sid
             return UpdateRecord("BranchReset", {"name": branch, "previous_snap_id": prev}, 0)
 
-        await self._update(mutate)
-
-    def reset_branch(self, branch: str, snapshot_id: str, *,
-                     from_snapshot_id: str | None = None) -> None:
-        """Point ``branch`` at ``snapshot_id`` (only if it is at ``from_snapshot_id``)."""
-        sync(self.reset_branch_async(branch, snapshot_id, from_snapshot_id=from_snapshot_id))
+        await self._state.update(mutate)
 
     async def delete_branch_async(self, branch: str) -> None:
+        """Delete ``branch`` (never ``main``)."""
         if branch == "main":
             raise SessionStateError("cannot delete the main branch", ErrorKind.CANNOT_DELETE_MAIN)
 
@@ -415,14 +288,11 @@ class Repository:
             prev = info.branches.pop(branch)
             return UpdateRecord("BranchDeleted", {"name": branch, "previous_snap_id": prev}, 0)
 
-        await self._update(mutate)
-
-    def delete_branch(self, branch: str) -> None:
-        """Delete ``branch`` (never ``main``)."""
-        sync(self.delete_branch_async(branch))
+        await self._state.update(mutate)
 
     # ================================================================ tags
     async def create_tag_async(self, tag: str, snapshot_id: str) -> None:
+        """Create the immutable tag ``tag`` at ``snapshot_id``."""
         _refs.check_ref_name(tag, "tag")
         sid = _refs.parse_snapshot_id(snapshot_id)
 
@@ -437,13 +307,10 @@ class Repository:
             info.tags[tag] = sid
             return UpdateRecord("TagCreated", {"name": tag}, 0)
 
-        await self._update(mutate)
-
-    def create_tag(self, tag: str, snapshot_id: str) -> None:
-        """Create the immutable tag ``tag`` at ``snapshot_id``."""
-        sync(self.create_tag_async(tag, snapshot_id))
+        await self._state.update(mutate)
 
     async def delete_tag_async(self, tag: str) -> None:
+        """Delete ``tag``; its name can never be used again."""
         def mutate(info: RepoInfo) -> UpdateRecord:
             if tag not in info.tags:
                 raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.TAG_NOT_FOUND)
@@ -451,29 +318,19 @@ class Repository:
             info.deleted_tags.add(tag)
             return UpdateRecord("TagDeleted", {"name": tag, "previous_snap_id": prev}, 0)
 
-        await self._update(mutate)
-
-    def delete_tag(self, tag: str) -> None:
-        """Delete ``tag``; its name can never be used again."""
-        sync(self.delete_tag_async(tag))
+        await self._state.update(mutate)
 
     async def list_tags_async(self) -> set[str]:
+        """Names of all tags."""
         return set((await self._repo_info()).tags)
 
-    def list_tags(self) -> set[str]:
-        """Names of all tags."""
-        return sync(self.list_tags_async())
-
     async def lookup_tag_async(self, tag: str) -> str:
+        """The snapshot id of ``tag``."""
         info = await self._repo_info()
         try:
             return str(info.tags[tag])
         except (KeyError, TypeError):
             raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.TAG_NOT_FOUND) from None
-
-    def lookup_tag(self, tag: str) -> str:
-        """The snapshot id of ``tag``."""
-        return sync(self.lookup_tag_async(tag))
 
     # ============================================================= history
     async def _resolve(self, info: RepoInfo, branch: str | None, tag: str | None,
@@ -493,24 +350,13 @@ class Repository:
         self._require_snapshot(info, sid)
         return sid
 
-    @staticmethod
-    def _walk(info: RepoInfo, sid: ObjectId | None) -> Iterator[SnapshotRecord]:
-        seen: set[ObjectId] = set()
-        while sid is not None and sid not in seen:
-            seen.add(sid)
-            rec = info.snapshots.get(sid)
-            if rec is None:
-                return
-            yield rec
-            sid = rec.parent_id
-
     async def async_ancestry(self, *, branch: str | None = None, tag: str | None = None,
                              snapshot_id: str | None = None) -> AsyncIterator[SnapshotInfo]:
         """Async form of :meth:`ancestry`."""
         info = await self._repo_info()
         sid = await self._resolve(info, branch, tag, snapshot_id)
-        for rec in self._walk(info, sid):
-            yield _info_to_public(rec)
+        async for snap in ops.ancestry(self._state, sid, info):
+            yield snap
 
     def ancestry(self, *, branch: str | None = None, tag: str | None = None,
                  snapshot_id: str | None = None) -> Iterator[SnapshotInfo]:
@@ -523,31 +369,15 @@ class Repository:
         return iter(sync(collect()))
 
     async def lookup_snapshot_async(self, snapshot_id: str) -> SnapshotInfo:
+        """The ``SnapshotInfo`` of ``snapshot_id``."""
         info = await self._repo_info()
         sid = _refs.parse_snapshot_id(snapshot_id)
         self._require_snapshot(info, sid)
-        return _info_to_public(info.snapshots[sid])
-
-    def lookup_snapshot(self, snapshot_id: str) -> SnapshotInfo:
-        """The ``SnapshotInfo`` of ``snapshot_id``."""
-        return sync(self.lookup_snapshot_async(snapshot_id))
+        return ops.snapshot_info(info.snapshots[sid])
 
     async def ops_log_async(self) -> list[Update]:
-        info = await self._repo_info()
-        out: list[Update] = []
-        seen: set[tuple[str, int]] = set()
-        while True:
-            for u in info.latest_updates:
-                key = (u.kind, u.updated_at)
-                if key in seen:
-                    continue
-                seen.add(key)
-                fields = {k: str(v) if isinstance(v, ObjectId) else v for k, v in u.fields.items()}
-                out.append(Update(u.kind, micros_to_datetime(u.updated_at), u.backup_path, fields))
-            if not info.repo_before_updates:
-                return out
-            data = await self._storage.get_object(info.repo_before_updates)
-            info = codec.decode_repo_info(data, info.repo_before_updates)
+        """Every operation performed on the repository, newest first."""
+        return await ops.ops_log(self._state)
 
     def ops_log(self) -> Iterator[Update]:
         """Every operation performed on the repository, newest first."""
@@ -555,30 +385,25 @@ class Repository:
 
     # ============================================================ metadata
     async def get_metadata_async(self) -> dict[str, Any]:
-        return copy.deepcopy((await self._repo_info()).metadata)
-
-    def get_metadata(self) -> dict[str, Any]:
         """The repository-level metadata."""
-        return sync(self.get_metadata_async())
+        return copy.deepcopy((await self._repo_info()).metadata)
 
     @property
     def metadata(self) -> dict[str, Any]:
         return self.get_metadata()
 
     async def set_metadata_async(self, metadata: dict[str, Any]) -> None:
+        """Replace the repository-level metadata."""
         md = copy.deepcopy(dict(metadata))
 
         def mutate(info: RepoInfo) -> UpdateRecord:
             info.metadata = md
             return UpdateRecord("MetadataChanged", {}, 0)
 
-        await self._update(mutate)
-
-    def set_metadata(self, metadata: dict[str, Any]) -> None:
-        """Replace the repository-level metadata."""
-        sync(self.set_metadata_async(metadata))
+        await self._state.update(mutate)
 
     async def update_metadata_async(self, metadata: dict[str, Any]) -> dict[str, Any]:
+        """Merge ``metadata`` into the repository-level metadata; returns the result."""
         result: dict[str, Any] = {}
 
         def mutate(info: RepoInfo) -> UpdateRecord:
@@ -587,55 +412,33 @@ class Repository:
             result.update(info.metadata)
             return UpdateRecord("MetadataChanged", {}, 0)
 
-        await self._update(mutate)
+        await self._state.update(mutate)
         return copy.deepcopy(result)
-
-    def update_metadata(self, metadata: dict[str, Any]) -> dict[str, Any]:
-        """Merge ``metadata`` into the repository-level metadata; returns the result."""
-        return sync(self.update_metadata_async(metadata))
 
     # ============================================================ sessions
     async def readonly_session_async(self, branch: str | None = None, *, tag: str | None = None,
                                      snapshot_id: str | None = None,
-                                     as_of: _dt.datetime | None = None) -> Any:
-        from frazil.session import Session
-
+                                     as_of: _dt.datetime | None = None) -> Session:
+        """A read-only session at a branch tip, tag, snapshot, or branch as of a time."""
         info = await self._repo_info()
         if as_of is not None:
             if branch is None:
                 raise InvalidInputError("as_of= needs branch=")
-            sid = await self._resolve(info, branch, None, None)
-            limit = int(as_of.timestamp() * 1_000_000)
-            for rec in self._walk(info, sid):
-                if rec.flushed_at <= limit:
-                    sid = rec.id
-                    break
-            else:
-                raise SnapshotNotFoundError(f"no snapshot on branch {branch!r} at or before "
-                                            f"{as_of.isoformat()}", ErrorKind.NO_SNAPSHOT_AT_TIME)
+            tip = await self._resolve(info, branch, None, None)
+            sid = await ops.as_of(self._state, tip, as_of, branch, info)
         else:
             sid = await self._resolve(info, branch, tag, snapshot_id)
-        snap = await self._assets.fetch_snapshot(sid)
-        return Session(self, snap, branch=None, read_only=True)
+        return self._session(await self._assets.fetch_snapshot(sid), None)
 
-    def readonly_session(self, branch: str | None = None, *, tag: str | None = None,
-                         snapshot_id: str | None = None,
-                         as_of: _dt.datetime | None = None) -> Any:
-        """A read-only session at a branch tip, tag, snapshot, or branch as of a time."""
-        return sync(self.readonly_session_async(branch, tag=tag, snapshot_id=snapshot_id,
-                                                as_of=as_of))
-
-    async def writable_session_async(self, branch: str) -> Any:
-        from frazil.session import Session
-
+    async def writable_session_async(self, branch: str) -> Session:
+        """A session that can write and then commit to ``branch``."""
         info = await self._repo_info()
         sid = await self._resolve(info, branch, None, None)
-        snap = await self._assets.fetch_snapshot(sid)
-        return Session(self, snap, branch=branch, read_only=False)
+        return self._session(await self._assets.fetch_snapshot(sid), branch)
 
-    def writable_session(self, branch: str) -> Any:
-        """A session that can write and then commit to ``branch``."""
-        return sync(self.writable_session_async(branch))
+    def _session(self, snap: Snapshot, branch: str | None) -> Session:
+        return Session(self, snap, branch=branch, read_only=branch is None, assets=self._assets,
+                       state=self._state, virtual=self._virtual)
 
     @contextlib.contextmanager
     def transaction(self, branch: str, *, message: str, metadata: dict[str, Any] | None = None,

@@ -10,13 +10,21 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from frazil import _chunkrefs as cr
-from frazil._errors import (
+from frazil._assets import AssetManager
+from frazil._refs import normalize_node_path
+from frazil._split import split_array_refs
+from frazil._state import RepoState, now_micros
+from frazil._sync import sync, with_sync_facades
+from frazil._virtual import VirtualChunkReader
+from frazil.changeset import UNCHANGED, ChangeSet
+from frazil.conflicts import rebase_session, resolve_solver
+from frazil.errors import (
+    AlreadyExistsError,
     ConflictError,
     ErrorKind,
     FormatError,
@@ -25,16 +33,17 @@ from frazil._errors import (
     ReadOnlyError,
     SessionStateError,
 )
-from frazil._refs import is_descendant, normalize_node_path
-from frazil._split import split_array_refs
-from frazil._sync import sync
+from frazil.format import codec
 from frazil.format.ids import NodeId, ObjectId
 from frazil.format.model import (
     ArrayData,
     ArrayRefs,
+    ChunkChange,
+    InlineChunkRef,
     Manifest,
     ManifestFileInfo,
     ManifestRef,
+    NativeChunkRef,
     NodeSnapshot,
     RepoInfo,
     Snapshot,
@@ -43,10 +52,11 @@ from frazil.format.model import (
     UpdateRecord,
 )
 from frazil.snapshots import Diff
+from frazil.store import IcechunkStore
+from frazil.virtual import ChunkType
 
 if TYPE_CHECKING:
     from frazil.repository import Repository
-    from frazil.store import IcechunkStore
 
 __all__ = ["Session"]
 
@@ -70,31 +80,22 @@ def array_shape_from_metadata(meta: dict[str, Any], path: str) -> ArrayData:
                      names, [])
 
 
-@dataclass
-class ChangeSet:
-    """The only mutable state of a writable session."""
-
-    new: dict[str, NodeSnapshot] = field(default_factory=dict)
-    updated: dict[str, NodeSnapshot] = field(default_factory=dict)
-    deleted: dict[str, NodeSnapshot] = field(default_factory=dict)  # base nodes, by path
-    chunks: dict[NodeId, dict[tuple[int, ...], cr.ChunkChange]] = field(default_factory=dict)
-    # columnar virtual refs from set_virtual_refs_arr, oldest first. Order of
-    # precedence: an entry of ``chunks`` overrides every batch (a batch drops
-    # the ``chunks`` entries it covers when it is added); a later batch
-    # overrides an earlier one.
-    vbatches: dict[NodeId, list[cr.VirtualBatch]] = field(default_factory=dict)
-
-    def is_empty(self) -> bool:
-        return not (self.new or self.updated or self.deleted or self.chunks or self.vbatches)
-
-
+@with_sync_facades
 class Session:
-    """A session on a repository (icechunk's ``Session``)."""
+    """A session on a repository (icechunk's ``Session``).
+
+    Built by :class:`~frazil.Repository`; ``assets``, ``state`` and
+    ``virtual`` are the repository handle's asset manager, state layer and
+    virtual chunk reader.
+    """
 
     def __init__(self, repo: Repository, snapshot: Snapshot, *, branch: str | None,
-                 read_only: bool) -> None:
+                 read_only: bool, assets: AssetManager, state: RepoState,
+                 virtual: VirtualChunkReader) -> None:
         self._repo = repo
-        self._assets = repo._assets
+        self._assets = assets
+        self._state = state
+        self._virtual = virtual
         self._snapshot = snapshot
         self._branch = branch
         self._read_only = read_only
@@ -126,8 +127,6 @@ class Session:
 
     @property
     def store(self) -> IcechunkStore:
-        from frazil.store import IcechunkStore
-
         if self._store is None:
             self._store = IcechunkStore(self, read_only=self._read_only)
         return self._store
@@ -149,33 +148,53 @@ class Session:
         if self._read_only:
             raise ReadOnlyError("this session is read-only", ErrorKind.READ_ONLY_SESSION)
 
+    # ======================================================= for rebase/solvers
+    @property
+    def changes(self) -> ChangeSet:
+        """The uncommitted edits (frazil extra, for conflict solvers; edit with care)."""
+        return self._changes
+
+    @property
+    def base_snapshot(self) -> Snapshot:
+        """The snapshot this session started from (or was rebased onto)."""
+        return self._snapshot
+
+    def base_node(self, path: str) -> NodeSnapshot | None:
+        """The node at ``path`` in the base snapshot, ignoring this session's edits."""
+        return self._base_nodes.get(path)
+
+    def restore_changes(self, changes: ChangeSet) -> None:
+        """Put back a change set saved with ``changes.copy()`` (a failed rebase step)."""
+        self._changes = changes
+
+    def at_snapshot(self, snapshot: Snapshot) -> Session:
+        """A read-only session of the same repository handle at ``snapshot``."""
+        return Session(self._repo, snapshot, branch=None, read_only=True, assets=self._assets,
+                       state=self._state, virtual=self._virtual)
+
+    def move_base(self, snapshot: Snapshot) -> None:
+        """Re-base onto ``snapshot``, keeping the change set (a rebase step that succeeded)."""
+        nodes = {n.path: n for n in snapshot.nodes}
+        self._changes.rebase_onto(nodes)
+        self._snapshot = snapshot
+        self._base_nodes = nodes
+        self._ref_indexes.clear()
+
     # =============================================================== nodes
     def get_node(self, path: str) -> NodeSnapshot | None:
         """The node at canonical ``path`` as this session sees it, or ``None``."""
-        ch = self._changes
-        node = ch.new.get(path)
-        if node is not None:
-            return node
-        if path in ch.deleted:
-            return None
-        return ch.updated.get(path) or self._base_nodes.get(path)
+        return self._changes.node(path, self._base_nodes)
 
     def list_nodes(self) -> list[NodeSnapshot]:
-        ch = self._changes
-        out = {p: n for p, n in self._base_nodes.items() if p not in ch.deleted}
-        out.update(ch.updated)
-        out.update(ch.new)
-        return [out[p] for p in sorted(out, key=lambda p: p.encode())]
+        """Every node this session sees, sorted by path."""
+        return self._changes.nodes(self._base_nodes)
 
     async def get_node_id_async(self, path: str) -> str:
+        """The node id (base32) of the group or array at ``path``."""
         node = self.get_node(normalize_node_path(path))
         if node is None:
             raise NodeNotFoundError(f"node not found: {path}")
         return str(node.id)
-
-    def get_node_id(self, path: str) -> str:
-        """The node id (base32) of the group or array at ``path``."""
-        return sync(self.get_node_id_async(path))
 
     def set_node_metadata(self, path: str, user_data: bytes) -> None:
         """Create or update the group/array at ``path`` from its zarr.json bytes."""
@@ -195,36 +214,24 @@ class Session:
         array = array_shape_from_metadata(meta, path) if node_type == "array" else None
         existing = self.get_node(path)
         if existing is not None and existing.is_array != (array is not None):
-            self.delete_node(path)
-            existing = None
-        ch = self._changes
+            # replacing a node by one of the other kind would drop its chunks or
+            # children silently: delete it first (zarr's overwrite does), as icechunk
+            kinds = ("a group", "an array")
+            raise AlreadyExistsError(f"node already exists at {path}: it is "
+                                     f"{kinds[existing.is_array]}, trying to add "
+                                     f"{kinds[array is not None]}", ErrorKind.NODE_ALREADY_EXISTS)
         if existing is None:
-            ch.new[path] = NodeSnapshot(NodeId.random(), path, bytes(user_data), array)
-            return
-        if array is not None:
-            array.manifests = existing.array.manifests if existing.array else []
-        node = NodeSnapshot(existing.id, path, bytes(user_data), array, existing.extra)
-        if path in ch.new:
-            ch.new[path] = node
+            node = NodeSnapshot(NodeId.random(), path, bytes(user_data), array)
         else:
-            ch.updated[path] = node
+            if array is not None:
+                array.manifests = existing.array.manifests if existing.array else []
+            node = NodeSnapshot(existing.id, path, bytes(user_data), array, existing.extra)
+        self._changes.put_node(node, self._base_nodes)
 
     def delete_node(self, path: str) -> None:
         """Delete the node at ``path`` and everything under it."""
         self._check_writable()
-        ch = self._changes
-        for node in self.list_nodes():
-            if node.path == path or is_descendant(node.path, path):
-                if node.path in ch.new:
-                    del ch.new[node.path]
-                    ch.chunks.pop(node.id, None)
-                    ch.vbatches.pop(node.id, None)
-                base = self._base_nodes.get(node.path)
-                if base is not None and base.id == node.id:
-                    ch.updated.pop(node.path, None)
-                    ch.deleted[node.path] = base
-                    ch.chunks.pop(node.id, None)
-                    ch.vbatches.pop(node.id, None)
+        self._changes.delete_subtree(path, self._base_nodes)
 
     # ============================================================== chunks
     def _array(self, path: str) -> NodeSnapshot:
@@ -235,6 +242,10 @@ class Session:
             raise InvalidInputError(f"{path} is a group, not an array", ErrorKind.NOT_AN_ARRAY)
         return node
 
+    def array_node(self, path: str) -> NodeSnapshot:
+        """The array at canonical ``path``; ``NodeNotFoundError`` / ``InvalidInputError``."""
+        return self._array(path)
+
     def _check_coords(self, node: NodeSnapshot, coords: tuple[int, ...]) -> None:
         assert node.array is not None
         shape = node.array.shape
@@ -243,23 +254,20 @@ class Session:
             raise InvalidInputError(f"chunk index {list(coords)} is outside the chunk grid of "
                                     f"{node.path}", ErrorKind.INVALID_CHUNK_INDEX)
 
-    async def get_chunk_ref(self, path: str, coords: tuple[int, ...]) -> cr.ChunkChange:
+    async def get_chunk_ref_async(self, path: str, coords: tuple[int, ...]) -> ChunkChange:
+        """The ref of one chunk of the array at canonical ``path`` (``None`` if absent)."""
         node = self._array(path)
-        changes = self._changes.chunks.get(node.id)
-        if changes is not None and coords in changes:
-            return changes[coords]
-        for batch in reversed(self._changes.vbatches.get(node.id, ())):
-            ref = batch.find(coords)
-            if ref is not None:
-                return ref
+        ref = self._changes.chunk_ref(node.id, coords)
+        if ref is not UNCHANGED:
+            return ref  # type: ignore[return-value]
         assert node.array is not None
         for mref in node.array.manifests:
             if cr.covers(mref, coords):
                 index = await self._ref_index(mref.object_id, node.id)
                 if index is not None:
-                    ref = index.find(coords)
-                    if ref is not None:
-                        return ref
+                    found = index.find(coords)
+                    if found is not None:
+                        return found
         return None
 
     async def _ref_index(self, mid: ObjectId, nid: NodeId) -> cr.RefIndex | None:
@@ -273,20 +281,19 @@ class Session:
             index = self._ref_indexes[key] = cr.RefIndex(refs)
         return index
 
-    async def get_chunk(self, path: str, coords: tuple[int, ...],
-                        byte_range: tuple[int, int | None] | None = None) -> bytes | None:
+    async def get_chunk_async(self, path: str, coords: tuple[int, ...],
+                              byte_range: tuple[int, int | None] | None = None) -> bytes | None:
         """Chunk bytes (``byte_range`` relative to the chunk), or ``None`` if absent."""
-        ref = await self.get_chunk_ref(path, coords)
+        ref = await self.get_chunk_ref_async(path, coords)
         if ref is None:
             return None
-        if ref[0] == "i":
-            data = ref[1]
+        if isinstance(ref, InlineChunkRef):
             if byte_range is None:
-                return data
+                return ref.data
             start, end = byte_range
-            return data[start:end]
-        if ref[0] == "n":
-            _, cid, offset, length = ref
+            return ref.data[start:end]
+        if isinstance(ref, NativeChunkRef):
+            cid, offset, length = ref.chunk_id, ref.offset, ref.length
             start, end = (0, length) if byte_range is None else byte_range
             end = length if end is None else min(end, length)
             start = min(start, end)
@@ -300,46 +307,53 @@ class Session:
                                       ErrorKind.CHUNK_NOT_FOUND)
                 return data if len(data) == length else data[:length]
             return await self._assets.fetch_chunk(cid, (offset + start, offset + end))
-        from frazil._virtual import fetch_virtual
+        return await self._virtual.fetch(ref, byte_range)
 
-        return await fetch_virtual(self._repo, ref, byte_range)
-
-    async def set_chunk(self, path: str, coords: tuple[int, ...], data: bytes) -> None:
+    async def set_chunk_async(self, path: str, coords: tuple[int, ...], data: bytes) -> None:
         """Record chunk bytes: inline if small, otherwise written to ``chunks/`` now."""
         self._check_writable()
         node = self._array(path)
         self._check_coords(node, coords)
+        ref: ChunkChange
         if len(data) <= self._repo.config._inline_threshold:
-            ref: cr.ChunkChange = ("i", bytes(data))
+            ref = InlineChunkRef(bytes(data))
         else:
             cid = ObjectId.random()
             await self._assets.write_chunk(cid, bytes(data))
-            ref = ("n", cid, 0, len(data))
-        self._changes.chunks.setdefault(node.id, {})[coords] = ref
+            ref = NativeChunkRef(cid, 0, len(data))
+        self._changes.set_chunk_ref(node.id, coords, ref)
 
-    def set_chunk_ref(self, path: str, coords: tuple[int, ...], ref: cr.ChunkChange) -> None:
+    def set_chunk_ref(self, path: str, coords: tuple[int, ...], ref: ChunkChange) -> None:
+        """Point one chunk at ``ref`` (an inline, native or virtual chunk ref)."""
         self._check_writable()
         node = self._array(path)
         self._check_coords(node, coords)
-        self._changes.chunks.setdefault(node.id, {})[coords] = ref
+        self._changes.set_chunk_ref(node.id, coords, ref)
 
     def delete_chunk(self, path: str, coords: tuple[int, ...]) -> None:
+        """Delete one chunk of the array at canonical ``path``."""
         self._check_writable()
         node = self._array(path)
-        self._changes.chunks.setdefault(node.id, {})[coords] = None
+        self._changes.set_chunk_ref(node.id, coords, None)
 
-    async def chunk_coords(self, path: str) -> list[tuple[int, ...]]:
-        """Coordinates of every chunk the array at ``path`` has in this session."""
+    def set_virtual_batch(self, path: str, batch: cr.VirtualBatch) -> None:
+        """Record columnar virtual refs (they override earlier refs at their coords)."""
+        self._check_writable()
         node = self._array(path)
+        self._changes.add_virtual_batch(node.id, batch)
+
+    async def chunk_coordinates_async(self, array_path: str) -> list[tuple[int, ...]]:
+        """Coordinates of every chunk the array at ``array_path`` has in this session."""
+        node = self._array(normalize_node_path(array_path))
         assert node.array is not None
         found: set[tuple[int, ...]] = set()
         for mref in node.array.manifests:
             index = await self._ref_index(mref.object_id, node.id)
             if index is not None:
                 found.update(map(tuple, index.refs.coords.tolist()))
-        for batch in self._changes.vbatches.get(node.id, ()):
+        for batch in self._changes.virtual_batches(node.id):
             found.update(map(tuple, batch.coords().tolist()))
-        for c, ref in self._changes.chunks.get(node.id, {}).items():
+        for c, ref in self._changes.chunk_changes(node.id).items():
             if ref is None:
                 found.discard(c)
             else:
@@ -347,120 +361,70 @@ class Session:
         grid = [n for _, n in node.array.shape]
         return sorted(c for c in found if all(x < n for x, n in zip(c, grid, strict=False)))
 
-    async def chunk_coordinates_async(self, array_path: str) -> list[tuple[int, ...]]:
-        return await self.chunk_coords(normalize_node_path(array_path))
-
     def chunk_coordinates(self, array_path: str) -> Iterator[tuple[int, ...]]:
+        """Coordinates of every chunk the array at ``array_path`` has in this session."""
         return iter(sync(self.chunk_coordinates_async(array_path)))
 
-    async def chunk_type_async(self, array_path: str, chunk_coordinates: Any) -> Any:
-        from frazil.virtual import ChunkType
-
-        ref = await self.get_chunk_ref(normalize_node_path(array_path),
-                                       tuple(int(c) for c in chunk_coordinates))
+    async def chunk_type_async(self, array_path: str, chunk_coordinates: Any) -> ChunkType:
+        """The ``frazil.ChunkType`` of one chunk as this session sees it."""
+        ref = await self.get_chunk_ref_async(normalize_node_path(array_path),
+                                             tuple(int(c) for c in chunk_coordinates))
         if ref is None:
             return ChunkType.uninitialized
-        return {"i": ChunkType.inline, "n": ChunkType.native, "v": ChunkType.virtual}[ref[0]]
-
-    def chunk_type(self, array_path: str, chunk_coordinates: Any) -> Any:
-        """The ``frazil.ChunkType`` of one chunk as this session sees it."""
-        return sync(self.chunk_type_async(array_path, chunk_coordinates))
+        if isinstance(ref, InlineChunkRef):
+            return ChunkType.inline
+        return ChunkType.native if isinstance(ref, NativeChunkRef) else ChunkType.virtual
 
     async def all_virtual_chunk_locations_async(self) -> list[str]:
+        """The location of every virtual chunk ref of this session (with repeats)."""
         found: list[str] = []  # one entry per virtual ref, as icechunk (not de-duplicated)
         for node in self.list_nodes():
             if node.array is None:
                 continue
-            refs = await self._old_refs(node)
-            grid = tuple(n for _, n in node.array.shape)
-            batches = self._changes.vbatches.get(node.id)
-            changes = self._changes.chunks.get(node.id) or {}
-            if batches:
-                refs = cr.merge_with_batches(refs, batches, changes, grid)
-            elif changes:
-                refs = cr.merge(refs, changes, grid)
+            refs = await self._merged_refs(node)
             vir = np.flatnonzero(refs.kinds == cr.KIND_VIRTUAL)
             # virtual refs always have a location; the columnar type cannot say so
             found.extend(refs.locations[i] for i in vir.tolist())  # type: ignore[misc]
         return found
 
-    def all_virtual_chunk_locations(self) -> list[str]:
-        """The location of every virtual chunk ref of this session (with repeats)."""
-        return sync(self.all_virtual_chunk_locations_async())
+    async def _old_refs(self, node: NodeSnapshot) -> ArrayRefs:
+        assert node.array is not None
+        ndim = len(node.array.shape)
+        parts = []
+        for mref in node.array.manifests:
+            index = await self._ref_index(mref.object_id, node.id)
+            if index is not None:
+                parts.append(index.refs)
+        return cr.concat(node.id, ndim, parts)
+
+    async def _merged_refs(self, node: NodeSnapshot) -> ArrayRefs:
+        """Every chunk ref of array ``node``: its manifests with this session's edits."""
+        assert node.array is not None
+        refs = await self._old_refs(node)
+        grid = tuple(n for _, n in node.array.shape)
+        batches = self._changes.virtual_batches(node.id)
+        changes = self._changes.chunk_changes(node.id)
+        if batches:
+            return cr.merge_with_batches(refs, batches, changes, grid)
+        if changes:
+            return cr.merge(refs, changes, grid)
+        return refs
 
     # ============================================================== status
     def status(self) -> Diff:
         """What this session changed, by path."""
-        ch = self._changes
-        diff = Diff()
-        for p, n in ch.new.items():
-            (diff.new_arrays if n.is_array else diff.new_groups).add(p)
-        for p, n in ch.updated.items():
-            (diff.updated_arrays if n.is_array else diff.updated_groups).add(p)
-        for p, n in ch.deleted.items():
-            (diff.deleted_arrays if n.is_array else diff.deleted_groups).add(p)
-        paths = {n.id: n.path for n in self.list_nodes()}
-        for nid in set(ch.chunks) | set(ch.vbatches):
-            coords = self._changed_coords(nid)
-            if nid in paths and coords is not None:
-                diff.updated_chunks[paths[nid]] = coords.tolist()
-        return diff
-
-    def _changed_coords(self, nid: NodeId) -> np.ndarray | None:
-        """Sorted unique coordinates changed for node ``nid`` (``None`` if none)."""
-        ch = self._changes
-        parts = [b.coords() for b in ch.vbatches.get(nid, ())]
-        changes = ch.chunks.get(nid) or {}
-        if changes:
-            ndim = len(next(iter(changes)))
-            parts.append(np.array(list(changes), np.uint32).reshape(len(changes), ndim))
-        parts = [p for p in parts if len(p)]
-        if not parts:
-            return None
-        coords = np.concatenate(parts)
-        if coords.shape[1] == 0:
-            return coords[:1]
-        return np.unique(coords, axis=0)  # lexicographic rows
-
-    def set_virtual_batch(self, path: str, batch: cr.VirtualBatch) -> None:
-        """Record columnar virtual refs (they override earlier refs at their coords)."""
-        self._check_writable()
-        node = self._array(path)
-        changes = self._changes.chunks.get(node.id)
-        if changes:
-            batch.drop_from(changes)
-        self._changes.vbatches.setdefault(node.id, []).append(batch)
-
-    def _materialize_batches(self) -> None:
-        """Fold columnar virtual batches into the per-chunk change set (for rebase)."""
-        ch = self._changes
-        for nid, batches in ch.vbatches.items():
-            changes = ch.chunks.setdefault(nid, {})
-            merged: dict[tuple[int, ...], cr.ChunkChange] = {}
-            for b in batches:
-                for i, c in zip(b.rows().tolist(), map(tuple, b.coords().tolist()),
-                                strict=True):
-                    merged[c] = ("v", b.locations[i], int(b.offsets[i]), int(b.lengths[i]),
-                                 b.etag, b.last_modified)
-            merged.update(changes)
-            ch.chunks[nid] = merged
-        ch.vbatches = {}
+        return self._changes.status(self.list_nodes())
 
     # ============================================================== commit
-    def commit(self, message: str, metadata: dict[str, Any] | None = None, *,
-               allow_empty: bool = False, rebase_with: Any = None, rebase_tries: int = 1_000,
-               **_: Any) -> str:
-        """Commit the change set to the session's branch; returns the new snapshot id.
-
-        Raises ``ConflictError`` if the branch moved since the session started.
-        Afterwards the session is read-only at the new snapshot.
-        """
-        return sync(self.commit_async(message, metadata, allow_empty=allow_empty,
-                                      rebase_with=rebase_with, rebase_tries=rebase_tries))
-
     async def commit_async(self, message: str, metadata: dict[str, Any] | None = None, *,
                            allow_empty: bool = False, rebase_with: Any = None,
                            rebase_tries: int = 1_000, **_: Any) -> str:
+        """Commit the change set to the session's branch; returns the new snapshot id.
+
+        Raises ``ConflictError`` if the branch moved since the session started
+        (unless ``rebase_with`` resolves it). Afterwards the session is
+        read-only at the new snapshot.
+        """
         if self._read_only:
             raise SessionStateError("cannot commit a read-only session (sessions are read-only "
                                     "after they commit)", ErrorKind.COMMIT_NOT_ALLOWED)
@@ -471,11 +435,7 @@ class Session:
                                     "allow_empty=True)", ErrorKind.NO_CHANGES_TO_COMMIT)
         md = dict(self._repo.default_commit_metadata)
         md.update(metadata or {})
-        solver = None
-        if rebase_with is not None:
-            from frazil.conflicts import resolve_solver
-
-            solver = resolve_solver(rebase_with)
+        solver = None if rebase_with is None else resolve_solver(rebase_with)
         attempt = 0
         while True:
             if solver is not None:  # icechunk records the attempt count
@@ -516,42 +476,27 @@ class Session:
             info.branches[branch] = snap.id
             return UpdateRecord("NewCommit", {"branch": branch, "new_snap_id": snap.id}, 0)
 
-        await self._repo._update(mutate)
+        await self._state.update(mutate)
         return snap
 
     # ============================================================== rebase
-    def rebase(self, solver: Any) -> None:
+    async def rebase_async(self, solver: Any) -> None:
         """Move this session onto the tip of its branch, resolving conflicts with ``solver``.
 
         ``solver`` is a ``ConflictSolver`` (or a registered solver name such as
         ``"basic"``). Raises ``RebaseFailedError`` on unresolved conflicts.
         """
-        sync(self.rebase_async(solver))
-
-    async def rebase_async(self, solver: Any) -> None:
-        from frazil.conflicts import rebase_session
-
-        self._materialize_batches()
-        await rebase_session(self, solver)
-
-    async def _old_refs(self, node: NodeSnapshot) -> ArrayRefs:
-        assert node.array is not None
-        ndim = len(node.array.shape)
-        parts = []
-        for mref in node.array.manifests:
-            index = await self._ref_index(mref.object_id, node.id)
-            if index is not None:
-                parts.append(index.refs)
-        return cr.concat(node.id, ndim, parts)
+        self._changes.materialize_batches()
+        await rebase_session(self, solver, self._state, self._assets)
 
     async def _build_commit(self, message: str, md: dict[str, Any]
                             ) -> tuple[Snapshot, TransactionLog, list[tuple[Manifest, bytes]]]:
-        from frazil.repository import now_micros
-
         ch = self._changes
         sid = ObjectId.random()
         base_files = {f.id: f for f in self._snapshot.manifest_files}
         nodes = self.list_nodes()
+        config = self._repo.config._to_dict()
+        policy = self._repo.manifest_split_policy
         manifests: list[Manifest] = []
         files: dict[ObjectId, ManifestFileInfo] = {}
         out_nodes: list[NodeSnapshot] = []
@@ -559,25 +504,20 @@ class Session:
             if node.array is None:
                 out_nodes.append(node)
                 continue
-            changes = ch.chunks.get(node.id)
-            batches = ch.vbatches.get(node.id)
             base = self._base_nodes.get(node.path)
             resized = base is not None and base.id == node.id and base.array is not None \
                 and base.array.shape != node.array.shape
-            if not changes and not batches and not resized:
+            if not ch.has_chunk_changes(node.id) and not resized:
                 out_nodes.append(node)
                 for m in node.array.manifests:
                     if m.object_id in base_files:
                         files[m.object_id] = base_files[m.object_id]
                 continue
-            grid = tuple(n for _, n in node.array.shape)
-            if batches:
-                refs = cr.merge_with_batches(await self._old_refs(node), batches,
-                                             changes or {}, grid)
-            else:
-                refs = cr.merge(await self._old_refs(node), changes or {}, grid)
+            refs = await self._merged_refs(node)
+            if not ch.has_chunk_changes(node.id):  # resized only: drop refs outside the grid
+                refs = cr.merge(refs, {}, tuple(n for _, n in node.array.shape))
             mrefs = []
-            for part in split_array_refs(self._repo, node, refs):
+            for part in split_array_refs(policy, config, node, refs):
                 man = Manifest(ObjectId.random(), [part])
                 manifests.append(man)
                 mrefs.append(ManifestRef(man.id, cr.extents(part)))
@@ -585,33 +525,11 @@ class Session:
             arr = ArrayData(node.array.shape, node.array.dimension_names, mrefs)
             out_nodes.append(NodeSnapshot(node.id, node.path, node.user_data, arr, node.extra))
         # manifest sizes are only known once encoded; encode here, write later
-        from frazil.format import codec
-
-        mcfg = self._repo.config._data.get("manifest")
+        mcfg = config.get("manifest")
         vcomp = mcfg.get("virtual_chunk_location_compression") if isinstance(mcfg, dict) else None
         encoded = [(man, codec.encode_manifest(man, vcomp)) for man in manifests]
         for man, data in encoded:
             files[man.id] = ManifestFileInfo(man.id, len(data), files[man.id].num_chunk_refs)
         snap = Snapshot(id=sid, nodes=out_nodes, flushed_at=now_micros(), message=message,
                         metadata=md, manifest_files=[files[k] for k in sorted(files)])
-        return snap, self._transaction_log(sid), encoded
-
-    def _transaction_log(self, sid: ObjectId) -> TransactionLog:
-        ch = self._changes
-        tx = TransactionLog(id=sid)
-        for n in ch.new.values():
-            (tx.new_arrays if n.is_array else tx.new_groups).append(n.id)
-        for n in ch.updated.values():
-            (tx.updated_arrays if n.is_array else tx.updated_groups).append(n.id)
-        for n in ch.deleted.values():
-            (tx.deleted_arrays if n.is_array else tx.deleted_groups).append(n.id)
-        live = {n.id for n in self.list_nodes()}
-        for nid in set(ch.chunks) | set(ch.vbatches):
-            coords = self._changed_coords(nid) if nid in live else None
-            if coords is not None:
-                tx.updated_chunks[nid] = coords
-        for lst in (tx.new_groups, tx.new_arrays, tx.deleted_groups, tx.deleted_arrays,
-                    tx.updated_arrays, tx.updated_groups):
-            lst.sort(key=lambda n: n.raw)
-        tx.updated_chunks = dict(sorted(tx.updated_chunks.items(), key=lambda kv: kv[0].raw))
-        return tx
+        return snap, ch.transaction_log(sid, nodes), encoded

@@ -30,9 +30,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from frazil._errors import InvalidInputError
-from frazil.plugins._registry import ManifestSplitPolicyRegistry
-from frazil.plugins.hookspecs import hookimpl
+from frazil.errors import InvalidInputError
+from frazil.plugins import ManifestSplitPolicyRegistry, get_plugins, hookimpl
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -215,8 +214,6 @@ def make_policy(policy: str | ManifestSplitPolicy, **options: Any) -> ManifestSp
         if not isinstance(policy, ManifestSplitPolicy):
             raise InvalidInputError(f"{policy!r} has no split(array, coords) method")
         return policy
-    from frazil.plugins import get_plugins
-
     made = get_plugins().split_policy(policy)(**options)
     if not isinstance(made, ManifestSplitPolicy):
         raise InvalidInputError(f"manifest split policy {policy!r} built {made!r}, "

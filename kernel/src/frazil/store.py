@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from zarr.abc.store import (
     ByteRequest,
     OffsetByteRequest,
@@ -19,9 +20,18 @@ from zarr.abc.store import (
 )
 from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
-from frazil._errors import ErrorKind, InvalidInputError, ReadOnlyError
+from frazil._chunkrefs import VirtualBatch
 from frazil._refs import normalize_node_path
-from frazil._sync import sync
+from frazil._sync import with_sync_facades
+from frazil._virtual import (
+    check_location,
+    container_prefix,
+    may_need_normalizing,
+    normalize_location,
+)
+from frazil.errors import ErrorKind, InvalidInputError, ReadOnlyError
+from frazil.format.model import InlineChunkRef, VirtualChunkRef
+from frazil.virtual import checksum_fields
 
 if TYPE_CHECKING:
     from frazil.session import Session
@@ -45,6 +55,7 @@ def _node_path(prefix: str) -> str:
     return normalize_node_path(prefix) if prefix else "/"
 
 
+@with_sync_facades
 class IcechunkStore(Store):
     """A zarr store whose reads and writes go through a frazil ``Session``."""
 
@@ -143,13 +154,14 @@ class IcechunkStore(Store):
             size = await self._chunk_size(path, coords)
             if size is None:
                 return None
-        return await self._session.get_chunk(path, coords, self._range(byte_range, size))
+        return await self._session.get_chunk_async(path, coords,
+                                                   self._range(byte_range, size))
 
     async def _chunk_size(self, path: str, coords: tuple[int, ...]) -> int | None:
-        ref = await self._session.get_chunk_ref(path, coords)
+        ref = await self._session.get_chunk_ref_async(path, coords)
         if ref is None:
             return None
-        return len(ref[1]) if ref[0] == "i" else int(ref[3] if ref[0] == "n" else ref[3])
+        return len(ref.data) if isinstance(ref, InlineChunkRef) else ref.length
 
     async def get(self, key: str, prototype: BufferPrototype | None = None,
                   byte_range: ByteRequest | None = None) -> Buffer | None:
@@ -172,7 +184,7 @@ class IcechunkStore(Store):
         if kind == "meta":
             return self._session.get_node(path) is not None
         assert coords is not None
-        return await self._session.get_chunk_ref(path, coords) is not None
+        return await self._session.get_chunk_ref_async(path, coords) is not None
 
     async def getsize(self, key: str) -> int:
         kind, path, coords = self._parse(key)
@@ -201,54 +213,46 @@ class IcechunkStore(Store):
             return
         kind, path, coords = self._parse(key)
         assert coords is not None
-        await self._session.set_chunk(path, coords, data)
+        await self._session.set_chunk_async(path, coords, data)
 
     # ------------------------------------------------------- virtual refs
     def _container_prefixes(self) -> tuple[str, ...]:
-        return tuple(self._session._repo.config._container_prefixes)
+        return tuple(self._session.config._container_prefixes)
+
+    def _in_container(self, location: str, prefixes: tuple[str, ...] | None = None) -> bool:
+        """Whether ``location``, normalized as it will be read, lies in a container."""
+        prefixes = self._container_prefixes() if prefixes is None else prefixes
+        try:
+            return container_prefix(prefixes, normalize_location(location)) is not None
+        except InvalidInputError:  # an empty segment: no container can address it
+            return False
 
     def _no_container(self, location: str) -> InvalidInputError:
         return InvalidInputError(f"invalid chunk location, no matching virtual chunk "
-                                 f"container: `{location}`", "no-container-for-virtual-chunk")
-
-    def set_virtual_ref(self, key: str, location: str, *, offset: int, length: int,
-                        checksum: Any = None, validate_container: bool = True) -> None:
-        """Store a virtual reference to ``length`` bytes at ``offset`` of ``location``."""
-        sync(self.set_virtual_ref_async(key, location, offset=offset, length=length,
-                                        checksum=checksum,
-                                        validate_container=validate_container))
+                                 f"container: `{location}`",
+                                 ErrorKind.NO_CONTAINER_FOR_VIRTUAL_CHUNK)
 
     async def set_virtual_ref_async(self, key: str, location: str, *, offset: int, length: int,
                                     checksum: Any = None,
                                     validate_container: bool = True) -> None:
-        from frazil._virtual import check_location
-        from frazil.virtual import checksum_fields
-
+        """Store a virtual reference to ``length`` bytes at ``offset`` of ``location``."""
         self._check_writable()
-        check_location(location)
-        if validate_container and not location.startswith(self._container_prefixes() or ("\0",)):
+        if validate_container and not self._in_container(location):
             raise self._no_container(location)
+        check_location(location)
         kind, path, coords = self._parse(key)
         if kind != "chunk" or coords is None:
             raise InvalidInputError(f"{key!r} is not a chunk key", ErrorKind.INVALID_KEY)
         etag, lm = checksum_fields(checksum)
         _check_span(offset, length)
-        self._session.set_chunk_ref(path, coords, ("v", location, int(offset), int(length),
-                                                   etag, lm))
-
-    def set_virtual_refs(self, array_path: str, chunks: list[Any], *,
-                         validate_containers: bool = True) -> list[tuple[int, ...]] | None:
-        """Store many virtual refs of one array; the indices refused for lack of a
-        container are skipped and returned (``None`` if there are none)."""
-        return sync(self.set_virtual_refs_async(array_path, chunks,
-                                                validate_containers=validate_containers))
+        self._session.set_chunk_ref(path, coords,
+                                    VirtualChunkRef(location, int(offset), int(length), etag, lm))
 
     async def set_virtual_refs_async(self, array_path: str, chunks: list[Any], *,
                                      validate_containers: bool = True
                                      ) -> list[tuple[int, ...]] | None:
-        from frazil._virtual import check_location
-        from frazil.virtual import checksum_fields
-
+        """Store many virtual refs of one array; the indices refused for lack of a
+        container are skipped and returned (``None`` if there are none)."""
         self._check_writable()
         path = normalize_node_path(array_path)
         prefixes = self._container_prefixes() or ("\0",)
@@ -256,7 +260,7 @@ class IcechunkStore(Store):
         for spec in chunks:
             coords = tuple(int(i) for i in spec.index)
             check_location(spec.location)
-            if validate_containers and not spec.location.startswith(prefixes):
+            if validate_containers and not self._in_container(spec.location, prefixes):
                 failed.append(coords)
                 continue
             if spec.etag_checksum is not None:
@@ -264,37 +268,24 @@ class IcechunkStore(Store):
             else:
                 etag, lm = checksum_fields(spec.last_updated_at_checksum)
             _check_span(spec.offset, spec.length)
-            self._session.set_chunk_ref(path, coords, ("v", spec.location, int(spec.offset),
-                                                       int(spec.length), etag, lm))
+            self._session.set_chunk_ref(path, coords, VirtualChunkRef(
+                spec.location, int(spec.offset), int(spec.length), etag, lm))
         return failed or None
-
-    def set_virtual_refs_arr(self, array_path: str, chunk_grid_shape: Any, locations: list[str],
-                             offsets: Any, lengths: Any, *, validate_containers: bool = True,
-                             arr_offset: Any = None, checksum: Any = None
-                             ) -> list[tuple[int, ...]] | None:
-        """Store virtual refs for a C-ordered block of the chunk grid from flat columns.
-
-        ``locations[i]``, ``offsets[i]``, ``lengths[i]`` describe the chunk at
-        ``arr_offset + unravel(i, chunk_grid_shape)``; empty locations are
-        skipped. Kept columnar until commit (no Python object per ref).
-        """
-        return sync(self.set_virtual_refs_arr_async(
-            array_path, chunk_grid_shape, locations, offsets, lengths,
-            validate_containers=validate_containers, arr_offset=arr_offset, checksum=checksum))
 
     async def set_virtual_refs_arr_async(self, array_path: str, chunk_grid_shape: Any,
                                          locations: list[str], offsets: Any, lengths: Any, *,
                                          validate_containers: bool = True,
                                          arr_offset: Any = None, checksum: Any = None
                                          ) -> list[tuple[int, ...]] | None:
-        import numpy as np
+        """Store virtual refs for a C-ordered block of the chunk grid from flat columns.
 
-        from frazil._chunkrefs import VirtualBatch
-        from frazil.virtual import checksum_fields
-
+        ``locations[i]``, ``offsets[i]``, ``lengths[i]`` describe the chunk at
+        ``arr_offset + unravel(i, chunk_grid_shape)``; empty locations are
+        skipped. Kept columnar until commit (no Python object per ref).
+        """
         self._check_writable()
         path = normalize_node_path(array_path)
-        node = self._session._array(path)
+        node = self._session.array_node(path)
         assert node.array is not None
         shape = tuple(int(x) for x in chunk_grid_shape)
         ndim = len(node.array.shape)
@@ -321,7 +312,12 @@ class IcechunkStore(Store):
         failed_rows = None
         if validate_containers:
             prefixes = self._container_prefixes() or ("\0",)
-            ok = np.fromiter((loc.startswith(prefixes) for loc in locations), bool, n)
+            bounded = tuple(p if p.endswith("/") else p + "/" for p in prefixes)
+            # fast path for the usual clean URL under a container; the rest normalized
+            ok = np.fromiter((bool(loc) and ((loc.startswith(bounded)
+                                              and not may_need_normalizing(loc))
+                                             or self._in_container(loc, prefixes))
+                              for loc in locations), bool, n)
             bad = valid & ~ok
             if bad.any():
                 failed_rows = np.flatnonzero(bad)
@@ -329,8 +325,6 @@ class IcechunkStore(Store):
         else:
             bad_url = [loc for loc in locations if loc and "://" not in loc]
             if bad_url:
-                from frazil._virtual import check_location
-
                 check_location(bad_url[0])
         batch = VirtualBatch(shape, off, list(locations), offs, lens, valid, etag, lm)
         self._session.set_virtual_batch(path, batch)
@@ -358,7 +352,7 @@ class IcechunkStore(Store):
                 self._session.delete_node(path)
             return
         assert coords is not None
-        if await self._session.get_chunk_ref(path, coords) is not None:
+        if await self._session.get_chunk_ref_async(path, coords) is not None:
             self._session.delete_chunk(path, coords)
 
     async def delete_dir(self, prefix: str) -> None:
@@ -396,7 +390,7 @@ class IcechunkStore(Store):
             keys.append(f"{base}/{_META}" if base else _META)
             if node.array is not None:
                 chunk_root = f"{base}/c" if base else "c"
-                for coords in await self._session.chunk_coords(node.path):
+                for coords in await self._session.chunk_coordinates_async(node.path):
                     keys.append("/".join([chunk_root, *map(str, coords)]))
         return keys
 
@@ -428,7 +422,7 @@ class IcechunkStore(Store):
                         yield name
             return
         yield _META
-        if node.array is not None and await self._session.chunk_coords(node.path):
+        if node.array is not None and await self._session.chunk_coordinates_async(node.path):
             yield "c"
         depth = 0 if node.path == "/" else node.path.count("/")
         for child in self._session.list_nodes():

@@ -20,12 +20,14 @@ import copy
 import datetime as _dt
 from collections.abc import Sequence
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from frazil._errors import InvalidInputError
+from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
     "ChunkType",
+    "SupportsObjectMetadata",
+    "VirtualChunkResolver",
     "ObjectStoreConfig",
     "VirtualChunkContainer",
     "VirtualChunkSpec",
@@ -40,6 +42,32 @@ class ChunkType(Enum):
     native = 1
     virtual = 2
     inline = 3
+
+
+@runtime_checkable
+class VirtualChunkResolver(Protocol):
+    """What a virtual chunk resolver plugin builds: reads byte ranges of objects by URL.
+
+    A resolver factory is registered with
+    ``VirtualChunkResolverRegistry.add(name, factory, url_schemes=...)`` and
+    called as ``factory(container_prefix, credentials)`` — plus ``store=`` (the
+    container's persisted ``{kind: options}``) when it accepts that keyword.
+    The kernel authorizes every location before calling the resolver and
+    merges adjacent ranges of one object into one ``fetch``.
+    """
+
+    async def fetch(self, location: str, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the object at ``location``."""
+        ...
+
+
+@runtime_checkable
+class SupportsObjectMetadata(Protocol):
+    """A resolver that can verify a virtual ref's checksums (etag, last modified)."""
+
+    async def object_metadata(self, location: str) -> tuple[str | None, float | None]:
+        """``(etag, last modified in seconds since the epoch)`` of the object."""
+        ...
 
 
 class ObjectStoreConfig:
@@ -107,10 +135,10 @@ class VirtualChunkContainer:
         if not isinstance(url_prefix, str) or not url_prefix.endswith("/"):
             raise InvalidInputError(
                 f"VirtualChunkContainer url_prefix must end in a / character: {url_prefix!r}",
-                "invalid-virtual-chunk-container")
+                ErrorKind.INVALID_VIRTUAL_CHUNK_CONTAINER)
         if "://" not in url_prefix:
             raise InvalidInputError(f"VirtualChunkContainer url_prefix {url_prefix!r} is not a "
-                                    "URL", "invalid-virtual-chunk-container")
+                                    "URL", ErrorKind.INVALID_VIRTUAL_CHUNK_CONTAINER)
         self.url_prefix = url_prefix
         self.store = _store_config(store)
         self.name = name

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 
+import frazil
 import icechunk
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 from frazil.plugins import get_plugins, reset_plugins
 from frazil.split import SplitArray
 from frazil_split_dim import SplitByDimension

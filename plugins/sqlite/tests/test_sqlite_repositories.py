@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 
+import frazil
 import icechunk
 import numpy as np
 import zarr
-
-import frazil
 from frazil.storage import LocalFileSystemStorage
 from frazil.testing import check_concurrent_commits
 from frazil_sqlite import sqlite_storage
-
 
 
 def test_four_processes_commit_to_one_sqlite_file(tmp_path):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
-
 import frazil
+import pytest
 from frazil.plugins import get_plugins, reset_plugins
 from frazil.storage import storage_from_url
 from frazil.testing import StorageTests

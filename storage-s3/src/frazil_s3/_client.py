@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frazil._errors import ErrorKind, StorageError
+from frazil.errors import ErrorKind, StorageError
 
 from frazil_s3._config import S3Credentials, S3Options, S3Settings
 from frazil_s3._direct import DirectS3, FallBack
@@ -241,8 +241,8 @@ class S3Client:
         """A boto3 client, the credentials it signs with (``None``: unsigned or none found)
         and the CA bundle it verifies TLS with (``AWS_CA_BUNDLE``, ``ca_bundle``), if any."""
         from botocore import UNSIGNED
-        from botocore.credentials import Credentials
         from botocore.config import Config
+        from botocore.credentials import Credentials
 
         _install_redaction()
         opts, creds, st = self.options, self.credentials, self.settings

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from frazil._errors import ErrorKind, InvalidInputError
+from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
     "ChecksumAlgorithm",
@@ -118,7 +118,10 @@ class S3StaticCredentials:
 
 @dataclass(frozen=True)
 class S3Credentials:
-    """How to authenticate: ``kind`` is ``static``, ``anonymous``, ``from_env`` or ``refreshable``."""
+    """How to authenticate.
+
+    ``kind`` is ``static``, ``anonymous``, ``from_env`` or ``refreshable``.
+    """
 
     kind: str
     static: S3StaticCredentials | None = None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from frazil.plugins import StorageRegistry, VirtualChunkResolverRegistry, hookimpl
+from frazil.plugins import NameRegistry, StorageRegistry, VirtualChunkResolverRegistry, hookimpl
 
+from frazil_s3._config import ChecksumAlgorithm, s3_store
 from frazil_s3._resolver import S3ChunkResolver
 from frazil_s3._storage import r2_storage, s3_from_url, s3_storage, tigris_storage
 
@@ -21,3 +22,10 @@ def frazil_register_storage(registry: StorageRegistry) -> None:
 def frazil_register_virtual_chunk_resolvers(registry: VirtualChunkResolverRegistry) -> None:
     """Register the ``s3://`` virtual chunk resolver."""
     registry.add("s3", S3ChunkResolver, url_schemes=("s3", "s3a"), distribution="frazil-s3")
+
+
+@hookimpl
+def frazil_register_names(registry: NameRegistry) -> None:
+    """icechunk's S3 names in the ``frazil`` namespace (``frazil.s3_storage``...)."""
+    for obj in (s3_storage, s3_store, tigris_storage, r2_storage, ChecksumAlgorithm):
+        registry.add(obj.__name__, obj)

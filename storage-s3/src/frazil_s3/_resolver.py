@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from frazil._errors import ErrorKind, InvalidInputError, StorageError
+from frazil.errors import ErrorKind, InvalidInputError, StorageError
 
 from frazil_s3._client import S3Client, code_of, status_of
 from frazil_s3._config import S3Credentials, S3Options, S3Settings, s3_from_env_credentials
@@ -42,7 +42,10 @@ class S3ContainerAccess:
 def s3_container_access(store: S3Options | None = None,
                         credentials: S3Credentials | None = None,
                         settings: S3Settings | None = None) -> S3ContainerAccess:
-    """Bundle ``s3_store(...)`` and ``s3_credentials(...)`` for ``authorize_virtual_chunk_access``."""
+    """Bundle ``s3_store(...)`` and ``s3_credentials(...)``.
+
+    The result is a value for ``authorize_virtual_chunk_access``.
+    """
     return S3ContainerAccess(store, credentials, settings)
 
 

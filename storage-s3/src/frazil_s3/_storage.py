@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from frazil._errors import ErrorKind, InvalidInputError, StorageError
+from frazil.errors import ErrorKind, InvalidInputError, StorageError
 from frazil.storage import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     ByteRange,
@@ -502,7 +502,10 @@ def r2_storage(*, bucket: str | None = None, prefix: str | None = None,
 
 
 def s3_from_url(url: str, **options: Any) -> Storage:
-    """``s3://bucket/prefix`` (or ``s3a://``) to :class:`S3Storage`; options as :func:`s3_storage`."""
+    """``s3://bucket/prefix`` (or ``s3a://``) to :class:`S3Storage`.
+
+    Options as :func:`s3_storage`.
+    """
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("s3", "s3a") or not parts.netloc:
         raise InvalidInputError(f"not an s3://bucket/prefix URL: {url!r}",

@@ -18,8 +18,10 @@ from frazil.conflicts._rebase import (
     detect_conflicts,
     rebase_session,
     resolve_solver,
+    run_solver,
 )
 from frazil.conflicts._types import Conflict, ConflictType, VersionSelection
+from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
 
 __all__ = [
     "Conflict",
@@ -31,19 +33,15 @@ __all__ = [
     "detect_conflicts",
     "rebase_session",
     "resolve_solver",
+    "run_solver",
 ]
 
-#: names provided by the optional frazil-conflict-solvers distribution
-SOLVER_NAMES = ("BasicConflictSolver", "AttributeMergeSolver", "FillValueChunkSolver")
-
-
 def __getattr__(name: str) -> Any:
-    if name in SOLVER_NAMES:
-        try:
-            import frazil_conflict_solvers
-        except ImportError:
-            raise AttributeError(
-                f"frazil.conflicts.{name} needs the frazil-conflict-solvers distribution: "
-                "pip install frazil-conflict-solvers") from None
-        return getattr(frazil_conflict_solvers, name)
-    raise AttributeError(f"module 'frazil.conflicts' has no attribute {name!r}")
+    # solvers that installed distributions add (BasicConflictSolver, ...)
+    try:
+        return get_plugins().public_name("frazil.conflicts", name)
+    except PluginNotFoundError:
+        pass
+    dist = KNOWN_PROVIDERS["name"].get(f"frazil.conflicts.{name}")
+    hint = f": it needs the {dist} distribution (pip install {dist})" if dist else ""
+    raise AttributeError(f"module 'frazil.conflicts' has no attribute {name!r}{hint}")

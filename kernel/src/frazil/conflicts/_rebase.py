@@ -19,13 +19,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from frazil._errors import ErrorKind, RebaseFailedError, SessionStateError
+from frazil._assets import AssetManager
+from frazil._state import RepoState
 from frazil.conflicts._types import Conflict, ConflictType
+from frazil.errors import ErrorKind, InvalidInputError, RebaseFailedError, SessionStateError
 from frazil.format.ids import NodeId
-from frazil.format.model import ArrayData, NodeSnapshot, Snapshot, TransactionLog
+from frazil.format.model import NodeSnapshot, Snapshot, TransactionLog
+from frazil.plugins import get_plugins
 
 if TYPE_CHECKING:
-    from frazil.session import ChangeSet, Session
+    from frazil.session import Session
 
 __all__ = ["ConflictDetector", "ConflictSolver", "RebaseStep", "detect_conflicts",
            "rebase_session", "resolve_solver"]
@@ -66,7 +69,7 @@ class RebaseStep:
 
     def base_node(self, path: str) -> NodeSnapshot | None:
         """The node at ``path`` in the common ancestor (parent of their commit)."""
-        return self.session._base_nodes.get(path)
+        return self.session.base_node(path)
 
     def their_node(self, path: str) -> NodeSnapshot | None:
         """The node at ``path`` in their commit."""
@@ -74,12 +77,9 @@ class RebaseStep:
 
     # ------------------------------------------------------------ sessions
     def _readonly(self, which: str, snap: Snapshot) -> Session:
-        from frazil.session import Session
-
         s = self._sessions.get(which)
         if s is None:
-            s = self._sessions[which] = Session(self.session._repo, snap, branch=None,
-                                                read_only=True)
+            s = self._sessions[which] = self.session.at_snapshot(snap)
         return s
 
     @property
@@ -90,21 +90,14 @@ class RebaseStep:
     @property
     def base_session(self) -> Session:
         """A read-only session on the common ancestor."""
-        return self._readonly("base", self.session._snapshot)
+        return self._readonly("base", self.session.base_snapshot)
 
     # ------------------------------------------------------------- edits
     def drop_chunk_changes(self, path: str, coords: Iterable[Iterable[int]]) -> None:
         """Forget our writes of the chunks ``coords`` of ``path`` (theirs win)."""
         node = self.session.get_node(path)
-        if node is None:
-            return
-        changes = self.session._changes.chunks.get(node.id)
-        if not changes:
-            return
-        for c in coords:
-            changes.pop(tuple(int(x) for x in c), None)
-        if not changes:
-            del self.session._changes.chunks[node.id]
+        if node is not None:
+            self.session.changes.drop_chunk_changes(node.id, coords)
 
     def set_our_metadata(self, path: str, user_data: bytes) -> None:
         """Replace our zarr.json of ``path`` (e.g. with a merged version)."""
@@ -112,7 +105,7 @@ class RebaseStep:
 
     async def set_our_chunk(self, path: str, coords: tuple[int, ...], data: bytes) -> None:
         """Replace our (encoded) bytes of one chunk."""
-        await self.session.set_chunk(path, tuple(coords), data)
+        await self.session.set_chunk_async(path, tuple(coords), data)
 
 
 class ConflictSolver(ABC):
@@ -152,14 +145,10 @@ async def run_solver(solver: ConflictSolver, step: RebaseStep) -> list[Conflict]
 def resolve_solver(solver: Any) -> ConflictSolver:
     """A solver instance from an instance, a class, or a registered name."""
     if isinstance(solver, str):
-        from frazil.plugins import get_plugins
-
         solver = get_plugins().conflict_solver(solver)
     if isinstance(solver, type):
         solver = solver()
     if not callable(getattr(solver, "solve", None)):
-        from frazil._errors import InvalidInputError
-
         raise InvalidInputError(f"not a conflict solver: {solver!r} (pass a ConflictSolver, "
                                 "or the name of a registered one such as 'basic')")
     return solver  # type: ignore[no-any-return]
@@ -177,7 +166,7 @@ def _ancestors(path: str) -> list[str]:
 
 def detect_conflicts(session: Session, theirs: Snapshot, tx: TransactionLog) -> list[Conflict]:
     """Conflicts between ``session``'s change set and one commit (icechunk's detector)."""
-    ch = session._changes
+    ch = session.changes
     if tx.moved_nodes:
         return [Conflict(CT.MoveOperationCannotBeRebased, "/")]
     their_nodes = {n.path: n for n in theirs.nodes}
@@ -240,57 +229,21 @@ def detect_conflicts(session: Session, theirs: Snapshot, tx: TransactionLog) -> 
 
 
 # -------------------------------------------------------------------- rebase
-def _copy_changes(ch: ChangeSet) -> ChangeSet:
-    from frazil.session import ChangeSet
-
-    return ChangeSet(dict(ch.new), dict(ch.updated), dict(ch.deleted),
-                     {nid: dict(c) for nid, c in ch.chunks.items()})
-
-
-def _move_base(session: Session, snap: Snapshot) -> None:
-    """Re-base ``session`` on ``snap``, keeping its change set.
-
-    Updated arrays carry their manifest list; take it from the new base so
-    chunks written by the commits rebased over are kept.
-    """
-    nodes = {n.path: n for n in snap.nodes}
-    ch = session._changes
-    for p, node in list(ch.updated.items()):
-        t = nodes.get(p)
-        if node.array is not None and t is not None and t.id == node.id \
-                and t.array is not None:
-            arr = ArrayData(node.array.shape, node.array.dimension_names,
-                            list(t.array.manifests))
-            ch.updated[p] = NodeSnapshot(node.id, p, node.user_data, arr, node.extra)
-    for p, gone in list(ch.deleted.items()):
-        t = nodes.get(p)
-        if t is None or t.id != gone.id:
-            # the node we deleted is already gone there; whatever now lives at
-            # that path (their re-created node) is not ours to delete
-            del ch.deleted[p]
-            ch.chunks.pop(gone.id, None)
-    session._snapshot = snap
-    session._base_nodes = nodes
-    session._ref_indexes.clear()
-
-
-async def rebase_session(session: Session, solver: Any) -> None:
+async def rebase_session(session: Session, solver: Any, state: RepoState,
+                         assets: AssetManager) -> None:
     """Rebase ``session``'s change set onto the tip of its branch (see module doc)."""
-    from frazil.repository import Repository
-
     solver = resolve_solver(solver)
-    repo = session._repo
-    branch = session._branch
-    if session._read_only or branch is None:
+    branch = session.branch
+    if session.read_only or branch is None:
         raise SessionStateError("only a writable session on a branch can be rebased",
                                 ErrorKind.COMMIT_NOT_ALLOWED)
-    info = await repo._repo_info()
+    info = await state.fetch()
     tip = info.branches.get(branch)
-    base = session._snapshot.id
+    base = session.base_snapshot.id
     if tip is None or tip == base:
         return
     records = []
-    for rec in Repository._walk(info, tip):
+    async for rec in state.ancestry(tip, info):
         if rec.id == base:
             break
         records.append(rec)
@@ -299,7 +252,6 @@ async def rebase_session(session: Session, solver: Any) -> None:
             f"cannot rebase: snapshot {base} is not an ancestor of the tip of branch "
             f"{branch!r} (was the branch reset?)", ErrorKind.COMMIT_NOT_ALLOWED)
     records.reverse()  # oldest first
-    assets = repo._assets
     log_ids = [[*(rec.pruned_ancestor_tx_logs or []), rec.id] for rec in records]
     flat = [sid for ids in log_ids for sid in ids]
     results = await asyncio.gather(
@@ -312,14 +264,14 @@ async def rebase_session(session: Session, solver: Any) -> None:
             conflicts = detect_conflicts(session, snap, tx)
             if not conflicts:
                 continue
-            saved = _copy_changes(session._changes)
+            saved = session.changes.copy()
             step = RebaseStep(session, str(rec.id), snap, tx, conflicts)
             try:
                 remaining = await run_solver(solver, step)
             except BaseException:
-                session._changes = saved
+                session.restore_changes(saved)
                 raise
             if remaining:
-                session._changes = saved
+                session.restore_changes(saved)
                 raise RebaseFailedError(str(rec.id), remaining)
-        _move_base(session, snap)
+        session.move_base(snap)

@@ -2,7 +2,7 @@
 
 Used for the big collections: manifest chunk refs and tx-log chunk
 coordinates. Every position is bounds-checked as a whole array; any
-violation raises :class:`~frazil._errors.FormatError` through ``fail``.
+violation raises :class:`~frazil.errors.FormatError` through ``fail``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from frazil.format._fb import _U16, Reader
+
+# numpy's limit on array dimensions; no zarr array has more
+MAX_DIMENSIONS = 64
 
 
 def gather(b: np.ndarray, pos: np.ndarray, nbytes: int) -> np.ndarray:
@@ -37,6 +40,9 @@ class TableColumn:
         tpos = slots + gather(self.b, slots, 4) if n else np.zeros(0, np.int64)
         if n and (int(tpos.max()) + 4 > nbuf or int(tpos.min()) < 0 or (tpos & 3).any()):
             r.fail("chunk table offset out of bounds")
+        if n > 1 and np.unique(tpos).size != n:
+            # one table per entry: shared tables would multiply the decoded size
+            r.fail("entries share one table")
         soff = gather(self.b, tpos, 4) if n else np.zeros(0, np.int64)
         soff = np.where(soff >= 1 << 31, soff - (1 << 32), soff)
         vt = tpos - soff
@@ -87,8 +93,12 @@ class TableColumn:
         k = int(lens[0])
         if (lens != k).any():
             self.r.fail("chunk coordinates of different lengths")
+        if k > MAX_DIMENSIONS:
+            self.r.fail(f"chunk coordinates with {k} dimensions (at most {MAX_DIMENSIONS})")
         if int(vpos.max()) + 4 + 4 * k > self.r.n:
             self.r.fail("chunk coordinates run past the end")
+        if vpos.size > 1 and (np.diff(np.sort(vpos)) < 4 + 4 * k).any():
+            self.r.fail("chunk coordinate vectors overlap or are shared")
         if k == 0:
             return np.zeros((vpos.size, 0), np.uint32)
         idx = (vpos + 4)[:, None] + np.arange(4 * k, dtype=np.int64)

@@ -1,7 +1,7 @@
 """Minimal, defensive flatbuffers reading and writing.
 
 Reading (:class:`Reader`, :class:`Tab`) bounds-checks every offset and length
-and raises :class:`~frazil._errors.FormatError` naming the object on any
+and raises :class:`~frazil.errors.FormatError` naming the object on any
 malformed input.
 
 Writing (:class:`Writer`) lays the buffer out *front to back*: the root
@@ -18,13 +18,16 @@ import struct
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from frazil._errors import ErrorKind, FormatError
+from frazil.errors import ErrorKind, FormatError
 
 _U8 = struct.Struct("<B")
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
+
+# how many times its own size a metadata file may expand to when decoded
+MATERIALIZE_FACTOR = 4
 
 # scalar kind -> (struct, size)
 SCALARS: dict[str, struct.Struct] = {
@@ -43,15 +46,26 @@ def fail(what: str, msg: str) -> NoReturn:
 class Reader:
     """A flatbuffer payload plus the name of the object, for errors."""
 
-    __slots__ = ("buf", "n", "what")
+    __slots__ = ("budget", "buf", "n", "what")
 
     def __init__(self, buf: bytes, what: str) -> None:
         self.buf = buf
         self.n = len(buf)
         self.what = what
+        # Bytes a decode may materialise. A well-formed file references each
+        # byte once; a hostile one points many entries at one big vector.
+        self.budget = MATERIALIZE_FACTOR * self.n + (1 << 20)
 
     def fail(self, msg: str) -> NoReturn:
         fail(self.what, msg)
+
+    def charge(self, nbytes: int) -> None:
+        """Account for ``nbytes`` decoded; ``FormatError`` once past the budget."""
+        self.budget -= nbytes
+        if self.budget < 0:
+            raise FormatError(f"{self.what}: apparent size too large: decoding it would "
+                              f"materialise far more than its {self.n} bytes (entries "
+                              "sharing data)", ErrorKind.INVALID_FILE_FORMAT)
 
     def scalar(self, st: struct.Struct, pos: int) -> Any:
         if pos < 0 or pos + st.size > self.n:
@@ -132,6 +146,7 @@ class Tab:
         n = self.r.scalar(_U32, p)
         if p + 4 + n * elem_size > self.r.n:
             self.r.fail(f"vector in field {slot} runs past the end")
+        self.r.charge(4 + n * elem_size)
         return p + 4, n
 
     def bytes(self, slot: int) -> bytes | None:
@@ -164,6 +179,7 @@ class Tab:
             length = self.r.scalar(_U32, p)
             if p + 4 + length > self.r.n:
                 self.r.fail("string runs past the end")
+            self.r.charge(length)
             out.append(decode_str(self.r, p + 4, length))
         return out
 

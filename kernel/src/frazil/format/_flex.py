@@ -24,7 +24,7 @@ from typing import Any
 
 from flatbuffers import flexbuffers as _fx
 
-from frazil._errors import ErrorKind, FormatError
+from frazil.errors import ErrorKind, FormatError
 
 _MAX_DEPTH = 64
 

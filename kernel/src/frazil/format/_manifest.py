@@ -19,7 +19,7 @@ import zstandard
 
 from frazil.format import _fb
 from frazil.format._columns import TableColumn, gather
-from frazil.format._fb import T, Raw, Vec
+from frazil.format._fb import Raw, T, Vec
 from frazil.format.header import FileType, decode_file, encode_file
 from frazil.format.ids import NodeId, ObjectId
 from frazil.format.model import KIND_INLINE, KIND_NATIVE, KIND_VIRTUAL, ArrayRefs, Manifest
@@ -216,7 +216,8 @@ def _refs_obj(a: ArrayRefs, cctx: zstandard.ZstdCompressor | None = None) -> Raw
             rec[:, 24:36] = np.asarray(a.chunk_ids, np.uint8).reshape(n, 12)[native]
             rec[:, 40:44] = np.frombuffer(np.array([ndim], "<u4").tobytes(), np.uint8)
             if ndim:
-                rec[:, 44:44 + 4 * ndim] = coords[native].astype("<u4").view(np.uint8).reshape(k, -1)
+                rec[:, 44:44 + 4 * ndim] = \
+                    coords[native].astype("<u4").view(np.uint8).reshape(k, -1)
             if k == n:
                 out[first - pos:] = rec.reshape(-1)
             else:
@@ -259,6 +260,7 @@ def _refs_obj(a: ArrayRefs, cctx: zstandard.ZstdCompressor | None = None) -> Raw
     return Raw(make)
 
 
+_MAX_LOCATION = 1 << 16  # bytes of one decompressed virtual chunk location (a URL)
 _SCATTER_BATCH = 1 << 16  # pieces per batch: bounds the int64 index arrays (~8 B/byte)
 
 
@@ -341,7 +343,12 @@ def _decode_refs(r: _fb.Reader, node_id: NodeId, start: int, n: int,
         decompressor = _location_decompressor(r, dictionary, algo)
         for i, raw in zip(comp.tolist(), _byte_vectors(r, col, cloc_f[comp])):
             try:
-                locations[i] = decompressor.decompress(raw, max_output_size=1 << 20).decode()
+                # a frame states its size (or -1): refuse before allocating it
+                if zstandard.frame_content_size(raw) > _MAX_LOCATION:
+                    r.fail("compressed chunk location claims an implausible size")
+                text = decompressor.decompress(raw, max_output_size=_MAX_LOCATION)
+                r.charge(len(text))
+                locations[i] = text.decode()
             except (zstandard.ZstdError, UnicodeDecodeError) as e:
                 r.fail(f"corrupt compressed chunk location ({e})")
     ei = vi[etag_f[vi] > 0]
@@ -369,6 +376,7 @@ def _byte_vectors(r: _fb.Reader, col: TableColumn, fpos: np.ndarray) -> list[byt
     end = start + gather(col.b, p, 4)
     if int(end.max()) > r.n:
         r.fail("byte vector runs past the end")
+    r.charge(int((end - start).sum()))  # shared vectors would be copied once per entry
     buf = r.buf if type(r.buf) is bytes else bytes(r.buf)
     return [buf[s:e] for s, e in zip(start.tolist(), end.tolist())]
 

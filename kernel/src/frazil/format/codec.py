@@ -2,7 +2,7 @@
 
 Each ``encode_*`` returns complete file bytes (header + zstd flatbuffer);
 each ``decode_*`` takes complete file bytes and ``what`` (the object's name
-for error messages) and raises only :class:`~frazil._errors.FormatError` on
+for error messages) and raises only :class:`~frazil.errors.FormatError` on
 malformed input. Field slots follow frazil's schemas in ``schemas/*.fbs``.
 """
 
@@ -15,13 +15,23 @@ import numpy as np
 
 from frazil.format import _fb, _flex
 from frazil.format._columns import TableColumn
-from frazil.format._fb import T, Blob, Raw, Str, Tab, Vec
+from frazil.format._fb import Blob, Raw, Str, T, Tab, Vec
 from frazil.format._manifest import decode_manifest, encode_manifest
 from frazil.format.header import FileType, decode_file, encode_file
 from frazil.format.ids import NodeId, ObjectId
-from frazil.format.model import (ArrayData, ManifestFileInfo, ManifestRef, MoveOperation,
-                               NodeSnapshot, RepoInfo, RepoStatusRecord, Snapshot,
-                               SnapshotRecord, TransactionLog, UpdateRecord)
+from frazil.format.model import (
+    ArrayData,
+    ManifestFileInfo,
+    ManifestRef,
+    MoveOperation,
+    NodeSnapshot,
+    RepoInfo,
+    RepoStatusRecord,
+    Snapshot,
+    SnapshotRecord,
+    TransactionLog,
+    UpdateRecord,
+)
 
 __all__ = [
     "decode_manifest", "decode_repo_info", "decode_snapshot", "decode_transaction_log",

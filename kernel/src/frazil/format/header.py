@@ -10,7 +10,7 @@ import enum
 
 import zstandard
 
-from frazil._errors import ErrorKind, FormatError
+from frazil.errors import ErrorKind, FormatError
 
 MAGIC = "ICE🧊CHUNK".encode()
 IMPL_NAME_LEN = 24
@@ -18,8 +18,13 @@ HEADER_LEN = len(MAGIC) + IMPL_NAME_LEN + 3
 SPEC_VERSION = 2
 IMPLEMENTATION_NAME = "frazil-0.1.0"
 _ZSTD_LEVEL = 3
-# A metadata file inflating past this is treated as hostile, not decoded.
+# A metadata file inflating past this is treated as hostile, not decoded:
+# 4 GiB at most, and at most _MAX_RATIO times its compressed size (zstd on
+# flatbuffers stays far below) unless small.
 _MAX_PAYLOAD = 4 << 30
+_MAX_RATIO = 1024
+_SMALL_PAYLOAD = 64 << 20
+_STEP = 4096  # compressed bytes per step when the frame does not declare its size
 
 
 class FileType(enum.IntEnum):
@@ -65,9 +70,47 @@ def decode_file(data: bytes, expected: FileType, what: str) -> bytes:
     if compression != Compression.ZSTD:
         raise FormatError(f"{what}: unknown compression algorithm {compression}",
                           ErrorKind.INVALID_FILE_FORMAT)
+    return _inflate(body, what)
+
+
+def _inflate(body: bytes, what: str) -> bytes:
+    """One zstd frame, bounded in size, with nothing after it."""
+    limit = min(_MAX_PAYLOAD, max(_SMALL_PAYLOAD, _MAX_RATIO * len(body)))
     try:
-        return zstandard.ZstdDecompressor().decompress(body, max_output_size=_MAX_PAYLOAD)
+        declared = zstandard.frame_content_size(body)  # -1 when the header does not say
+        if declared > limit:
+            raise FormatError(f"{what}: apparent size too large: its zstd payload declares "
+                              f"{declared} bytes from {len(body)} (limit {limit})",
+                              ErrorKind.INVALID_FILE_FORMAT)
+        if declared >= 0:
+            # zstd enforces a declared size (more output is a corrupt frame): one step
+            dobj = zstandard.ZstdDecompressor().decompressobj(write_size=declared + 1)
+            data = dobj.decompress(body)
+        else:  # small steps, so a bomb stops soon after the limit
+            dobj = zstandard.ZstdDecompressor().decompressobj()
+            out = bytearray()
+            for i in range(0, len(body), _STEP):
+                out += dobj.decompress(body[i:i + _STEP])
+                if len(out) > limit:
+                    raise FormatError(f"{what}: apparent size too large: its zstd payload "
+                                      f"inflates past {limit} bytes",
+                                      ErrorKind.INVALID_FILE_FORMAT)
+                if dobj.eof:
+                    if i + _STEP < len(body):
+                        raise FormatError(f"{what}: bytes after the end of its zstd payload",
+                                          ErrorKind.INVALID_FILE_FORMAT)
+                    break
+            data = bytes(out)
+        if not dobj.eof:
+            raise FormatError(f"{what}: truncated zstd payload", ErrorKind.DESERIALIZATION)
+        if dobj.unused_data:
+            raise FormatError(f"{what}: bytes after the end of its zstd payload",
+                              ErrorKind.INVALID_FILE_FORMAT)
+        return data
     except zstandard.ZstdError as e:
         raise FormatError(f"{what}: corrupt or truncated zstd payload ({e})",
                           ErrorKind.DESERIALIZATION) from None
+    except MemoryError:
+        raise FormatError(f"{what}: apparent size too large to decompress",
+                          ErrorKind.INVALID_FILE_FORMAT) from None
 

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import ClassVar, Self
 
-from frazil._errors import InvalidInputError
+from frazil.errors import ErrorKind, InvalidInputError
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _DECODE = {c: i for i, c in enumerate(_ALPHABET)}
@@ -33,18 +33,18 @@ def b32decode(text: str, size: int) -> bytes:
     nchars = -(-size * 8 // 5)
     if len(text) != nchars:
         raise InvalidInputError(f"invalid object id {text!r}: expected {nchars} characters",
-                                "invalid-snapshot-id")
+                                ErrorKind.INVALID_SNAPSHOT_ID)
     value = 0
     for ch in text:
         try:
             value = (value << 5) | _DECODE[ch]
         except KeyError:
             raise InvalidInputError(f"invalid object id {text!r}: bad character {ch!r}",
-                                    "invalid-snapshot-id") from None
+                                    ErrorKind.INVALID_SNAPSHOT_ID) from None
     pad = nchars * 5 - size * 8
     if value & ((1 << pad) - 1):
         raise InvalidInputError(f"invalid object id {text!r}: non-zero padding bits",
-                                "invalid-snapshot-id")
+                                ErrorKind.INVALID_SNAPSHOT_ID)
     return (value >> pad).to_bytes(size, "big")
 
 

@@ -14,6 +14,44 @@ import numpy as np
 
 from frazil.format.ids import NodeId, ObjectId
 
+# ---------------------------------------------------------------- chunk refs
+
+
+@dataclass(frozen=True, slots=True)
+class InlineChunkRef:
+    """A chunk stored inside the manifest itself."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NativeChunkRef:
+    """``length`` bytes at ``offset`` of the chunk object ``chunks/<chunk_id>``."""
+
+    chunk_id: ObjectId
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class VirtualChunkRef:
+    """``length`` bytes at ``offset`` of an object outside the repository.
+
+    ``etag`` and ``last_modified`` (seconds since the epoch, 0 for none) are
+    the checksums verified before reading.
+    """
+
+    location: str
+    offset: int
+    length: int
+    etag: str | None = None
+    last_modified: int = 0
+
+
+ChunkRef = InlineChunkRef | NativeChunkRef | VirtualChunkRef
+#: a change-set entry: the new ref of a chunk, or ``None`` for a deleted chunk
+ChunkChange = ChunkRef | None
+
 # ---------------------------------------------------------------- repo info
 
 

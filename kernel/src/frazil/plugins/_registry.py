@@ -8,16 +8,19 @@ explain failures.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import CodeType
 from typing import Any, ClassVar
 
-from frazil._errors import ErrorKind, InvalidInputError
+from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
     "KNOWN_PROVIDERS",
     "ConflictSolverRegistry",
     "ManifestSplitPolicyRegistry",
+    "NameRegistry",
     "PluginConflictError",
     "PluginNotFoundError",
     "Provider",
@@ -43,6 +46,19 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
     "conflict solver": {"basic": "frazil-conflict-solvers",
                         "BasicConflictSolver": "frazil-conflict-solvers"},
     "manifest split policy": {},
+    # icechunk names that optional distributions add to the frazil namespace
+    "name": {
+        **dict.fromkeys(("frazil.s3_storage", "frazil.s3_store", "frazil.tigris_storage",
+                         "frazil.r2_storage", "frazil.ChecksumAlgorithm"), "frazil-s3"),
+        **dict.fromkeys(("frazil.gcs_storage", "frazil.gcs_store"), "frazil-gcs"),
+        **dict.fromkeys(("frazil.azure_storage", "frazil.azure_store"), "frazil-azure"),
+        **dict.fromkeys(("frazil.http_storage", "frazil.http_store",
+                         "frazil.redirect_storage"), "frazil-http"),
+        **{f"{module}.{solver}": "frazil-conflict-solvers"
+           for module in ("frazil", "frazil.conflicts")
+           for solver in ("BasicConflictSolver", "AttributeMergeSolver",
+                          "FillValueChunkSolver")},
+    },
 }
 
 
@@ -63,7 +79,7 @@ class PluginNotFoundError(InvalidInputError):
 class PluginConflictError(InvalidInputError):
     """Two plugins registered the same name or URL scheme for one kind."""
 
-    default_kind = "plugin-conflict"
+    default_kind = ErrorKind.PLUGIN_CONFLICT
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,17 +120,27 @@ class Registry:
     def __init__(self) -> None:
         self._by_name: dict[str, Provider] = {}
         self._by_scheme: dict[str, Provider] = {}
-        # Set by the plugin manager around each hook implementation.
-        self._default_distribution = ""
-        self._default_version = ""
+        # Set by the plugin manager: hook implementation code -> (distribution, version)
+        self._provenance: dict[CodeType, tuple[str, str]] = {}
+
+    def _calling_plugin(self) -> tuple[str, str]:
+        """(distribution, version) of the hook implementation that is calling ``add``."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            found = self._provenance.get(frame.f_code)
+            if found is not None:
+                return found
+            frame = frame.f_back  # type: ignore[assignment]
+        return "", ""
 
     def _add(self, name: str, factory: Callable[..., Any], url_schemes: Iterable[str],
              distribution: str | None, extra: dict[str, Any]) -> Provider:
         if not name or not callable(factory):
             raise InvalidInputError(f"{self.kind} registration needs a name and a callable")
         schemes = tuple(s.lower().removesuffix("://") for s in url_schemes)
-        dist = distribution or self._default_distribution
-        version = self._default_version if dist == self._default_distribution else ""
+        own_dist, own_version = self._calling_plugin()
+        dist = distribution or own_dist
+        version = own_version if dist == own_dist else ""
         entry = Provider(self.kind, name, factory, schemes, dist, version, extra)
         if name in self._by_name:
             old = self._by_name[name]
@@ -218,3 +244,24 @@ class ManifestSplitPolicyRegistry(Registry):
             distribution: str | None = None) -> Provider:
         """Register a manifest split policy class (or factory) under ``name``."""
         return self._add(name, factory, (), distribution, {})
+
+
+class NameRegistry(Registry):
+    """Register object of ``frazil_register_names``: public names by module."""
+
+    kind = "name"
+
+    def add(self, name: str, obj: Any, *, module: str = "frazil",
+            distribution: str | None = None) -> Provider:
+        """Make ``obj`` importable as ``<module>.<name>`` (``module``: ``frazil``...)."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise InvalidInputError(f"not a Python name: {name!r}")
+        if module not in ("frazil", "frazil.conflicts"):
+            raise InvalidInputError(f"plugins may add names to 'frazil' and 'frazil.conflicts', "
+                                    f"not {module!r}")
+        # Provider needs a callable: wrap constants so any object can be registered
+        return self._add(f"{module}.{name}", lambda: obj, (), distribution, {"object": obj})
+
+    def lookup(self, module: str, name: str) -> Any:
+        """The object registered as ``<module>.<name>``; ``PluginNotFoundError`` if none."""
+        return self.by_name(f"{module}.{name}").extra["object"]

@@ -8,7 +8,8 @@ its kind::
     frazil-s3 = "frazil_s3._plugin"
 
 Groups: ``frazil.storage``, ``frazil.virtual_chunks``, ``frazil.conflict_solvers``,
-``frazil.manifest_split``. Name the entry point after the distribution; one
+``frazil.manifest_split`` (a module in any group may also implement
+``frazil_register_names``). Name the entry point after the distribution; one
 module may be listed in several groups under the same name.
 
 Every hook receives a register object and calls its ``add(...)``; hooks return
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from frazil.plugins._registry import (
         ConflictSolverRegistry,
         ManifestSplitPolicyRegistry,
+        NameRegistry,
         StorageRegistry,
         VirtualChunkResolverRegistry,
     )
@@ -107,4 +109,26 @@ def frazil_register_manifest_split_policies(registry: ManifestSplitPolicyRegistr
 
     Called once per plugin manager, on the first policy lookup. All
     implementations run; the return value is ignored.
+    """
+
+
+# -------------------------------------------------------------------------
+# Public names
+# -------------------------------------------------------------------------
+
+
+@hookspec
+def frazil_register_names(registry: NameRegistry) -> None:
+    """Contribute names to frazil's public modules (the drop-in ``icechunk`` surface).
+
+    Call ``registry.add(name, obj, module="frazil")`` for each icechunk name a
+    distribution provides, e.g. ``("s3_storage", s3_storage)`` from frazil-s3,
+    so that ``frazil.s3_storage`` works once it is installed; ``module`` may
+    also be ``"frazil.conflicts"`` (solvers). The kernel imports no plugin
+    distribution by name: these registrations are the only way in.
+
+    :param registry: the :class:`~frazil.plugins.NameRegistry`.
+
+    Called once per plugin manager, on the first lookup of a name the kernel
+    does not define. All implementations run; the return value is ignored.
     """

@@ -32,6 +32,7 @@ from frazil.plugins import hookspecs
 from frazil.plugins._registry import (
     ConflictSolverRegistry,
     ManifestSplitPolicyRegistry,
+    NameRegistry,
     Registry,
     StorageRegistry,
     VirtualChunkResolverRegistry,
@@ -67,6 +68,7 @@ _HOOKS: dict[type[Registry], str] = {
     VirtualChunkResolverRegistry: "frazil_register_virtual_chunk_resolvers",
     ConflictSolverRegistry: "frazil_register_conflict_solvers",
     ManifestSplitPolicyRegistry: "frazil_register_manifest_split_policies",
+    NameRegistry: "frazil_register_names",
 }
 
 
@@ -186,12 +188,11 @@ class Plugins:
             if reg is None:
                 reg = cls()
                 hook = getattr(self.manager.hook, _HOOKS[cls])
-                # Call implementations one by one (registration order) rather than
-                # through hook(): this is how each add() learns its distribution.
-                for impl in hook.get_hookimpls():
-                    dist, version = self._dists.get(impl.plugin_name, ("", ""))
-                    reg._default_distribution, reg._default_version = dist, version
-                    impl.function(*[reg for _ in impl.argnames])
+                # each add() learns its distribution from the implementation calling it
+                reg._provenance = {impl.function.__code__: self._dists.get(impl.plugin_name,
+                                                                           ("", ""))
+                                   for impl in hook.get_hookimpls()}
+                hook(registry=reg)  # through pluggy's caller: wrappers and tracing apply
                 self._registries[cls] = reg
             return reg  # type: ignore[return-value]
 
@@ -223,10 +224,16 @@ class Plugins:
         """The manifest split policy class (or factory) registered as ``name``."""
         return self._registry(ManifestSplitPolicyRegistry).by_name(name).factory
 
+    def public_name(self, module: str, name: str) -> Any:
+        """The object a plugin added to the public module ``module`` as ``name``."""
+        return self._registry(NameRegistry).lookup(module, name)
+
     def list_plugins(self) -> list[PluginInfo]:
         """Everything registered, as ``(kind, name, distribution, version)`` rows."""
         rows = []
         for cls in _HOOKS:
+            if cls is NameRegistry:  # names are what plugins export, not plugins
+                continue
             for p in self._registry(cls):
                 rows.append(PluginInfo(p.kind, p.name, p.distribution,
                                        p.version or _version(p.distribution)))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from frazil._errors import ErrorKind, InvalidInputError, ReadOnlyError
+from frazil.errors import ErrorKind, InvalidInputError, ReadOnlyError
 from frazil.storage._errors import ObjectNotFoundError
 
 __all__ = [

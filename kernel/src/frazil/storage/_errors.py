@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from frazil._errors import ErrorKind, StorageError
+from frazil.errors import ErrorKind, StorageError
 
 __all__ = ["ConditionFailedError", "ObjectNotFoundError"]
 

@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from frazil._errors import ErrorKind, InvalidInputError, StorageError
+from frazil.errors import ErrorKind, InvalidInputError, StorageError
 from frazil.storage._base import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     ByteRange,

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from frazil._errors import ErrorKind, InvalidInputError
+from frazil.errors import ErrorKind, InvalidInputError
+from frazil.plugins import get_plugins
 from frazil.storage._base import Storage
+from frazil.storage._local import LocalFileSystemStorage
+from frazil.storage._memory import InMemoryStorage
 
 __all__ = ["local_from_url", "memory_from_url", "storage_from_url"]
 
@@ -28,8 +31,6 @@ def storage_from_url(url: str, **options: Any) -> Storage:
     PluginNotFoundError
         If no installed plugin serves the scheme; the message says what to install.
     """
-    from frazil.plugins import get_plugins  # plugins import storage: keep this lazy
-
     if not isinstance(url, str) or not url:
         raise InvalidInputError(f"cannot parse storage URL {url!r}", ErrorKind.CANNOT_PARSE_URL)
     scheme = urlsplit(url).scheme.lower()
@@ -40,8 +41,6 @@ def storage_from_url(url: str, **options: Any) -> Storage:
 
 def local_from_url(url: str, **options: Any) -> Storage:
     """``file:///path`` (or ``file://relative/path``, or a plain path) to local storage."""
-    from frazil.storage._local import LocalFileSystemStorage
-
     parts = urlsplit(url)
     if parts.scheme.lower() != "file":
         return LocalFileSystemStorage(url, **options)
@@ -53,6 +52,4 @@ def local_from_url(url: str, **options: Any) -> Storage:
 
 def memory_from_url(url: str, **options: Any) -> Storage:
     """``memory://`` to a new, empty in-memory storage."""
-    from frazil.storage._memory import InMemoryStorage
-
     return InMemoryStorage(**options)

@@ -14,16 +14,15 @@ import multiprocessing as mp
 import time
 from typing import Any
 
+import numpy as np
+import zarr
+
+import frazil
+
 __all__ = ["check_concurrent_commits"]
 
 
 def _worker(storage: Any, proc: int, commits: int, rebase: Any, start_at: float) -> int:
-    import time
-
-    import zarr
-
-    import frazil
-
     repo = frazil.Repository.open(storage)
     # start together, so the processes really race (spawn start-up is slow)
     time.sleep(max(0.0, start_at - time.time()))
@@ -51,11 +50,6 @@ def check_concurrent_commits(storage: Any, *, processes: int = 4, commits: int =
     registered solver name or a picklable solver; default ``ConflictDetector()``).
     Their writes touch different chunks, so every rebase must succeed.
     """
-    import numpy as np
-    import zarr
-
-    import frazil
-
     repo = frazil.Repository.create(storage)
     s = repo.writable_session("main")
     zarr.create_array(s.store, name="grid", shape=(processes, commits), chunks=(1, 1),

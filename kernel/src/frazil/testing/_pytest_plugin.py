@@ -21,6 +21,7 @@ def frazil_fresh_plugins() -> Iterator[Any]:
     effect of ``FRAZIL_BLOCKED_PLUGINS`` / ``FRAZIL_DISABLE_PLUGIN_AUTOLOAD``
     set with ``monkeypatch`` before requesting the fixture.
     """
+    # lazy: pytest loads this plugin in every run of the environment, frazil's or not
     import importlib
 
     from frazil.plugins import get_plugins, reset_plugins
@@ -42,7 +43,7 @@ def toxiproxy_server() -> Iterator[Any]:
     :class:`~frazil.testing.toxiproxy.ToxiproxyHandle`; call
     ``handle.configure_client()`` to point the ``toxiproxy-python`` client at it.
     """
-    from frazil.testing.toxiproxy import start_toxiproxy
+    from frazil.testing.toxiproxy import start_toxiproxy  # lazy: as above
 
     handle = start_toxiproxy()
     try:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from frazil._errors import IcechunkError, StorageError
+from frazil.errors import IcechunkError, StorageError
 
 __all__ = ["VirtualChunkResolverTests"]
 

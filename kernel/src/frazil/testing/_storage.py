@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from frazil._errors import InvalidInputError
+from frazil.errors import InvalidInputError
 from frazil.storage import ConditionFailedError, ObjectNotFoundError, Storage, VersionToken
 
 __all__ = ["StorageTests"]

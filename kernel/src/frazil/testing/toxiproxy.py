@@ -678,6 +678,7 @@ class ToxiproxyHandle:
         ``APIConsumer`` keeps ``host`` and ``port`` as class attributes (process-wide);
         ``base_url`` is set too if the installed client version has one.
         """
+        # lazy: toxiproxy-python is a test dependency, not a dependency of frazil
         from toxiproxy import Toxiproxy
         from toxiproxy.api import APIConsumer
 

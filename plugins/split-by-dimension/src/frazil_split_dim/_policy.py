@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-
 from frazil.split import SplitArray, groups_from_edges, uniform_edges
 
 

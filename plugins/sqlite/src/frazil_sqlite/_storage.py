@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from frazil._errors import ErrorKind, InvalidInputError, StorageError
+from frazil.errors import ErrorKind, InvalidInputError, StorageError
 from frazil.storage import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     ByteRange,

@@ -1,4 +1,4 @@
-"""The frazil exception tree, mirroring icechunk's.
+"""The frazil exception tree, mirroring icechunk's (public: plugins raise these).
 
 ::
 
@@ -19,7 +19,10 @@
     └── InternalError
 
 Every instance has ``message`` (also ``str(e)``) and ``kind``, a stable code
-from :class:`ErrorKind` (the same strings icechunk uses).
+from :class:`ErrorKind` (the same strings icechunk uses). A kind that is not
+an :class:`ErrorKind` member is refused when the error is built, so the list
+below is the whole vocabulary. Every error pickles (errors cross process
+boundaries in multi-process writers and Dask workers).
 """
 
 from __future__ import annotations
@@ -97,26 +100,40 @@ class ErrorKind(StrEnum):
     INVALID_FILE_FORMAT = "invalid-file-format"
     UNSUPPORTED_SPEC_VERSION = "unsupported-spec-version"
     PLUGIN_NOT_FOUND = "plugin-not-found"
+    PLUGIN_CONFLICT = "plugin-conflict"
     CONCURRENCY = "concurrency"
+    REPOSITORY_ALREADY_EXISTS = "repository-already-exists"
+    PARENT_DIRECTORY_NOT_CLEAN = "parent-directory-not-clean"
+    INVALID_VIRTUAL_CHUNK_CONTAINER = "invalid-virtual-chunk-container"
+    NO_CONTAINER_FOR_VIRTUAL_CHUNK = "no-container-for-virtual-chunk"
+    UNAUTHORIZED_VIRTUAL_CHUNK_CONTAINER = "unauthorized-virtual-chunk-container"
+    VIRTUAL_CHUNK_FETCH = "virtual-chunk-fetch"
+    VIRTUAL_CHUNK_MODIFIED = "virtual-chunk-modified"
+    REPOSITORY_STATE_CYCLE = "repository-state-cycle"
     UNKNOWN = "unknown"
 
 
 class IcechunkError(Exception):
     """Root of every error frazil raises."""
 
-    default_kind: str = ErrorKind.UNKNOWN
+    default_kind: ErrorKind = ErrorKind.UNKNOWN
 
     def __init__(self, message: str = "", kind: str | None = None) -> None:
         super().__init__(message)
         self._message = message
-        self._kind = str(kind) if kind is not None else str(self.default_kind)
+        # ErrorKind(...) refuses codes outside the vocabulary (a ValueError at the raise site)
+        self._kind = ErrorKind(kind if kind is not None else self.default_kind)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # subclasses take other constructor arguments: rebuild from the state instead
+        return _restore, (type(self), self.__dict__.copy())
 
     @property
     def message(self) -> str:
         return self._message
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> ErrorKind:
         return self._kind
 
     def __str__(self) -> str:  # KeyError would otherwise repr() the message
@@ -235,6 +252,13 @@ class RebaseFailedError(ConflictError):
     @property
     def conflicts(self) -> list[Any]:
         return list(self._conflicts)
+
+
+def _restore(cls: type[IcechunkError], state: dict[str, Any]) -> IcechunkError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, state.get("_message", ""))
+    err.__dict__.update(state)
+    return err
 
 
 for _cls in (IcechunkError, NotFoundError, NodeNotFoundError, SnapshotNotFoundError,

@@ -1,0 +1,196 @@
+"""The repository-state layer: refs, history, config, metadata and the ops log.
+
+Everything above this layer (repository, sessions, rebase, ops) reads and
+changes repository-level state only through :class:`RepoState`:
+
+- :meth:`RepoState.fetch` — the current state as a :class:`RepoInfo` value;
+- :meth:`RepoState.update` — apply a mutation with optimistic concurrency
+  (read, mutate a private copy, conditional write, retry on a lost race);
+- :meth:`RepoState.ancestry` — walk a snapshot's parents (cycles are refused);
+- :meth:`RepoState.ops_log` — the update records, newest first.
+
+:class:`RepoInfoFileState` keeps it all in the spec-v2 ``repo`` file. A spec-v1
+implementation (refs as separate objects, history in the snapshots) sits
+beside it behind the same interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+
+from frazil._assets import REPO_PATH, AssetManager, backup_path
+from frazil.config import RepositoryConfig
+from frazil.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    ErrorKind,
+    FormatError,
+)
+from frazil.format import codec
+from frazil.format.ids import ObjectId
+from frazil.format.model import RepoInfo, SnapshotRecord, UpdateRecord
+from frazil.storage import ConditionFailedError
+
+__all__ = ["MAX_UPDATE_ATTEMPTS", "RepoInfoFileState", "RepoState", "now_micros"]
+
+MAX_UPDATE_ATTEMPTS = 100
+
+Mutation = Callable[[RepoInfo], UpdateRecord]
+
+
+def now_micros() -> int:
+    return time.time_ns() // 1000
+
+
+def copy_info(info: RepoInfo) -> RepoInfo:
+    """A copy safe to mutate: containers are copied, records are replaced not mutated."""
+    return replace(
+        info,
+        branches=dict(info.branches),
+        tags=dict(info.tags),
+        deleted_tags=set(info.deleted_tags),
+        snapshots=dict(info.snapshots),
+        metadata=copy.deepcopy(info.metadata),
+        latest_updates=list(info.latest_updates),
+        config=copy.deepcopy(info.config),
+    )
+
+
+def walk_records(info: RepoInfo, sid: ObjectId | None) -> Iterator[SnapshotRecord]:
+    """``sid`` and its ancestors, newest first, from ``info``'s snapshot records.
+
+    Raises ``FormatError`` when the parent links form a cycle (corrupt
+    history, which a silent stop would hide). The walk ends at a parent
+    without a record, as icechunk's does.
+    """
+    seen: set[ObjectId] = set()
+    while sid is not None:
+        if sid in seen:
+            raise FormatError(f"the snapshot history has a cycle at snapshot {sid}",
+                              ErrorKind.REPOSITORY_STATE_CYCLE)
+        seen.add(sid)
+        rec = info.snapshots.get(sid)
+        if rec is None:
+            return
+        yield rec
+        sid = rec.parent_id
+
+
+class RepoState(ABC):
+    """Repository-level state of one repository (see the module docstring)."""
+
+    @abstractmethod
+    async def exists(self) -> bool:
+        """Whether a repository exists here."""
+
+    @abstractmethod
+    async def initialize(self, info: RepoInfo) -> None:
+        """Write the first state; ``AlreadyExistsError`` if a repository appeared."""
+
+    @abstractmethod
+    async def fetch(self) -> RepoInfo:
+        """The current state (treat as immutable)."""
+
+    @abstractmethod
+    async def update(self, mutate: Mutation) -> RepoInfo:
+        """Apply ``mutate`` with optimistic concurrency; returns the new state.
+
+        ``mutate`` edits a private copy and returns the ops-log entry for the
+        change; it raises to abort (a branch that moved, a missing ref). It
+        may be called several times (once per attempt), so it must not have
+        side effects outside its argument.
+        """
+
+    @abstractmethod
+    def ancestry(self, sid: ObjectId, info: RepoInfo | None = None
+                 ) -> AsyncIterator[SnapshotRecord]:
+        """``sid`` and its ancestors, newest first (``info``: a state already fetched)."""
+
+    @abstractmethod
+    def ops_log(self) -> AsyncIterator[UpdateRecord]:
+        """Every update record, newest first."""
+
+
+class RepoInfoFileState(RepoState):
+    """Spec v2: the whole state in the ``repo`` object, previous versions in ``overwritten/``."""
+
+    def __init__(self, assets: AssetManager) -> None:
+        self._assets = assets
+        self._storage = assets.storage
+
+    async def exists(self) -> bool:
+        return await self._assets.repo_exists()
+
+    async def initialize(self, info: RepoInfo) -> None:
+        try:
+            await self._storage.put_object_if(REPO_PATH, codec.encode_repo_info(info),
+                                              expected=None)
+        except ConditionFailedError:
+            raise AlreadyExistsError(f"a repository was created concurrently at "
+                                     f"{self._storage!r}",
+                                     ErrorKind.REPOSITORY_ALREADY_EXISTS) from None
+
+    async def fetch(self) -> RepoInfo:
+        info, _, _ = await self._assets.fetch_repo_info()
+        return info
+
+    async def update(self, mutate: Mutation) -> RepoInfo:
+        # The old file is copied to overwritten/ first; the entry that produced
+        # it gets that path (icechunk's layout, read by its ops log).
+        delay = 0.005
+        for _ in range(MAX_UPDATE_ATTEMPTS):
+            info, token, raw = await self._assets.fetch_repo_info()
+            new = copy_info(info)
+            entry = mutate(new)
+            entry.updated_at = now_micros()
+            bpath = backup_path()
+            await self._storage.put_object(bpath, raw)
+            if new.latest_updates:
+                new.latest_updates[0] = replace(new.latest_updates[0], backup_path=bpath)
+            new.latest_updates.insert(0, entry)
+            limit = RepositoryConfig._from_dict(new.config)._updates_per_file
+            if len(new.latest_updates) > limit:
+                del new.latest_updates[limit:]
+                new.repo_before_updates = bpath
+            try:
+                await self._storage.put_object_if(REPO_PATH, codec.encode_repo_info(new),
+                                                  expected=token)
+                return new
+            except ConditionFailedError:
+                await asyncio.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.5)
+        raise ConflictError(message="could not update the repo info file: too many concurrent "
+                            "updates", kind=ErrorKind.UPDATE_ATTEMPTS_EXHAUSTED)
+
+    async def ancestry(self, sid: ObjectId, info: RepoInfo | None = None
+                       ) -> AsyncIterator[SnapshotRecord]:
+        if info is None:
+            info = await self.fetch()
+        for rec in walk_records(info, sid):
+            yield rec
+
+    async def ops_log(self) -> AsyncIterator[UpdateRecord]:
+        info = await self.fetch()
+        seen: set[tuple[str, int]] = set()
+        files: set[str] = set()
+        while True:
+            for u in info.latest_updates:
+                key = (u.kind, u.updated_at)
+                if key not in seen:  # consecutive files repeat their boundary entry
+                    seen.add(key)
+                    yield u
+            prev = info.repo_before_updates
+            if not prev:
+                return
+            if prev in files:
+                raise FormatError(f"the ops log has a cycle: {prev} is reached twice through "
+                                  "repo_before_updates", ErrorKind.REPOSITORY_STATE_CYCLE)
+            files.add(prev)
+            data = await self._assets.fetch_object(prev, f"repo info backup {prev}")
+            info = codec.decode_repo_info(data, prev)

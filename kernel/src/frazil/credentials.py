@@ -1,0 +1,127 @@
+"""Credentials for virtual chunk containers (icechunk's ``icechunk.credentials``, in part).
+
+``authorize_virtual_chunk_access`` maps a container's ``url_prefix`` to the
+credentials its resolver uses. Values may be a backend's credential object
+(``frazil_s3.s3_static_credentials(...)`` ...), one wrapped by
+:func:`containers_credentials`, one of the no-auth sentinels
+:data:`LocalFileSystemAccess` (``file://``) and :data:`HttpAccess`
+(``http(s)://``), or ``None`` (deprecated in icechunk, still accepted).
+
+The backend-specific credential classes and factories live in each backend's
+distribution; the kernel only carries them to the resolver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "Credentials",
+    "HttpAccess",
+    "LocalFileSystemAccess",
+    "containers_credentials",
+    "unwrap_credentials",
+]
+
+
+class _Wrapped:
+    """A backend credential tagged with its backend (``Credentials.S3(...)``...)."""
+
+    __slots__ = ("credentials",)
+    backend = ""
+
+    def __init__(self, credentials: Any) -> None:
+        self.credentials = credentials
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.credentials == self.credentials  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), id(self.credentials)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.credentials,)
+
+    def __repr__(self) -> str:  # the wrapped object's repr never shows secrets
+        return f"Credentials.{self.backend}({self.credentials!r})"
+
+
+class _Sentinel:
+    """A credential meaning "authorized, and no credentials are needed"."""
+
+    __slots__ = ()
+    name = ""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), ()
+
+    def __repr__(self) -> str:
+        return f"Credentials.{self.name}()"
+
+
+class Credentials:
+    """Namespace of container credential kinds (icechunk's ``Credentials``)."""
+
+    class S3(_Wrapped):
+        backend = "S3"
+
+    class Gcs(_Wrapped):
+        backend = "Gcs"
+
+    class Azure(_Wrapped):
+        backend = "Azure"
+
+    class LocalFileSystemAccess(_Sentinel):
+        """Authorizes a ``file://`` container, which needs no credentials."""
+
+        name = "LocalFileSystemAccess"
+
+    class HttpAccess(_Sentinel):
+        """Authorizes an ``http(s)://`` container, which needs no credentials."""
+
+        name = "HttpAccess"
+
+
+#: authorizes a ``file://`` virtual chunk container (no credentials needed)
+LocalFileSystemAccess = Credentials.LocalFileSystemAccess()
+#: authorizes an ``http://``/``https://`` virtual chunk container (no credentials needed)
+HttpAccess = Credentials.HttpAccess()
+
+_BY_PREFIX = (("S3", Credentials.S3), ("Gcs", Credentials.Gcs), ("Gcp", Credentials.Gcs),
+              ("Azure", Credentials.Azure))
+
+
+def containers_credentials(m: Mapping[str, Any]) -> dict[str, Any]:
+    """Tag each container's credentials with its backend (icechunk's function).
+
+    Backend credential objects are recognised by their class name
+    (``S3Credentials``, ``GcsCredentials``, ``AzureCredentials`` and their
+    static/refreshable kinds); sentinels and ``None`` pass through.
+    """
+    out: dict[str, Any] = {}
+    for prefix, cred in m.items():
+        if cred is None or isinstance(cred, _Sentinel | _Wrapped):
+            out[prefix] = cred
+            continue
+        name = type(cred).__name__
+        wrapper = next((w for p, w in _BY_PREFIX if name.startswith(p)), None)
+        if wrapper is None:
+            raise ValueError(f"Unknown credential type {type(cred)}")
+        out[prefix] = wrapper(cred)
+    return out
+
+
+def unwrap_credentials(cred: Any) -> Any:
+    """What a resolver receives: the backend credential, or ``None`` for no-auth."""
+    if isinstance(cred, _Sentinel):
+        return None
+    if isinstance(cred, _Wrapped):
+        return cred.credentials
+    return cred

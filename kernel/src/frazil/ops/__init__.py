@@ -1,0 +1,13 @@
+"""Repository operations as functions over the state layer and the asset manager.
+
+``Repository`` keeps thin wrappers around these; scripts and plugins may call
+them directly with a repository's state (:class:`frazil._state.RepoState`).
+Maintenance operations (stats, expiry, garbage collection, inspection) live
+here as they arrive.
+"""
+
+from __future__ import annotations
+
+from frazil.ops._history import ancestry, as_of, ops_log, snapshot_info
+
+__all__ = ["ancestry", "as_of", "ops_log", "snapshot_info"]

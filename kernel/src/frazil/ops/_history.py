@@ -1,0 +1,53 @@
+"""History: ancestry, snapshot lookup by time, and the ops log."""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+from collections.abc import AsyncIterator
+
+from frazil._state import RepoState
+from frazil.errors import ErrorKind, SnapshotNotFoundError
+from frazil.format.ids import ObjectId
+from frazil.format.model import RepoInfo, SnapshotRecord
+from frazil.snapshots import SnapshotInfo, Update, micros_to_datetime
+
+__all__ = ["ancestry", "as_of", "ops_log", "snapshot_info"]
+
+
+def snapshot_info(rec: SnapshotRecord) -> SnapshotInfo:
+    """The public ``SnapshotInfo`` of one snapshot record."""
+    return SnapshotInfo(
+        id=str(rec.id),
+        parent_id=None if rec.parent_id is None else str(rec.parent_id),
+        written_at=micros_to_datetime(rec.flushed_at),
+        message=rec.message,
+        metadata=copy.deepcopy(rec.metadata),
+    )
+
+
+async def ancestry(state: RepoState, sid: ObjectId,
+                   info: RepoInfo | None = None) -> AsyncIterator[SnapshotInfo]:
+    """``sid`` and its ancestors, newest first."""
+    async for rec in state.ancestry(sid, info):
+        yield snapshot_info(rec)
+
+
+async def as_of(state: RepoState, tip: ObjectId, when: _dt.datetime, branch: str,
+                info: RepoInfo | None = None) -> ObjectId:
+    """The newest snapshot at or before ``when`` among ``tip`` and its ancestors."""
+    limit = int(when.timestamp() * 1_000_000)
+    async for rec in state.ancestry(tip, info):
+        if rec.flushed_at <= limit:
+            return rec.id
+    raise SnapshotNotFoundError(f"no snapshot on branch {branch!r} at or before "
+                                f"{when.isoformat()}", ErrorKind.NO_SNAPSHOT_AT_TIME)
+
+
+async def ops_log(state: RepoState) -> list[Update]:
+    """Every operation performed on the repository, newest first."""
+    out: list[Update] = []
+    async for u in state.ops_log():
+        fields = {k: str(v) if isinstance(v, ObjectId) else v for k, v in u.fields.items()}
+        out.append(Update(u.kind, micros_to_datetime(u.updated_at), u.backup_path, fields))
+    return out

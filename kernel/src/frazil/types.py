@@ -1,0 +1,31 @@
+"""Type names shared by the public API (icechunk's ``icechunk.types``) and plugin authors.
+
+Beyond icechunk: the typed chunk refs a session's change set holds and a
+conflict solver or resolver sees — :class:`InlineChunkRef`,
+:class:`NativeChunkRef`, :class:`VirtualChunkRef` (frozen dataclasses), their
+union :data:`ChunkRef`, and :data:`ChunkChange` (a ref, or ``None`` for a
+deleted chunk).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from frazil.format.model import (
+    ChunkChange,
+    ChunkRef,
+    InlineChunkRef,
+    NativeChunkRef,
+    VirtualChunkRef,
+)
+
+CommitMethod = Literal["new_commit", "amend"]
+
+__all__ = [
+    "ChunkChange",
+    "ChunkRef",
+    "CommitMethod",
+    "InlineChunkRef",
+    "NativeChunkRef",
+    "VirtualChunkRef",
+]

@@ -43,7 +43,7 @@ from frazil.storage import (
 
 from frazil_http._client import HttpClient, redact_url
 from frazil_http._config import HttpSettings, HttpStoreOptions
-from frazil_http._storage import HttpStorage
+from frazil_http._storage import HttpStorage, strip_icechunk_tag
 
 __all__ = ["HANDLED_SCHEMES", "RedirectStorage", "redirect_from_url", "redirect_storage"]
 
@@ -140,7 +140,7 @@ class RedirectStorage(Storage):
         """Build the storage of a target URL (see the module docstring)."""
         scheme = urlsplit(url).scheme.lower()
         if scheme.startswith("http"):
-            base = scheme.split("+", 1)[0] + url[len(scheme):]
+            base = strip_icechunk_tag(url)
             store = self._target_options.get("http", {}).get("store")
             return HttpStorage(base, options=HttpStoreOptions._from_dict(store),
                                settings=self._settings,

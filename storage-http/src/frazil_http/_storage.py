@@ -34,7 +34,8 @@ from frazil_http._client import BadResponse, HttpClient, HttpResponse, redact_ur
 from frazil_http._config import HttpSettings, HttpStoreOptions
 from frazil_http._webdav import list_by_propfind
 
-__all__ = ["HttpStorage", "fetch_range", "http_from_url", "http_storage", "status_error"]
+__all__ = ["HttpStorage", "fetch_range", "http_from_url", "http_storage", "status_error",
+           "strip_icechunk_tag"]
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.I)
 
@@ -267,6 +268,18 @@ def http_storage(base_url: str, opts: dict[str, str] | None = None,
                        settings=st, max_concurrent_requests=max_concurrent_requests)
 
 
+def strip_icechunk_tag(url: str) -> str:
+    """``http+icechunk://x`` / ``https+ic://x`` (icechunk's tagged forms) to ``http(s)://x``."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    base = scheme.lower().split("+", 1)[0]
+    if "+" in scheme and base in ("http", "https"):
+        return base + url[len(scheme):]
+    return url
+
+
 def http_from_url(url: str, **options: Any) -> Storage:
-    """``http(s)://host/path`` to :class:`HttpStorage`; options as :func:`http_storage`."""
-    return http_storage(url, **options)
+    """``http(s)://host/path`` (or ``http(s)+icechunk://``) to :class:`HttpStorage`.
+
+    Options as :func:`http_storage`.
+    """
+    return http_storage(strip_icechunk_tag(url), **options)

@@ -28,7 +28,10 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["RedirectServer", "find_nginx", "free_port", "nginx_server", "redirect_server"]
+__all__ = ["AUTH_TOKEN", "RedirectServer", "find_nginx", "free_port", "nginx_server", "redirect_server"]
+
+#: the bearer token nginx's ``/auth/`` location wants (a test value, not a secret)
+AUTH_TOKEN = "sesame-0123456789"
 
 _NGINX_CONF = """\
 daemon off;
@@ -54,6 +57,9 @@ http {{
         root {root};
         location /private/ {{ return 403; }}
         location /broken/ {{ return 500; }}
+        location /auth/ {{
+            if ($http_authorization != "Bearer {token}") {{ return 401; }}
+        }}
     }}
 }}
 """
@@ -90,7 +96,8 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
 def nginx_server(root: str | os.PathLike[str], port: int | None = None) -> Iterator[str]:
     """Serve ``root`` with nginx on 127.0.0.1; yields ``http://127.0.0.1:PORT``.
 
-    ``/private/...`` answers 403 and ``/broken/...`` answers 500, for error tests.
+    ``/private/...`` answers 403, ``/broken/...`` answers 500, and ``/auth/...``
+    answers 401 unless ``Authorization: Bearer {AUTH_TOKEN}`` is sent.
     The process is stopped (by its id) when the context exits.
     """
     binary = find_nginx()
@@ -102,7 +109,7 @@ def nginx_server(root: str | os.PathLike[str], port: int | None = None) -> Itera
     port = port or free_port()
     user = "user root;" if os.geteuid() == 0 else ""
     conf = tmp / "nginx.conf"
-    conf.write_text(_NGINX_CONF.format(user=user, tmp=tmp, port=port,
+    conf.write_text(_NGINX_CONF.format(user=user, tmp=tmp, port=port, token=AUTH_TOKEN,
                                        root=Path(root).resolve()))
     proc = subprocess.Popen([binary, "-p", str(tmp), "-c", str(conf), "-e",
                              str(tmp / "logs" / "error.log")],

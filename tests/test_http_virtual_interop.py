@@ -69,7 +69,7 @@ def _stores(lib):
 def test_virtual_refs_cross_read(http_www, http_nginx_url, blob, writer, reader, with_headers):
     prefix, loc, values, _ = blob
     name = f"vrepo-{writer.__name__}-{with_headers}"
-    repo, s = _create(writer, http_www / name, prefix, _stores(writer)[with_headers])
+    _repo, s = _create(writer, http_www / name, prefix, _stores(writer)[with_headers])
     locs, offs, lens = _grid(loc)
     assert s.store.set_virtual_refs_arr("v", (N // CHUNK,), locs, offs, lens) is None
     s.commit("virtual refs over http")
@@ -99,7 +99,7 @@ def test_etag_checksum_written_by_icechunk_is_checked(http_www, http_nginx_url, 
     import requests
 
     etag = requests.head(loc, timeout=10).headers["ETag"]
-    repo, s = _create(icechunk, http_www / "etag-repo", prefix, icechunk.http_store())
+    _repo, s = _create(icechunk, http_www / "etag-repo", prefix, icechunk.http_store())
     for i in range(N // CHUNK):
         s.store.set_virtual_ref(f"v/c/{i}", loc, offset=i * CHUNK * 4, length=CHUNK * 4,
                                 checksum=etag)
@@ -117,7 +117,7 @@ def test_etag_checksum_written_by_icechunk_is_checked(http_www, http_nginx_url, 
 
 def test_last_modified_checksum_written_by_frazil_is_checked(http_www, http_nginx_url, blob):
     prefix, loc, values, path = blob
-    repo, s = _create(frazil, http_www / "mtime-repo", prefix, frazil_http.http_store())
+    _repo, s = _create(frazil, http_www / "mtime-repo", prefix, frazil_http.http_store())
     stamp = datetime(2021, 1, 1, tzinfo=UTC)  # after the blob's mtime (2020-09-13)
     for i in range(N // CHUNK):
         s.store.set_virtual_ref(f"v/c/{i}", loc, offset=i * CHUNK * 4, length=CHUNK * 4,
@@ -136,7 +136,7 @@ def test_last_modified_checksum_written_by_frazil_is_checked(http_www, http_ngin
 
 def test_ref_past_the_end_of_the_object_is_an_error(http_www, http_nginx_url, blob):
     prefix, loc, _, _ = blob
-    repo, s = _create(frazil, http_www / "short-repo", prefix, frazil_http.http_store())
+    _repo, s = _create(frazil, http_www / "short-repo", prefix, frazil_http.http_store())
     s.store.set_virtual_ref("v/c/0", loc, offset=N * 4 - 8, length=CHUNK * 4)
     s.commit("ref longer than its object")
     with pytest.raises(frazil.StorageError, match="past the end"):

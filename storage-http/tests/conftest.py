@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from frazil_http.testing import find_nginx, nginx_server, redirect_server
 
 

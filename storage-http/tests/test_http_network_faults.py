@@ -16,11 +16,10 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 from frazil_http import HttpChunkResolver, HttpSettings, http_storage
 
 pytest.importorskip("toxiproxy")

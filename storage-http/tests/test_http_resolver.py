@@ -7,7 +7,6 @@ import os
 import time
 
 import pytest
-
 from frazil import InvalidInputError, StorageError
 from frazil.testing import VirtualChunkResolverTests
 from frazil_http import HttpAccess, HttpChunkResolver, http_store
@@ -76,7 +75,7 @@ def test_concurrency_is_bounded_by_max_concurrent_requests():
     lock = threading.Lock()
 
     class Slow(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             with lock:
                 state["now"] += 1
                 state["max"] = max(state["max"], state["now"])
@@ -104,6 +103,57 @@ def test_concurrency_is_bounded_by_max_concurrent_requests():
 
         assert asyncio.run(many()) == [b"abcd"] * 12
         assert 2 <= state["max"] <= 3
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_adjacent_virtual_chunks_are_coalesced_by_the_kernel():
+    """A real Range-capable server counting GETs: eight adjacent refs cost fewer requests."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import numpy as np
+    import zarr
+
+    import frazil
+
+    blob = np.arange(64, dtype="<i4").tobytes()
+    gets = []
+
+    class Ranged(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            lo, hi = (int(x) for x in self.headers["Range"].split("=")[1].split("-"))
+            gets.append((lo, hi))
+            part = blob[lo:hi + 1]
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {lo}-{lo + len(part) - 1}/{len(blob)}")
+            self.send_header("Content-Length", str(len(part)))
+            self.end_headers()
+            self.wfile.write(part)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ranged)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        prefix = f"http://127.0.0.1:{server.server_address[1]}/data/"
+        cfg = frazil.RepositoryConfig.default()
+        cfg.set_virtual_chunk_container(frazil.VirtualChunkContainer(prefix, http_store()))
+        repo = frazil.Repository.create(frazil.in_memory_storage(), config=cfg,
+                                        authorize_virtual_chunk_access={prefix: HttpAccess})
+        s = repo.writable_session("main")
+        zarr.create_array(s.store, name="v", shape=(64,), chunks=(8,), dtype="<i4",
+                          compressors=None)
+        n = 8
+        s.store.set_virtual_refs_arr("v", (n,), [prefix + "blob"] * n,
+                                     np.arange(n, dtype="u8") * 32, np.full(n, 32, dtype="u8"))
+        got = zarr.open_array(s.store, path="v", mode="r")[:]
+        assert got.tolist() == list(range(64))
+        assert 1 <= len(gets) < n
     finally:
         server.shutdown()
         server.server_close()

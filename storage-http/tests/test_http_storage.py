@@ -6,9 +6,8 @@ import asyncio
 import os
 import pickle
 
-import pytest
-
 import frazil
+import pytest
 from frazil import InvalidInputError, ReadOnlyError, StorageError
 from frazil.storage import ObjectNotFoundError, VersionToken, storage_from_url
 from frazil_http import HttpStorage, http_storage

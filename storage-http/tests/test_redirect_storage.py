@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 import frazil
+import pytest
 from frazil import ReadOnlyError, StorageError
 from frazil.storage import storage_from_url
 from frazil_http import HttpStorage, RedirectStorage, redirect_storage

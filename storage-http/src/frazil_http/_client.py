@@ -31,7 +31,7 @@ from frazil._errors import ErrorKind, StorageError
 
 from frazil_http._config import HttpSettings, HttpStoreOptions
 
-__all__ = ["HttpClient", "HttpResponse", "BadResponse", "redact_url"]
+__all__ = ["BadResponse", "HttpClient", "HttpResponse", "redact_url"]
 
 log = logging.getLogger("frazil_http")
 

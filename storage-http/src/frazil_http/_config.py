@@ -22,13 +22,13 @@ __all__ = ["HttpSettings", "HttpStoreOptions", "check_headers", "http_store", "p
 
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|msec|s|sec|secs|seconds?|m|min|mins|"
-                       r"minutes?|h|hours?)?\s*$", re.I)
+                       r"minutes?|h|hours?)?\s*$", re.IGNORECASE)
 _UNIT_S = {"ms": 0.001, "msec": 0.001, "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0,
            "seconds": 1.0, "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0,
            "minutes": 60.0, "h": 3600.0, "hour": 3600.0, "hours": 3600.0}
 
 
-def parse_duration(value: str | float | int, name: str) -> float:
+def parse_duration(value: str | float, name: str) -> float:
     """Seconds from ``"5s"``, ``"250ms"``, ``"2 minutes"`` or a bare number of seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)

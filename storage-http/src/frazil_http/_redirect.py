@@ -210,7 +210,8 @@ class RedirectStorage(Storage):
         raise self._refuse("deleting objects")
 
 
-def redirect_storage(base_url: str, *, target_options: Mapping[str, Mapping[str, Any]] | None = None,
+def redirect_storage(base_url: str, *,
+                     target_options: Mapping[str, Mapping[str, Any]] | None = None,
                      max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
                      **settings: Any) -> Storage:
     """A read-only storage whose location ``base_url`` names by redirects (icechunk's signature).

@@ -13,7 +13,7 @@ or icechunk's), as in icechunk.
 from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from frazil._errors import ErrorKind, InvalidInputError, StorageError
@@ -29,9 +29,9 @@ __all__ = ["HttpAccess", "HttpChunkResolver"]
 class _HttpAccess:
     """Sentinel authorizing an ``http(s)://`` virtual chunk container (no credentials)."""
 
-    _instance: _HttpAccess | None = None
+    _instance: Self | None = None
 
-    def __new__(cls) -> _HttpAccess:
+    def __new__(cls) -> Self:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

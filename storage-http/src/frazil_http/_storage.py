@@ -37,7 +37,7 @@ from frazil_http._webdav import list_by_propfind
 __all__ = ["HttpStorage", "fetch_range", "http_from_url", "http_storage", "status_error",
            "strip_icechunk_tag"]
 
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.I)
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
 def status_error(resp: HttpResponse, what: str) -> StorageError:
@@ -71,7 +71,8 @@ def _check_range(start: int, end: int | None) -> Any:
         want_hi = None if end is None else end - 1
         if total is not None:
             want_hi = total - 1 if want_hi is None else min(want_hi, total - 1)
-        if lo != want_lo or (want_hi is not None and hi != want_hi) or len(resp.body) != hi - lo + 1:
+        wrong_end = want_hi is not None and hi != want_hi
+        if lo != want_lo or wrong_end or len(resp.body) != hi - lo + 1:
             raise BadResponse(f"asked bytes {start}..{end}, got Content-Range {lo}-{hi} "
                               f"and {len(resp.body)} bytes")
     return validate

@@ -55,9 +55,9 @@ def parse_multistatus(body: bytes, base_path: str) -> list[ObjectInfo]:
         if not path.startswith(base_path):
             continue
         rel = path[len(base_path):]
-        props = [ps.find(f"{_DAV}prop") for ps in resp.iter(f"{_DAV}propstat")
-                 if "200" in (ps.findtext(f"{_DAV}status") or "200")]
-        props = [p for p in props if p is not None]
+        props = [p for ps in resp.iter(f"{_DAV}propstat")
+                 if "200" in (ps.findtext(f"{_DAV}status") or "200")
+                 and (p := ps.find(f"{_DAV}prop")) is not None]
         if not rel or rel.endswith("/") or any(
                 p.find(f"{_DAV}resourcetype/{_DAV}collection") is not None for p in props):
             continue

@@ -28,7 +28,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["AUTH_TOKEN", "RedirectServer", "find_nginx", "free_port", "nginx_server", "redirect_server"]
+__all__ = ["AUTH_TOKEN", "RedirectServer", "find_nginx", "free_port", "nginx_server",
+           "redirect_server"]
 
 #: the bearer token nginx's ``/auth/`` location wants (a test value, not a secret)
 AUTH_TOKEN = "sesame-0123456789"
@@ -142,7 +143,7 @@ class RedirectServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
                 owner.hits[path] = owner.hits.get(path, 0) + 1
                 status, location = owner.routes.get(path, (404, None))
@@ -152,7 +153,7 @@ class RedirectServer:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -163,3 +163,33 @@ def test_urls_open_through_the_registry(blob, served):
         storage = storage_from_url(u)
         assert isinstance(storage, HttpStorage) and storage.base_url == url
     assert frazil.http_storage is http_storage
+
+
+def test_listing_over_webdav_matches_the_files(tmp_path):
+    """A real WebDAV server (WsgiDAV) answers PROPFIND: the listing is the folder's files."""
+    pytest.importorskip("wsgidav")
+    icechunk = pytest.importorskip("icechunk")
+    import zarr
+
+    from frazil_http.testing import webdav_server
+
+    repo = icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path / "r")))
+    s = repo.writable_session("main")
+    # 800-byte chunks: above the inline threshold, so they are chunk objects
+    zarr.create_array(s.store, name="a", shape=(400,), chunks=(100,), dtype="i8",
+                      compressors=None)[:] = range(400)
+    s.commit("some objects")
+    files = {p.relative_to(tmp_path / "r").as_posix(): p.stat().st_size
+             for p in (tmp_path / "r").rglob("*") if p.is_file()}
+    with webdav_server(tmp_path) as url:
+        storage = http_storage(f"{url}/r")
+        listed = run(storage.list_objects(""))
+        assert {o.path: o.size_bytes for o in listed} == files
+        assert all(o.last_modified.tzinfo is not None for o in listed)
+        chunks = run(storage.list_objects("chunks/"))
+        assert {o.path for o in chunks} == {p for p in files if p.startswith("chunks/")}
+        assert len(chunks) == 4
+        assert run(http_storage(f"{url}/nothing-here").list_objects("")) == []
+        got = zarr.open_array(frazil.Repository.open(storage).readonly_session("main").store,
+                              path="a", mode="r")[:]
+        assert got.tolist() == list(range(400))

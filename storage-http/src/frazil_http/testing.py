@@ -11,6 +11,9 @@ a private directory::
     with redirect_server() as redirects:       # answers 302s
         redirects.add("/r/repo", "s3://bucket/prefix?region=us-east-1")
         storage = redirect_storage(f"{redirects.url}/r/repo")
+
+:func:`webdav_server` serves a folder with WsgiDAV (PyPI ``wsgidav`` and
+``cheroot``), a real WebDAV server, for the listing (``PROPFIND``) tests.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 __all__ = ["AUTH_TOKEN", "RedirectServer", "find_nginx", "free_port", "nginx_server",
-           "redirect_server"]
+           "redirect_server", "webdav_server"]
 
 #: the bearer token nginx's ``/auth/`` location wants (a test value, not a secret)
 AUTH_TOKEN = "sesame-0123456789"
@@ -185,3 +188,28 @@ def redirect_server() -> Iterator[RedirectServer]:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def webdav_server(root: str | os.PathLike[str]) -> Iterator[str]:
+    """Serve ``root`` read-only over WebDAV (WsgiDAV on cheroot, in this process).
+
+    Yields ``http://127.0.0.1:PORT``; anonymous access; stopped when the context exits.
+    """
+    from cheroot import wsgi
+    from wsgidav.wsgidav_app import WsgiDAVApp
+
+    app = WsgiDAVApp({
+        "provider_mapping": {"/": {"root": str(Path(root).resolve()), "readonly": True}},
+        "simple_dc": {"user_mapping": {"*": True}},
+        "verbose": 1, "logging": {"enable_loggers": []}, "dir_browser": {"enable": False},
+    })
+    server = wsgi.Server(("127.0.0.1", 0), app)
+    server.prepare()
+    thread = threading.Thread(target=server.serve, daemon=True, name="frazil-webdav")
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.bind_addr[1]}"
+    finally:
+        server.stop()
+        thread.join(5)

@@ -114,16 +114,15 @@ def test_adjacent_virtual_chunks_are_coalesced_by_the_kernel():
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+    import frazil
     import numpy as np
     import zarr
-
-    import frazil
 
     blob = np.arange(64, dtype="<i4").tobytes()
     gets = []
 
     class Ranged(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             lo, hi = (int(x) for x in self.headers["Range"].split("=")[1].split("-"))
             gets.append((lo, hi))
             part = blob[lo:hi + 1]

@@ -170,7 +170,6 @@ def test_listing_over_webdav_matches_the_files(tmp_path):
     pytest.importorskip("wsgidav")
     icechunk = pytest.importorskip("icechunk")
     import zarr
-
     from frazil_http.testing import webdav_server
 
     repo = icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path / "r")))

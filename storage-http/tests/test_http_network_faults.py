@@ -176,3 +176,17 @@ def test_icechunk_repository_read_through_flapping_network(proxy, served):
         except frazil.StorageError:
             errors += 1
     assert ok >= 1 and ok + errors == 4
+
+
+def test_operation_timeout_bounds_a_single_slow_attempt(proxy, big):
+    """read_timeout_s is long, but the operation deadline cuts the stalled attempt short."""
+    url, _, _ = big
+    storage = http_storage(url, read_timeout_s=30, operation_timeout_s=0.6)
+    proxy.add_toxic(type="timeout", name="hold", attributes={"timeout": 0})
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(frazil.StorageError):
+            asyncio.run(storage.get_object("big"))
+    finally:
+        proxy.destroy_toxic("hold")
+    assert time.monotonic() - t0 < 3

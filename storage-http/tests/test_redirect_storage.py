@@ -110,3 +110,15 @@ def test_url_form_and_repr(redirects, target):
     with pytest.raises(frazil.InvalidInputError):
         redirect_storage("s3://bucket/prefix")
     assert frazil.redirect_storage is redirect_storage
+
+
+def test_pickled_redirect_storage_reads(redirects, target):
+    import pickle
+
+    url = redirects.add("/pickled", target.replace("http://", "http+ic://"))
+    storage = redirect_storage(url, max_concurrent_requests=3)
+    fresh = pickle.loads(pickle.dumps(storage))
+    assert asyncio.run(fresh.get_object("obj", (0, 3))) == b"red"
+    resolved = pickle.loads(pickle.dumps(fresh))  # after resolution: the target travels too
+    assert asyncio.run(resolved.get_object("obj", (3, 6))) == b"ire"
+    assert asyncio.run(resolved.target()).max_concurrent_requests == 3

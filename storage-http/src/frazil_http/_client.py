@@ -146,11 +146,10 @@ class HttpClient:
 
     def _attempt(self, method: str, url: str, headers: Mapping[str, str] | None,
                  body: bytes | None, validate: Callable[[HttpResponse], None] | None,
-                 allow_redirects: bool) -> HttpResponse:
+                 allow_redirects: bool, timeouts: tuple[float, float]) -> HttpResponse:
         session, _ = self._resources()
         resp = session.request(method, url, headers=dict(headers or {}), data=body,
-                               timeout=self._timeouts, allow_redirects=allow_redirects,
-                               stream=True)
+                               timeout=timeouts, allow_redirects=allow_redirects, stream=True)
         try:
             body = resp.content if method != "HEAD" else b""
         finally:
@@ -184,9 +183,14 @@ class HttpClient:
             time.monotonic() + st.operation_timeout_s)
         problem = ""
         for attempt in range(st.max_tries):
+            timeouts = self._timeouts
+            if deadline is not None:  # no single attempt outlives the operation's deadline
+                left = max(deadline - time.monotonic(), 0.05)
+                timeouts = (min(timeouts[0], left), min(timeouts[1], left))
             try:
                 resp = await loop.run_in_executor(
-                    pool, self._attempt, method, url, headers, body, validate, allow_redirects)
+                    pool, self._attempt, method, url, headers, body, validate, allow_redirects,
+                    timeouts)
             except (requests.ConnectionError, requests.Timeout, BadResponse,
                     requests.exceptions.ChunkedEncodingError,
                     requests.exceptions.ContentDecodingError) as exc:

@@ -147,6 +147,8 @@ class RedirectStorage(Storage):
                                max_concurrent_requests=self.max_concurrent_requests)
         extra = self._target_options.get("gs" if scheme == "gcs" else scheme, {})
         try:
+            if scheme in ("s3", "r2", "tigris"):  # frazil-s3 factories take the bound too
+                extra = {"max_concurrent_requests": self.max_concurrent_requests, **extra}
             return self._object_store(url, scheme, extra)
         except TypeError as exc:  # a target_options keyword the backend does not take
             raise _bad(f"cannot build the {scheme}:// storage of {redact_url(url)}: "

@@ -170,9 +170,12 @@ def _public_bucket(endpoint, bucket):
             "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}]}))
 
 
-_ICECHUNK_READER = """
-import json, sys, icechunk, zarr
-repo = icechunk.Repository.open(icechunk.redirect_storage(sys.argv[1]))
+_CHILD_READER = """
+import importlib, json, sys, zarr
+lib = importlib.import_module(sys.argv[1])
+make = lib.redirect_storage if sys.argv[1] == "icechunk" else \\
+    importlib.import_module("frazil_http").redirect_storage
+repo = lib.Repository.open(make(sys.argv[2]))
 arr = zarr.open_array(repo.readonly_session(branch="main").store, path="a", mode="r")
 print(json.dumps({"values": arr[:].tolist(), "branches": sorted(repo.list_branches())}))
 """
@@ -183,7 +186,9 @@ def test_redirect_to_s3(s3_bucket_kwargs, s3_moto_endpoint, http_redirects):
 
     icechunk's redirect takes no endpoint: it reaches moto through the AWS SDK's
     ``AWS_ENDPOINT_URL`` variable, in a child process so the variable stays there.
-    frazil takes the endpoint through ``target_options`` (a frazil extra).
+    frazil honours the same variable (boto3 does), and also takes the endpoint
+    through ``target_options`` (a frazil extra), in this process. moto refuses
+    anonymous reads unless the bucket policy allows them, as AWS does.
     """
     frazil_s3 = pytest.importorskip("frazil_s3")
     from frazil_http import redirect_storage
@@ -207,8 +212,9 @@ def test_redirect_to_s3(s3_bucket_kwargs, s3_moto_endpoint, http_redirects):
         frepo.create_branch("x", frepo.lookup_branch("main"))
 
     env = dict(os.environ, AWS_ENDPOINT_URL=kw["endpoint_url"], AWS_ALLOW_HTTP="true")
-    done = subprocess.run([sys.executable, "-c", _ICECHUNK_READER, url], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
-        "values": list(range(12)), "branches": ["main"]}
+    for lib_name in ("icechunk", "frazil"):
+        done = subprocess.run([sys.executable, "-c", _CHILD_READER, lib_name, url], env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+            "values": list(range(12)), "branches": ["main"]}, lib_name

@@ -129,6 +129,8 @@ class HttpClient:
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = self.options.user_agent or _USER_AGENT
+        # byte ranges address the stored bytes: never let a server compress the answer
+        session.headers["Accept-Encoding"] = "identity"
         session.headers.update(self.options.headers)
         session.verify = self.options.verify
         if self.options.proxy_url:

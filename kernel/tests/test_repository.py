@@ -250,3 +250,22 @@ def test_invalid_refs_in_sessions(repo):
         repo.readonly_session(snapshot_id="AAAAAAAAAAAAAAAAAAA0")
     with pytest.raises(ic.RefNotFoundError):
         repo.writable_session("nope")
+
+
+def test_writable_session_on_read_only_storage_is_refused_up_front():
+    """As icechunk: a read-only storage (HTTP, weak-consistency Tigris) gives no writable
+    session at all, rather than failing at the first write or at commit."""
+    from frazil.storage import InMemoryStorage
+
+    class ReadOnlyMemory(InMemoryStorage):
+        @property
+        def can_write(self) -> bool:
+            return not self._frozen
+
+    storage = ReadOnlyMemory()
+    storage._frozen = False  # writable while the repository is created
+    repo = ic.Repository.create(storage)
+    storage._frozen = True
+    with pytest.raises(ic.ReadOnlyError, match="read-only"):
+        repo.writable_session("main")
+    assert repo.readonly_session("main").snapshot_id == repo.lookup_branch("main")

@@ -25,6 +25,7 @@ from frazil.errors import (
     ConflictError,
     ErrorKind,
     InvalidInputError,
+    ReadOnlyError,
     RefNotFoundError,
     SessionStateError,
     SnapshotNotFoundError,
@@ -432,6 +433,9 @@ class Repository:
 
     async def writable_session_async(self, branch: str) -> Session:
         """A session that can write and then commit to ``branch``."""
+        if not self._storage.can_write:
+            raise ReadOnlyError(f"cannot open a writable session: the storage {self._storage!r} "
+                                "is read-only", ErrorKind.READ_ONLY_STORE)
         info = await self._repo_info()
         sid = await self._resolve(info, branch, None, None)
         return self._session(await self._assets.fetch_snapshot(sid), branch)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import zarr
-
 from _gcs_fake import download_tree, upload_tree
 from _interop_support import load_lib
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from frazil import StorageError
 from frazil.storage import ConditionFailedError
 
 pytest.importorskip("frazil_s3")
-from frazil_gcs import gcs_storage  # noqa: E402
-from frazil_gcs.testing import storage_kwargs  # noqa: E402
-from frazil_s3.testing import Fault, FaultFront  # noqa: E402
+from frazil_gcs import gcs_storage
+from frazil_gcs.testing import storage_kwargs
+from frazil_s3.testing import Fault, FaultFront
 
 
 @pytest.fixture

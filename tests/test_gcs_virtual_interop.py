@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 import zarr
-
 from _gcs_fake import upload_tree
 
 pytestmark = pytest.mark.interop

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import pickle
 
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 from frazil import InvalidInputError, StorageError
 from frazil.storage import ConditionFailedError, ObjectNotFoundError, VersionToken
 from frazil_gcs import GcsStorage, gcs_storage

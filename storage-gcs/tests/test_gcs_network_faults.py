@@ -16,11 +16,10 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 from frazil_gcs import gcs_storage
 from frazil_gcs.testing import storage_kwargs
 
@@ -115,7 +114,7 @@ def test_stalled_network_times_out_with_a_frazil_error(proxy, faulty_kwargs):
 
 
 def test_unreachable_store_gives_a_clear_error_and_no_commit(proxy, faulty_kwargs, gcs_kwargs):
-    repo, first = _commit_array(gcs_storage(prefix="down", **faulty_kwargs), np.zeros(8))
+    _, first = _commit_array(gcs_storage(prefix="down", **faulty_kwargs), np.zeros(8))
     flaky = frazil.Repository.open(gcs_storage(prefix="down", max_tries=3,
                                                initial_backoff_s=0.01, **faulty_kwargs))
     s = flaky.writable_session("main")

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from frazil import InvalidInputError, StorageError
 from frazil_gcs import (
     GcsBearerCredential,
@@ -168,9 +167,9 @@ def test_wrong_service_account_is_refused(gcs_endpoint, bucket, caplog):
                           "gcs_base_url": gcs_endpoint})
         st = gcs_storage(bucket=bucket, prefix="p", service_account_key=key,
                          config={"allow_http": "true"}, max_tries=2)
-        with caplog.at_level(logging.DEBUG):
-            with pytest.raises(StorageError, match="credentials") as info:
-                asyncio.run(st.put_object("x", b"1"))
+        with caplog.at_level(logging.DEBUG), \
+                pytest.raises(StorageError, match="credentials") as info:
+            asyncio.run(st.put_object("x", b"1"))
     assert "PRIVATE KEY" not in str(info.value)
     assert "PRIVATE KEY" not in caplog.text
 

@@ -7,7 +7,6 @@ create and update tests exercise real preconditions, not emulated ones.
 from __future__ import annotations
 
 import pytest
-
 from frazil.testing import StorageTests, VirtualChunkResolverTests
 from frazil_gcs import GcsChunkResolver, gcs_credentials, gcs_storage, gcs_store
 from frazil_gcs.testing import emulator_key

@@ -30,9 +30,9 @@ __all__ = ["GcsClient", "is_retryable", "status_of"]
 
 log = logging.getLogger("frazil_gcs")
 
-_SECRET = [re.compile(r"(Bearer\s+)[^\s'\",}]+", re.I),
+_SECRET = [re.compile(r"(Bearer\s+)[^\s'\",}]+", re.IGNORECASE),
            re.compile(r"((?:access_token|private_key|refresh_token|assertion)[\"']?\s*[:=]\s*"
-                      r"[\"']?)[^\s'\",&}]+", re.I)]
+                      r"[\"']?)[^\s'\",&}]+", re.IGNORECASE)]
 _NOISY_LOGGERS = ("google.auth", "google.auth.transport.requests", "google.cloud.storage",
                   "google.resumable_media", "google.api_core", "urllib3.connectionpool",
                   "google_auth_httplib2", "google.auth._default")
@@ -100,7 +100,7 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, gx.GoogleAPICallError):
         status = status_of(exc)
         return status is not None and (status in (408, 429) or status >= 500)
-    if isinstance(exc, requests.exceptions.SSLError) or isinstance(exc, ux.SSLError):
+    if isinstance(exc, (requests.exceptions.SSLError, ux.SSLError)):
         return False
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                         requests.exceptions.ChunkedEncodingError, ConnectionError, TimeoutError,
@@ -197,8 +197,9 @@ class GcsClient:
         class Session(AuthorizedSession):  # type: ignore[misc]
             """Adds the extra headers of reads (GET, HEAD) or of writes to every request."""
 
-            def request(self, method: str, url: str, data: Any = None,
-                        headers: Any = None, **kwargs: Any) -> Any:
+            def request(  # type: ignore[override]
+                    self, method: str, url: str, data: Any = None,
+                    headers: Any = None, **kwargs: Any) -> Any:
                 extra = read if method.upper() in ("GET", "HEAD") else write
                 if extra:
                     headers = {**extra, **(headers or {})}
@@ -244,7 +245,7 @@ class GcsClient:
                     raise StorageError(f"GCS {what} timed out after {st.operation_timeout_s} s "
                                        f"({tries} attempt(s))", ErrorKind.OBJECT_STORE) from exc
                 err: BaseException = exc
-            except Exception as exc:  # noqa: BLE001 - classified below
+            except Exception as exc:
                 if not is_retryable(exc):
                     raise
                 err = exc

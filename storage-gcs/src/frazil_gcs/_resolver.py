@@ -93,7 +93,7 @@ class GcsChunkResolver:
 
         try:
             blob = await self._gcs.call("stat", run)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(exc, f"cannot check virtual chunk object {location!r}") from exc
         if blob is None:
             raise StorageError(f"virtual chunk object {location!r} does not exist",
@@ -114,7 +114,7 @@ class GcsChunkResolver:
 
         try:
             data: bytes = await self._gcs.call("get", run)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._fail(exc, f"cannot read virtual chunk {location!r} [{start}, {end})"
                              ) from exc
         if len(data) != end - start:

@@ -163,7 +163,7 @@ class GcsStorage(Storage):
                     ambiguous: list[bool] | None = None) -> Any:
         try:
             return await self._gcs.call(op, fn, ambiguous=ambiguous)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise self._error(exc, op, path) from exc
 
     def _blob(self, client: Any, path: str, *, for_write: bool = False) -> Any:

@@ -122,5 +122,5 @@ def emulator_key(endpoint: str) -> str:
 
 def storage_kwargs(endpoint: str, bucket: str) -> dict[str, Any]:
     """``gcs_storage`` keyword arguments (frazil's and icechunk's) for ``bucket``."""
-    return dict(bucket=bucket, service_account_key=emulator_key(endpoint),
-                config={"allow_http": "true"})
+    return {"bucket": bucket, "service_account_key": emulator_key(endpoint),
+            "config": {"allow_http": "true"}}

@@ -135,3 +135,23 @@ def test_repository_round_trip_and_pickle(gcs_kwargs, bucket):
     assert zarr.open_array(clone.store, path="x", mode="r")[:].tolist() == list(range(20))
     assert isinstance(frazil.storage_from_url(f"gcs://{bucket}/repo", **kw), GcsStorage)
     assert again.list_branches() == {"main", "dev"}
+
+
+def test_batch_deletes_where_the_endpoint_has_the_batch_api(gcs_endpoint, bucket):
+    from frazil_gcs.testing import BatchFront, storage_kwargs
+
+    with BatchFront(gcs_endpoint) as front:
+        st = gcs_storage(prefix="batch", **storage_kwargs(front.endpoint, bucket))
+
+        async def fill():
+            await asyncio.gather(*(st.put_object(f"k{i}", b"x") for i in range(150)))
+        run(fill())
+        paths = [f"k{i}" for i in range(150)] + ["missing", "k3"]
+        assert run(st.delete_objects(paths)) == 150
+        assert front.batches == [100, 51] and st._batch_ok is True
+        assert run(st.list_objects()) == []
+        run(st.put_object("keep", b"x"))
+        front.sub_status = lambda method, path: 403 if method == "DELETE" else None
+        with pytest.raises(StorageError, match="batch delete.*403"):
+            run(st.delete_objects(["keep"]))
+        assert run(st.exists("keep"))

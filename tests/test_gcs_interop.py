@@ -135,3 +135,12 @@ def test_four_processes_commit_concurrently(gcs_bucket_kwargs):
     fresh = _frazil_repo(gcs_bucket_kwargs, "conc")
     messages = [s.message for s in fresh.ancestry(branch="main")]
     assert {f"p{p} c{c}" for p in range(4) for c in range(8)} <= set(messages)
+
+
+@pytest.mark.slow
+def test_four_processes_commit_concurrently_soak(gcs_bucket_kwargs):
+    from frazil.testing import check_concurrent_commits
+    from frazil_gcs import gcs_storage
+
+    check_concurrent_commits(gcs_storage(prefix="soak", **gcs_bucket_kwargs), processes=4,
+                             commits=25)

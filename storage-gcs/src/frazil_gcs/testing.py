@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["BatchFront", "create_bucket", "emulator_key", "fake_gcs_binary", "fake_gcs_server",
            "storage_kwargs"]
@@ -203,7 +203,7 @@ class BatchFront:
                         status, reason, payload = override, "Injected", b'{"error": {}}'
                     else:
                         status, reason, _, payload = forward(
-                            method, path, dict(sub.items()), sub.get_payload().encode())
+                            method, path, dict(sub.items()), str(sub.get_payload()).encode())
                     out.append(f"--frazilbatch\r\nContent-Type: application/http\r\n"
                                f"Content-ID: <response-{i}>\r\n\r\nHTTP/1.1 {status} {reason}\r\n"
                                f"Content-Type: application/json\r\n"
@@ -228,7 +228,7 @@ class BatchFront:
         self._server.server_close()
         self._thread.join(5)
 
-    def __enter__(self) -> BatchFront:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -91,3 +91,44 @@ def test_headers_and_resumable_uploads(front, front_kwargs):
     assert reads and all(r.headers.get("x-frazil-read") == "r" for r in reads)
     assert all(r.headers.get("x-goog-custom") == "both" for r in reads)
     assert "x-frazil-read" not in starts[0].headers
+
+
+def test_tokens_and_user_agent_reach_the_server(front, front_kwargs):
+    kw = {"bucket": front_kwargs["bucket"],
+          "config": {"endpoint": front.endpoint, "allow_http": "true",
+                     "user_agent": "frazil-test-agent/1"}}
+    st = gcs_storage(prefix="tok", bearer_token="static-token-1", **kw)
+    asyncio.run(st.put_object("k", b"v"))
+    seen = front.requests("POST", "uploadType=multipart")[-1]
+    assert _header(seen, "Authorization") == "Bearer static-token-1"
+    assert "frazil-test-agent/1" in seen.headers.get("User-Agent", "")
+    st = gcs_storage(prefix="tok", get_credentials=_fresh_token, **kw)
+    assert asyncio.run(st.get_object("k")) == b"v"
+    assert _header(front.requests("GET")[-1], "Authorization") == "Bearer refreshed-1"
+
+
+def _header(seen, name):
+    return {k.lower(): v for k, v in seen.headers.items()}.get(name.lower())
+
+
+def _fresh_token():
+    from datetime import UTC, datetime, timedelta
+
+    from frazil_gcs import GcsBearerCredential
+
+    return GcsBearerCredential("refreshed-1", expires_after=datetime.now(UTC) + timedelta(hours=1))
+
+
+def test_tls_verification(gcs_fake_endpoint, gcs_bucket_kwargs, tmp_path):
+    from frazil_s3.testing import self_signed_cert
+
+    cert = self_signed_cert(str(tmp_path))
+    with FaultFront(gcs_fake_endpoint, tls=cert) as tls_front:
+        kw = {"bucket": gcs_bucket_kwargs["bucket"], "anonymous": True}
+        strict = gcs_storage(prefix="tls", endpoint_url=tls_front.endpoint, max_tries=2, **kw)
+        with pytest.raises(StorageError, match="gs://.*SSL|gs://.*certificate"):
+            asyncio.run(strict.put_object("k", b"v"))
+        loose = gcs_storage(prefix="tls", endpoint_url=tls_front.endpoint,
+                            config={"allow_invalid_certificates": "true"}, **kw)
+        asyncio.run(loose.put_object("k", b"v"))
+        assert asyncio.run(loose.get_object("k")) == b"v"

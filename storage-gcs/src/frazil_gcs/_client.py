@@ -193,6 +193,8 @@ class GcsClient:
         _install_redaction()
         creds = resolve_credentials(self.credentials)
         read, write = self.read_headers, self.write_headers
+        # requests lets REQUESTS_CA_BUNDLE override a session's verify=False: pass it per call
+        verify: dict[str, Any] = {} if self.options.verify_tls else {"verify": False}
 
         class Session(AuthorizedSession):  # type: ignore[misc]
             """Adds the extra headers of reads (GET, HEAD) or of writes to every request."""
@@ -203,7 +205,8 @@ class GcsClient:
                 extra = read if method.upper() in ("GET", "HEAD") else write
                 if extra:
                     headers = {**extra, **(headers or {})}
-                return super().request(method, url, data=data, headers=headers, **kwargs)
+                return super().request(method, url, data=data, headers=headers,
+                                       **{**verify, **kwargs})
 
         session = Session(creds)
         adapter = requests.adapters.HTTPAdapter(pool_connections=4,
@@ -215,9 +218,14 @@ class GcsClient:
         if self.options.proxy_url:
             session.proxies = {"http": self.options.proxy_url, "https": self.options.proxy_url}
         client_options = {"api_endpoint": self.endpoint} if self.endpoint else None
+        extra: dict[str, Any] = {}
+        if self.options.user_agent:
+            from google.api_core.client_info import ClientInfo
+
+            extra["client_info"] = ClientInfo(user_agent=self.options.user_agent)
         return storage.Client(project=self.options.project or "frazil-no-project",
                               credentials=creds, _http=session,
-                              client_options=client_options)
+                              client_options=client_options, **extra)
 
     # -- calls ----------------------------------------------------------------------
 

@@ -111,6 +111,12 @@ def test_missing_bucket_is_a_clear_error(gcs_endpoint):
     with pytest.raises(StorageError, match="no-such-bucket-here.*does not exist") as info:
         run(st.list_objects())
     assert info.value.kind == "storage-config"
+    for write in (st.put_object("k", b"v"), st.put_object_if("k", b"v", expected=None)):
+        with pytest.raises(StorageError, match="does not exist") as info:
+            run(write)
+        assert info.value.kind == "storage-config"
+    with pytest.raises(frazil.StorageError, match="does not exist"):
+        frazil.Repository.create(st)
 
 
 def test_read_only_and_bucket_root(gcs_kwargs):

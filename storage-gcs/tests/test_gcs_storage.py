@@ -49,3 +49,25 @@ class TestGcsChunkResolver(VirtualChunkResolverTests):
         creds = gcs_credentials(service_account_key=emulator_key(self.endpoint))
         store = gcs_store({"allow_http": "true"})
         return GcsChunkResolver(f"gs://{self.bucket}/", creds, store=store._to_dict()), put
+
+
+class TestGcsChunkResolverGcsScheme(TestGcsChunkResolver):
+    """The same objects addressed as ``gcs://bucket/key``, credentials from the store config."""
+
+    def make_resolver(self, tmp_path):
+        _, put = super().make_resolver(tmp_path)
+
+        def put_gcs(name, data):
+            return "gcs://" + put(name, data)[len("gs://"):]
+
+        store = gcs_store({"allow_http": "true", "endpoint": self.endpoint,
+                           "skip_signature": "true"})
+        return GcsChunkResolver(f"gcs://{self.bucket}/", None, store=store._to_dict()), put_gcs
+
+
+def test_frazil_namespace_maps_to_frazil_gcs():
+    import frazil
+    import frazil_gcs
+
+    assert frazil.gcs_storage is frazil_gcs.gcs_storage
+    assert frazil.gcs_store is frazil_gcs.gcs_store

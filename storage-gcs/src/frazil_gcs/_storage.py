@@ -140,9 +140,9 @@ class GcsStorage(Storage):
         if status == 404 and "bucket" in message.lower() and "exist" in message.lower():
             return StorageError(f"GCS bucket {self._bucket!r} does not exist ({op} {where})",
                                 ErrorKind.STORAGE_CONFIG)
-        if status == 404 and path is not None:
+        if status == 404 and path is not None and "put" not in op:
             return ObjectNotFoundError(path)
-        if status == 404:
+        if status == 404:  # listing, or an upload: only a missing bucket answers 404
             return StorageError(f"GCS bucket {self._bucket!r} does not exist ({op} {where})",
                                 ErrorKind.STORAGE_CONFIG)
         if status == 412:
@@ -275,8 +275,6 @@ class GcsStorage(Storage):
             return await self._call(  # type: ignore[no-any-return]
                 "conditional put", path, self._upload(path, data, generation),
                 ambiguous=ambiguous)
-        except ObjectNotFoundError:
-            raise ConditionFailedError(path) from None
         except ConditionFailedError:
             if ambiguous:  # an earlier attempt may have landed: read back
                 try:

@@ -119,6 +119,7 @@ def _fresh_token():
     return GcsBearerCredential("refreshed-1", expires_after=datetime.now(UTC) + timedelta(hours=1))
 
 
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
 def test_tls_verification(gcs_fake_endpoint, gcs_bucket_kwargs, tmp_path):
     from frazil_s3.testing import self_signed_cert
 
@@ -132,3 +133,15 @@ def test_tls_verification(gcs_fake_endpoint, gcs_bucket_kwargs, tmp_path):
                             config={"allow_invalid_certificates": "true"}, **kw)
         asyncio.run(loose.put_object("k", b"v"))
         assert asyncio.run(loose.get_object("k")) == b"v"
+
+
+def test_max_tries_from_storage_settings_bound_the_attempts(front, front_kwargs):
+    st = gcs_storage(prefix="tries", storage_settings={
+        "retries": {"max_tries": 3, "initial_backoff_ms": 1, "max_backoff_ms": 5}},
+        **front_kwargs)
+    asyncio.run(st.put_object("k", b"v"))
+    front.seen.clear()
+    front.rule = lambda seen: Fault.status(503)
+    with pytest.raises(StorageError, match="503"):
+        asyncio.run(st.get_object("k"))
+    assert len(front.requests("GET")) == 3

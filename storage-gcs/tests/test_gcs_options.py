@@ -205,3 +205,31 @@ def test_expired_tokens_are_fetched_again(gcs_endpoint, bucket):
     asyncio.run(st.put_object("k", b"v"))
     asyncio.run(st.get_object("k"))
     assert len(_CALLS) >= 2  # each token was already expired: refreshed per request
+
+
+def test_retries_and_timeouts_from_storage_settings(gcs_kwargs, tmp_path):
+    import frazil
+    import icechunk
+
+    ice = icechunk.StorageSettings(
+        retries=icechunk.StorageRetriesSettings(max_tries=3, initial_backoff_ms=50,
+                                                max_backoff_ms=2000),
+        timeouts=icechunk.StorageTimeoutSettings(connect_timeout_ms=1000, read_timeout_ms=2500,
+                                                 operation_timeout_ms=9000),
+        storage_class="NEARLINE")
+    st = gcs_storage(prefix="s", storage_settings=ice, max_backoff_s=1.0, **gcs_kwargs)
+    s = st.settings
+    assert (s.max_tries, s.initial_backoff_s, s.max_backoff_s) == (3, 0.05, 1.0)
+    assert (s.connect_timeout_s, s.read_timeout_s, s.operation_timeout_s) == (1.0, 2.5, 9.0)
+    assert s.storage_class == "NEARLINE"
+    # the persisted form: frazil's RepositoryConfig.storage of a repo icechunk configured
+    cfg = icechunk.RepositoryConfig.default()
+    cfg.storage = ice
+    icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path)), config=cfg)
+    persisted = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path))).config
+    again = gcs_storage(prefix="s", storage_settings=persisted.storage, **gcs_kwargs).settings
+    assert again == gcs_storage(prefix="s", storage_settings=ice, **gcs_kwargs).settings
+    as_dict = {"retries": {"max_tries": 2, "initial_backoff_ms": 10, "max_backoff_ms": None},
+               "timeouts": {"read_timeout_ms": 700}}
+    s = gcs_storage(prefix="s", storage_settings=as_dict, **gcs_kwargs).settings
+    assert (s.max_tries, s.initial_backoff_s, s.read_timeout_s) == (2, 0.01, 0.7)

@@ -11,6 +11,7 @@ with credentials from the environment. frazil also takes ``config["endpoint"]``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,8 @@ from typing import Any
 from frazil._errors import ErrorKind, InvalidInputError
 from frazil.virtual import ObjectStoreConfig
 
-__all__ = ["GcsOptions", "GcsSettings", "gcs_store", "parse_config"]
+__all__ = ["GcsOptions", "GcsSettings", "gcs_store", "parse_config",
+           "settings_from_storage_settings"]
 
 DEFAULT_ENDPOINT = "https://storage.googleapis.com"
 RESUMABLE_THRESHOLD = 8 * 1024 * 1024  # google-cloud-storage's multipart limit
@@ -151,6 +153,41 @@ class GcsSettings:
         if not 1 <= self.list_page_size <= 1000:
             raise InvalidInputError("list_page_size must be in [1, 1000]",
                                     ErrorKind.STORAGE_CONFIG)
+
+
+def _get(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def settings_from_storage_settings(storage: Any, base: GcsSettings | None = None) -> GcsSettings:
+    """``base`` with the retries, timeouts and storage class of icechunk's ``StorageSettings``.
+
+    ``storage`` is icechunk's ``StorageSettings`` object or its persisted form
+    (``RepositoryConfig.storage`` as a dict): ``retries.max_tries``,
+    ``retries.initial_backoff_ms``, ``retries.max_backoff_ms``,
+    ``timeouts.connect_timeout_ms``, ``timeouts.read_timeout_ms``,
+    ``timeouts.operation_timeout_ms``, ``storage_class``. Unset values keep ``base``'s.
+    """
+    base = base or GcsSettings()
+    changes: dict[str, Any] = {}
+    retries, timeouts = _get(storage, "retries"), _get(storage, "timeouts")
+    for src, dst, scale in (("max_tries", "max_tries", 1), ("initial_backoff_ms",
+                            "initial_backoff_s", 1000), ("max_backoff_ms", "max_backoff_s", 1000)):
+        value = _get(retries, src)
+        if value is not None:
+            changes[dst] = int(value) if scale == 1 else value / scale
+    for src, dst in (("connect_timeout_ms", "connect_timeout_s"),
+                     ("read_timeout_ms", "read_timeout_s"),
+                     ("operation_timeout_ms", "operation_timeout_s")):
+        value = _get(timeouts, src)
+        if value is not None:
+            changes[dst] = value / 1000
+    storage_class = _get(storage, "storage_class")
+    if storage_class:
+        changes["storage_class"] = str(storage_class)
+    return dataclasses.replace(base, **changes)
 
 
 def gcs_store(opts: dict[str, str] | None = None) -> ObjectStoreConfig:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,7 +10,12 @@ from urllib.parse import urlsplit
 from frazil._errors import ErrorKind, InvalidInputError
 from frazil.storage import DEFAULT_MAX_CONCURRENT_REQUESTS, Storage
 
-from frazil_gcs._config import GcsOptions, GcsSettings, parse_config
+from frazil_gcs._config import (
+    GcsOptions,
+    GcsSettings,
+    parse_config,
+    settings_from_storage_settings,
+)
 from frazil_gcs._credentials import gcs_credentials
 from frazil_gcs._storage import GcsStorage
 
@@ -35,7 +41,7 @@ def gcs_storage(*, bucket: str, prefix: str | None, service_account_file: str | 
                 read_headers: dict[str, str] | None = None,
                 write_headers: dict[str, str] | None = None,
                 headers: dict[str, str] | None = None,
-                endpoint_url: str | None = None,
+                endpoint_url: str | None = None, storage_settings: Any = None,
                 max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
                 read_only: bool = False, **settings: Any) -> Storage:
     """Storage on Google Cloud Storage (icechunk's ``gcs_storage`` signature).
@@ -57,7 +63,9 @@ def gcs_storage(*, bucket: str, prefix: str | None, service_account_file: str | 
         Extra HTTP headers of reads (GET, HEAD), of writes, and of both (a
         role's own map wins on a conflict).
 
-    frazil extras (keywords): ``endpoint_url``, ``max_concurrent_requests``,
+    frazil extras (keywords): ``endpoint_url``, ``storage_settings`` (icechunk's
+    ``StorageSettings`` or ``RepositoryConfig.storage``: its retries, timeouts and
+    storage class, overridden by the explicit keywords), ``max_concurrent_requests``,
     ``read_only`` and the :class:`GcsSettings` fields ``max_tries``,
     ``initial_backoff_s``, ``max_backoff_s``, ``connect_timeout_s``,
     ``read_timeout_s``, ``operation_timeout_s``, ``resumable_chunk_size``,
@@ -96,7 +104,8 @@ def gcs_storage(*, bucket: str, prefix: str | None, service_account_file: str | 
                          proxy_url=cfg.get("proxy_url"), user_agent=cfg.get("user_agent"))
     read, write = request_headers(headers, read_headers, write_headers)
     return GcsStorage(bucket, prefix, options=options, credentials=creds,
-                      settings=GcsSettings(**settings),
+                      settings=dataclasses.replace(
+                          settings_from_storage_settings(storage_settings), **settings),
                       max_concurrent_requests=max_concurrent_requests, read_only=read_only,
                       read_headers=read, write_headers=write)
 

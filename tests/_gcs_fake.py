@@ -9,14 +9,17 @@ downloaded from the emulator, key for key.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("NO_GCE_CHECK", "true")  # google-auth: never probe a metadata server
-os.environ.setdefault("GCE_METADATA_HOST", "127.0.0.1:9")
-os.environ.setdefault("GCE_METADATA_IP", "127.0.0.1:9")
+try:  # google-auth reads its environment at import: set it first
+    from frazil_gcs.testing import keep_google_auth_local
+
+    keep_google_auth_local()
+except ImportError:  # frazil-gcs not installed: its tests skip or fail on their own
+    pass
+
 
 
 @pytest.fixture(scope="session")

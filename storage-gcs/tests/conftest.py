@@ -5,16 +5,15 @@ Each test gets a fresh bucket instead of a wiped server.
 
 from __future__ import annotations
 
-import os
-
 import pytest
+from frazil_gcs.testing import (
+    create_bucket,
+    fake_gcs_server,
+    keep_google_auth_local,
+    storage_kwargs,
+)
 
-# google-auth must never probe a GCE metadata server off this machine (read at import)
-os.environ.setdefault("NO_GCE_CHECK", "true")
-os.environ.setdefault("GCE_METADATA_HOST", "127.0.0.1:9")
-os.environ.setdefault("GCE_METADATA_IP", "127.0.0.1:9")
-
-from frazil_gcs.testing import create_bucket, fake_gcs_server, storage_kwargs
+keep_google_auth_local()  # before google-auth is first imported
 
 
 @pytest.fixture(scope="session")

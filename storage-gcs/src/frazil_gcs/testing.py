@@ -25,9 +25,20 @@ from pathlib import Path
 from typing import Any, Self
 
 __all__ = ["BatchFront", "create_bucket", "emulator_key", "fake_gcs_binary", "fake_gcs_server",
-           "storage_kwargs"]
+           "keep_google_auth_local", "storage_kwargs"]
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # ignore HTTP_PROXY
+
+
+def keep_google_auth_local() -> None:
+    """Keep google-auth from probing a GCE metadata server off this machine.
+
+    google-auth reads these variables when it is first imported: call this
+    before (test conftests do, at import). Values already set are kept.
+    """
+    os.environ.setdefault("NO_GCE_CHECK", "true")
+    os.environ.setdefault("GCE_METADATA_HOST", "127.0.0.1:9")
+    os.environ.setdefault("GCE_METADATA_IP", "127.0.0.1:9")
 
 
 def fake_gcs_binary() -> str:

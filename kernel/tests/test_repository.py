@@ -269,3 +269,15 @@ def test_writable_session_on_read_only_storage_is_refused_up_front():
     with pytest.raises(ic.ReadOnlyError, match="read-only"):
         repo.writable_session("main")
     assert repo.readonly_session("main").snapshot_id == repo.lookup_branch("main")
+
+
+def test_repository_pickles_with_its_handle_settings(tmp_path):
+    import pickle
+
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")),
+                                authorize_virtual_chunk_access={"file:///d/": None})
+    repo.set_default_commit_metadata({"author": "me"})
+    back = pickle.loads(pickle.dumps(repo))
+    assert back.list_branches() == {"main"}
+    assert back.default_commit_metadata == {"author": "me"}
+    assert back.authorized_virtual_container_prefixes() == {"file:///d/"}

@@ -224,3 +224,28 @@ def test_function_level_imports_are_few_and_explained():
                 lazy.append((path.name, fn.name, "#" in context))
     assert len(lazy) <= 5, lazy
     assert all(explained for *_, explained in lazy), lazy
+
+
+class S3Credentials:  # a backend's class, recognised by name as icechunk's are
+    pass
+
+
+class GcsCredentials:
+    class Static:
+        pass
+
+
+def test_containers_credentials_tags_backend_credentials():
+    from frazil.credentials import Credentials, containers_credentials, unwrap_credentials
+
+    s3, gcs = S3Credentials(), GcsCredentials.Static()
+    out = containers_credentials({"s3://b/": s3, "gs://b/": gcs, "file:///d/": None,
+                                  "https://h/": frazil.credentials.HttpAccess})
+    assert isinstance(out["s3://b/"], Credentials.S3) and out["s3://b/"].credentials is s3
+    assert isinstance(out["gs://b/"], Credentials.Gcs)
+    assert out["file:///d/"] is None
+    assert unwrap_credentials(out["s3://b/"]) is s3
+    assert unwrap_credentials(out["https://h/"]) is None
+    assert pickle.loads(pickle.dumps(out["https://h/"])) == frazil.credentials.HttpAccess
+    with pytest.raises(ValueError, match="Unknown credential type"):
+        containers_credentials({"x://": object()})

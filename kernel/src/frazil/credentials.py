@@ -110,7 +110,7 @@ def containers_credentials(m: Mapping[str, Any]) -> dict[str, Any]:
         if cred is None or isinstance(cred, _Sentinel | _Wrapped):
             out[prefix] = cred
             continue
-        name = type(cred).__name__
+        name = type(cred).__qualname__  # e.g. "S3Credentials", "GcsCredentials.Static"
         wrapper = next((w for p, w in _BY_PREFIX if name.startswith(p)), None)
         if wrapper is None:
             raise ValueError(f"Unknown credential type {type(cred)}")

@@ -64,8 +64,22 @@ class Repository:
         self._authorized = dict(authorize_virtual_chunk_access or {})
         self._default_commit_metadata: dict[str, Any] = {}
         self._manifest_split_policy: ManifestSplitPolicy | None = None
-        self._virtual = VirtualChunkReader(
-            lambda: self._config._to_dict().get("virtual_chunk_containers"), self._authorized)
+        self._virtual = VirtualChunkReader(self._container_settings, self._authorized)
+
+    def _container_settings(self) -> dict[str, Any] | None:
+        return self._config._to_dict().get("virtual_chunk_containers")  # type: ignore[no-any-return]
+
+    def __getstate__(self) -> dict[str, Any]:
+        # caches, resolvers and the state layer are rebuilt on the other side
+        return {"storage": self._storage, "config": self._config,
+                "authorized": self._authorized,
+                "default_commit_metadata": self._default_commit_metadata,
+                "manifest_split_policy": self._manifest_split_policy}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["storage"], state["config"], state["authorized"])  # type: ignore[misc]
+        self._default_commit_metadata = state["default_commit_metadata"]
+        self._manifest_split_policy = state["manifest_split_policy"]
 
     # ================================================================ open
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from frazil.plugins import NameRegistry, StorageRegistry, VirtualChunkResolverRegistry, hookimpl
 
-from frazil_s3._config import ChecksumAlgorithm, s3_store
+import frazil_s3
 from frazil_s3._resolver import S3ChunkResolver
 from frazil_s3._storage import r2_storage, s3_from_url, s3_storage, tigris_storage
 
@@ -24,8 +24,15 @@ def frazil_register_virtual_chunk_resolvers(registry: VirtualChunkResolverRegist
     registry.add("s3", S3ChunkResolver, url_schemes=("s3", "s3a"), distribution="frazil-s3")
 
 
+#: icechunk's top-level names that frazil-s3 provides, added to ``frazil``
+ICECHUNK_NAMES = ("ChecksumAlgorithm", "S3Credentials", "S3Options", "S3StaticCredentials",
+                  "r2_storage", "s3_anonymous_credentials", "s3_credentials",
+                  "s3_from_env_credentials", "s3_refreshable_credentials",
+                  "s3_static_credentials", "s3_storage", "s3_store", "tigris_storage")
+
+
 @hookimpl
 def frazil_register_names(registry: NameRegistry) -> None:
     """icechunk's S3 names in the ``frazil`` namespace (``frazil.s3_storage``...)."""
-    for obj in (s3_storage, s3_store, tigris_storage, r2_storage, ChecksumAlgorithm):
-        registry.add(obj.__name__, obj)
+    for name in ICECHUNK_NAMES:
+        registry.add(name, getattr(frazil_s3, name))

@@ -48,9 +48,16 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
     "manifest split policy": {},
     # icechunk names that optional distributions add to the frazil namespace
     "name": {
-        **dict.fromkeys(("frazil.s3_storage", "frazil.s3_store", "frazil.tigris_storage",
-                         "frazil.r2_storage", "frazil.ChecksumAlgorithm"), "frazil-s3"),
-        **dict.fromkeys(("frazil.gcs_storage", "frazil.gcs_store"), "frazil-gcs"),
+        **{f"frazil.{n}": "frazil-s3" for n in (
+            "ChecksumAlgorithm", "S3Credentials", "S3Options", "S3StaticCredentials",
+            "r2_storage", "s3_anonymous_credentials", "s3_credentials",
+            "s3_from_env_credentials", "s3_refreshable_credentials", "s3_static_credentials",
+            "s3_storage", "s3_store", "tigris_storage")},
+        **{f"frazil.{n}": "frazil-gcs" for n in (
+            "AnyGcsCredential", "AnyGcsStaticCredential", "GcsBearerCredential",
+            "GcsCredentials", "GcsStaticCredentials", "gcs_credentials",
+            "gcs_from_env_credentials", "gcs_refreshable_credentials",
+            "gcs_static_credentials", "gcs_storage", "gcs_store")},
         **dict.fromkeys(("frazil.azure_storage", "frazil.azure_store"), "frazil-azure"),
         **dict.fromkeys(("frazil.http_storage", "frazil.http_store",
                          "frazil.redirect_storage"), "frazil-http"),

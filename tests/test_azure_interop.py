@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import zarr
-
 from _interop_support import load_lib
 
 pytestmark = pytest.mark.interop

@@ -22,7 +22,7 @@ icechunk = pytest.importorskip("icechunk")
 frazil = pytest.importorskip("frazil")
 frazil_azure = pytest.importorskip("frazil_azure")
 
-from frazil_azure.testing import KEY, container_client  # noqa: E402
+from frazil_azure.testing import KEY, container_client
 
 N, CHUNK = 64, 8
 
@@ -36,7 +36,7 @@ def _blob(kw, scheme="az"):
 
 
 def _store_args(kw):
-    return dict(account=kw["account"], config=dict(kw["config"]))
+    return {"account": kw["account"], "config": dict(kw["config"])}
 
 
 def _grid_refs(loc):
@@ -132,7 +132,7 @@ def test_store_dict_reaches_resolver(az_container_kwargs):
     from frazil._virtual import resolver_for
 
     kw = az_container_kwargs
-    prefix, loc, values = _blob(kw)
+    prefix, loc, _values = _blob(kw)
     cfg = frazil.RepositoryConfig.default()
     cfg.set_virtual_chunk_container(frazil.VirtualChunkContainer(
         prefix, frazil_azure.azure_store(**_store_args(kw))))
@@ -176,14 +176,14 @@ def test_checksums_checked_on_read(az_container_kwargs, kind):
     with pytest.raises(frazil.StorageError) as e:
         _read(frepo)
     assert e.value.kind == "virtual-chunk-modified"
-    with pytest.raises(Exception):
+    with pytest.raises(icechunk.IcechunkError):
         _read(repo)
 
 
 def test_unauthorized_and_wrong_credentials(az_container_kwargs):
     kw = az_container_kwargs
-    prefix, loc, values = _blob(kw)
-    repo, s = _ic_session(kw, "urepo", prefix)
+    prefix, loc, _values = _blob(kw)
+    _repo, s = _ic_session(kw, "urepo", prefix)
     s.store.set_virtual_refs_arr("v", (N // CHUNK,), *_grid_refs(loc))
     s.commit("refs")
     bad = {prefix: frazil_azure.azure_credentials(

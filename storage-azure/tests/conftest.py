@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from frazil_azure.testing import azurite_server, create_container, storage_kwargs
 
 

@@ -7,9 +7,8 @@ import logging
 import pickle
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 import frazil
+import pytest
 from frazil import InvalidInputError, StorageError
 from frazil.storage import ConditionFailedError, storage_from_url
 from frazil_azure import (
@@ -42,7 +41,7 @@ def _roundtrip(storage, path="probe/obj", data=b"payload"):
 def _sas(endpoint, container, **perms):
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
-    perms = perms or dict(read=True, write=True, delete=True, list=True, add=True, create=True)
+    perms = perms or {"read": True, "write": True, "delete": True, "list": True, "add": True, "create": True}
     return generate_container_sas(ACCOUNT, container, account_key=KEY,
                                   permission=ContainerSasPermissions(**perms),
                                   expiry=datetime.now(UTC) + timedelta(hours=1))
@@ -79,7 +78,7 @@ def test_refreshable_scatters_initial_credentials():
         azure_refreshable_credentials(lambda: None)  # not picklable
 
 
-class _counting_key:  # noqa: N801 - a picklable callable
+class _counting_key:
     """Returns the emulator key; counts calls in a list, or in a file (pickled copies)."""
 
     def __init__(self, calls, expires_in=None):
@@ -126,8 +125,8 @@ def test_use_emulator_with_its_well_known_key(azurite_endpoint, container, monke
 
 
 def test_sas_token(azurite_endpoint, container):
-    kwargs = dict(account=ACCOUNT, container=container, prefix="sas",
-                  config={"endpoint": azurite_endpoint, "allow_http": "true"})
+    kwargs = {"account": ACCOUNT, "container": container, "prefix": "sas",
+                  "config": {"endpoint": azurite_endpoint, "allow_http": "true"}}
     token = _sas(azurite_endpoint, container)
     storage = azure_storage(sas_token=token, **kwargs)
     assert _roundtrip(storage) == b"payload"

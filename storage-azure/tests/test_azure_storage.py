@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from frazil.testing import StorageTests, VirtualChunkResolverTests
 from frazil_azure import AzureChunkResolver, azure_storage, azure_store
 from frazil_azure.testing import ACCOUNT, KEY, container_client, create_container
@@ -61,7 +60,7 @@ class TestAzureResolver(VirtualChunkResolverTests):
 
         store = azure_store(account=ACCOUNT, config={"endpoint": self.endpoint,
                                                      "allow_http": "true"})
-        from frazil_azure import azure_static_credentials, AzureCredentials
+        from frazil_azure import AzureCredentials, azure_static_credentials
 
         creds = AzureCredentials.Static(azure_static_credentials(access_key=KEY))
         return AzureChunkResolver(f"az://{name}/", creds, store=store._to_dict()), put

@@ -93,7 +93,7 @@ def _refreshed(creds: AzureCredentials.Refreshable, previous: Resolved | None
     if current is None or previous is not None or _expired(current):
         try:
             current = creds.function()()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise StorageError(f"get_credentials failed: {type(exc).__name__}: {exc}",
                                ErrorKind.STORAGE_CONFIG) from exc
     for attr, key in (("key", "access_key"), ("token", "sas_key"), ("bearer", "token")):

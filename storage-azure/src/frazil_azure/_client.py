@@ -33,9 +33,9 @@ T = TypeVar("T")
 
 _RETRY_STATUS = {408, 429, 499}
 _SECRET_PATTERNS = [
-    re.compile(r"((?:[?&]|%26)sig(?:=|%3D))[^&\s'\"]+", re.I),
-    re.compile(r"(SharedKey\s+[^:\s]+:)[^\s'\",]+", re.I),
-    re.compile(r"(Bearer\s+)[^\s'\",]+", re.I),
+    re.compile(r"((?:[?&]|%26)sig(?:=|%3D))[^&\s'\"]+", re.IGNORECASE),
+    re.compile(r"(SharedKey\s+[^:\s]+:)[^\s'\",]+", re.IGNORECASE),
+    re.compile(r"(Bearer\s+)[^\s'\",]+", re.IGNORECASE),
 ]
 _LOGGERS = ("urllib3.connectionpool", "azure.core.pipeline.policies.http_logging_policy",
             "azure.storage.blob", "azure.core", "frazil_azure")
@@ -115,9 +115,8 @@ def is_retryable(exc: BaseException) -> bool:
                         ax.IncompleteReadError, ax.ServiceRequestTimeoutError,
                         ax.ServiceResponseTimeoutError, ConnectionError, TimeoutError)):
         return "not permitted for non-TLS" not in str(exc)
-    if isinstance(exc, ax.HttpResponseError):  # a body cut short while streaming
-        return True
-    return False
+    # an HttpResponseError without a status is a body cut short while streaming
+    return isinstance(exc, ax.HttpResponseError)
 
 
 class AzureClient:
@@ -255,7 +254,7 @@ class AzureClient:
                     raise StorageError(f"Azure {op} timed out after {st.operation_timeout_s} s "
                                        f"({tries} attempt(s))", ErrorKind.OBJECT_STORE) from exc
                 err: BaseException = exc
-            except Exception as exc:  # noqa: BLE001 - classified below
+            except Exception as exc:
                 if not is_retryable(exc):
                     raise
                 err = exc

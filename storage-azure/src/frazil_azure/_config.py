@@ -68,7 +68,7 @@ _CLIENT_KEYS = {"allow_http", "allow_invalid_certificates", "connect_timeout", "
 #: keys whose values are secrets: never shown
 SECRET_KEYS = frozenset({"access_key", "sas_key", "token", "client_secret"})
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|msec|s|sec|secs|second|seconds|m|min|mins|"
-                       r"minute|minutes|h|hr|hour|hours)?\s*$", re.I)
+                       r"minute|minutes|h|hr|hour|hours)?\s*$", re.IGNORECASE)
 _UNIT_S = {"ms": 0.001, "msec": 0.001, "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
            "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60, "h": 3600, "hr": 3600,
            "hour": 3600, "hours": 3600}

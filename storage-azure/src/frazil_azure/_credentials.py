@@ -184,7 +184,7 @@ def azure_refreshable_credentials(get_credentials: Callable[[], Any],
         raise InvalidInputError("get_credentials must be callable", ErrorKind.STORAGE_CONFIG)
     try:
         pickled = pickle.dumps(get_credentials)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise InvalidInputError(f"get_credentials must be picklable: {exc}",
                                 ErrorKind.STORAGE_CONFIG) from exc
     current = get_credentials() if scatter_initial_credentials else None

@@ -50,8 +50,7 @@ _DENIED = {"AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermiss
 def normalize_etag(etag: str | None) -> str:
     """An etag without quotes or a weak marker."""
     value = (etag or "").strip()
-    if value.startswith("W/"):
-        value = value[2:]
+    value = value.removeprefix("W/")
     return value.strip('"')
 
 
@@ -176,7 +175,7 @@ class AzureStorage(Storage):
                     ambiguous: list[bool] | None = None) -> T:
         try:
             return await self._az.call(op, self._container, fn, ambiguous=ambiguous)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             err = self._error(exc, op, path)
             if redact_text(str(exc)) != str(exc):  # transport errors quote the signed URL
                 raise err from None

@@ -102,5 +102,5 @@ def create_container(endpoint: str, prefix: str = "frazil") -> str:
 
 def storage_kwargs(endpoint: str, container: str) -> dict[str, Any]:
     """``azure_storage`` keyword arguments (frazil's and icechunk's) for ``container``."""
-    return dict(account=ACCOUNT, container=container, access_key=KEY,
-                config={"endpoint": endpoint, "allow_http": "true"})
+    return {"account": ACCOUNT, "container": container, "access_key": KEY,
+                "config": {"endpoint": endpoint, "allow_http": "true"}}

@@ -25,8 +25,9 @@ class TestAzureStorage(StorageTests):
                              config={"endpoint": self.endpoint, "allow_http": "true"})
 
 
-class TestAzureStorageSmallBlocks(StorageTests):
-    """Objects above ``max_single_put_size`` go up as staged blocks, conditions included."""
+class TestAzureStorageThroughTheSDK(StorageTests):
+    """Every request through azure-storage-blob (``direct_requests=False``), with small
+    blocks: objects above ``max_single_put_size`` go up staged, conditions included."""
 
     large_object_size = 3 * 2**20
     race_tasks = 4
@@ -40,7 +41,8 @@ class TestAzureStorageSmallBlocks(StorageTests):
         return azure_storage(account=ACCOUNT, container=create_container(self.endpoint),
                              prefix="blocks", access_key=KEY,
                              config={"endpoint": self.endpoint, "allow_http": "true"},
-                             max_single_put_size=1024, block_size=512 * 1024)
+                             max_single_put_size=1024, block_size=512 * 1024,
+                             direct_requests=False)
 
 
 class TestAzureResolver(VirtualChunkResolverTests):
@@ -64,3 +66,17 @@ class TestAzureResolver(VirtualChunkResolverTests):
 
         creds = AzureCredentials.Static(azure_static_credentials(access_key=KEY))
         return AzureChunkResolver(f"az://{name}/", creds, store=store._to_dict()), put
+
+
+class TestAzureResolverThroughTheSDK(TestAzureResolver):
+    """The same resolver with every request through azure-storage-blob."""
+
+    def make_resolver(self, tmp_path):
+        from frazil_azure import AzureSettings
+
+        resolver, put = super().make_resolver(tmp_path)
+        prefix = resolver.container_prefix
+        sdk = AzureChunkResolver(prefix, resolver._az.credentials,
+                                 store=resolver._az.options,
+                                 settings=AzureSettings(direct_requests=False))
+        return sdk, put

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,10 @@ class Resolved:
     credential: Any = None
     bearer: bool = False
     expires_at: float | None = None
+    #: for frazil's own requests: the account, and its key or SAS token (neither: anonymous)
+    account: str = ""
+    key: str | None = field(default=None, repr=False)
+    sas: str | None = field(default=None, repr=False)
 
     def expired(self) -> bool:
         return self.expires_at is not None and time.time() >= self.expires_at - REFRESH_MARGIN_S
@@ -132,13 +136,13 @@ def resolve(options: AzureOptions, credentials: AnyAzureCredential,
     endpoint = effective.endpoint
     if isinstance(credentials, AzureCredentials.Anonymous) or parse_bool(
             conf.get("skip_signature", "false")):
-        return Resolved(endpoint)
+        return Resolved(endpoint, account=options.account)
     account = conf.get("account_name") or options.account
     if conf.get("token"):
         return Resolved(endpoint, _Token(conf["token"], expires), True, expires)
     if conf.get("access_key"):
         return Resolved(endpoint, {"account_name": account, "account_key": conf["access_key"]},
-                        expires_at=expires)
+                        expires_at=expires, account=account, key=conf["access_key"])
     identity = _identity(conf)
     if identity is not None:
         return Resolved(endpoint, identity, True)
@@ -146,9 +150,10 @@ def resolve(options: AzureOptions, credentials: AnyAzureCredential,
         from azure.core.credentials import AzureSasCredential
 
         return Resolved(endpoint, AzureSasCredential(conf["sas_key"].lstrip("?")),
-                        expires_at=expires)
+                        expires_at=expires, account=account, sas=conf["sas_key"])
     if effective.use_emulator or (account == EMULATOR_ACCOUNT and endpoint.startswith("http://")):
-        return Resolved(endpoint, {"account_name": account, "account_key": EMULATOR_KEY})
+        return Resolved(endpoint, {"account_name": account, "account_key": EMULATOR_KEY},
+                        account=account, key=EMULATOR_KEY)
     if isinstance(credentials, AzureCredentials.FromEnv):
         try:
             from azure.identity import DefaultAzureCredential

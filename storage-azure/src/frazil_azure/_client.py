@@ -25,6 +25,7 @@ from frazil._errors import ErrorKind, StorageError
 from frazil_azure._auth import Resolved, resolve
 from frazil_azure._config import AzureOptions, AzureSettings, parse_bool, parse_duration
 from frazil_azure._credentials import AnyAzureCredential
+from frazil_azure._direct import DirectBlob
 
 __all__ = ["AzureClient", "error_code", "is_retryable", "redact_text", "status_of"]
 
@@ -140,8 +141,8 @@ class AzureClient:
         self.credentials = credentials
         self.settings = settings
         self.max_connections = max_connections
-        self._lock = threading.Lock()
-        self._made: dict[str, Any] = {}
+        self._lock = threading.RLock()
+        self._made: dict[Any, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -151,7 +152,7 @@ class AzureClient:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def __repr__(self) -> str:
         return f"AzureClient(account={self.options.account!r}, {self.credentials!r})"
@@ -192,13 +193,13 @@ class AzureClient:
         """A ``ContainerClient`` for container ``name`` with the current credential."""
         auth = self._resolved()
         key = ("container", name)
-        made = self._made.get(key)  # type: ignore[call-overload]
+        made = self._made.get(key)
         if made is None or made[0] is not auth:
             with self._lock:
-                made = self._made.get(key)  # type: ignore[call-overload]
+                made = self._made.get(key)
                 if made is None or made[0] is not auth:
                     made = (auth, self._build(name, auth))
-                    self._made[key] = made  # type: ignore[index]
+                    self._made[key] = made
         return made[1]
 
     def _build(self, container: str, auth: Resolved) -> Any:
@@ -220,6 +221,37 @@ class AzureClient:
                                max_single_put_size=st.max_single_put_size,
                                max_block_size=st.block_size,
                                connection_timeout=connect, read_timeout=read, **kwargs)
+
+    def direct(self) -> DirectBlob | None:
+        """frazil's own route for single-blob GET/HEAD/PUT (``None``: SDK only).
+
+        Used with shared keys, SAS tokens and anonymous access; Entra ID tokens
+        and proxies stay with the SDK.
+        """
+        if not self.settings.direct_requests:
+            return None
+        auth = self._resolved()
+        made = self._made.get("direct")
+        if made is None or made[0] is not auth:
+            with self._lock:
+                made = self._made.get("direct")
+                if made is None or made[0] is not auth:
+                    made = (auth, self._build_direct(auth))
+                    self._made["direct"] = made
+        return made[1]  # type: ignore[no-any-return]
+
+    def _build_direct(self, auth: Resolved) -> DirectBlob | None:
+        opts, st = self.options, self.settings
+        if auth.bearer or opts.get("proxy_url"):
+            return None
+        return DirectBlob(
+            auth.endpoint, auth.account or opts.account, key=auth.key, sas=auth.sas,
+            api_version=self.container("x").api_version,
+            connect_timeout=parse_duration(opts.get("connect_timeout") or st.connect_timeout_s),
+            read_timeout=parse_duration(opts.get("timeout") or st.read_timeout_s),
+            max_connections=self.max_connections,
+            verify=not parse_bool(opts.get("allow_invalid_certificates", "false")),
+            user_agent=opts.get("user_agent"))
 
     def op_kwargs(self) -> dict[str, Any]:
         """Per-operation keywords (bearer tokens over allowed plain http)."""

@@ -64,7 +64,7 @@ def azure_storage(*, account: str, container: str, prefix: str,
         frazil extras: fields of :class:`~frazil_azure.AzureSettings`
         (``max_tries``, ``initial_backoff_s``, ``max_backoff_s``,
         ``connect_timeout_s``, ``read_timeout_s``, ``operation_timeout_s``,
-        ``max_single_put_size``, ``block_size``).
+        ``max_single_put_size``, ``block_size``, ``direct_requests``).
     """
     st = _settings(settings)
     if settings:

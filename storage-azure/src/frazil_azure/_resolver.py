@@ -98,17 +98,22 @@ class AzureChunkResolver:
         _, container, name = split_azure_url(location)
         kw = self._az.op_kwargs()
 
-        def run(cc: Any) -> Any:
-            return cc.get_blob_client(name).get_blob_properties(**kw)
+        direct = self._az.direct()
+
+        def run(cc: Any) -> tuple[str | None, float | None]:
+            if direct is not None:
+                _, etag, when = direct.head(container, name)
+                return etag, when
+            props = cc.get_blob_client(name).get_blob_properties(**kw)
+            modified = props.last_modified
+            return props.etag, None if modified is None else modified.timestamp()
 
         try:
-            props = await self._az.call("head", container, run)
+            return await self._az.call("head", container, run)
         except StorageError:
             raise
         except Exception as exc:  # noqa: BLE001
             raise self._fail(f"cannot check virtual chunk object {location!r}", exc) from None
-        modified = props.last_modified
-        return props.etag, None if modified is None else modified.timestamp()
 
     async def fetch(self, location: str, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` of the blob at ``location``."""
@@ -117,7 +122,11 @@ class AzureChunkResolver:
             return b""
         kw = self._az.op_kwargs()
 
+        direct = self._az.direct()
+
         def run(cc: Any) -> bytes:
+            if direct is not None:
+                return direct.get(container, name, start, end - start)[0]
             return cc.download_blob(name, offset=start, length=end - start,  # type: ignore[no-any-return]
                                     **kw).readall()
 

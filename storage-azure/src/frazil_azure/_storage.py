@@ -185,8 +185,11 @@ class AzureStorage(Storage):
 
     async def _download(self, path: str, offset: int | None, length: int | None) -> bytes:
         key, kw = self._key(path), self._az.op_kwargs()
+        direct = self._az.direct()
 
         def run(cc: Any) -> bytes:
+            if direct is not None:
+                return direct.get(self._container, key, offset, length)[0]
             return cc.download_blob(key, offset=offset, length=length, **kw).readall()  # type: ignore[no-any-return]
 
         return await self._call("get", path, run)
@@ -213,7 +216,12 @@ class AzureStorage(Storage):
     async def _get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]:
         key, kw = self._key(path), self._az.op_kwargs()
 
+        direct = self._az.direct()
+
         def run(cc: Any) -> tuple[bytes, VersionToken]:
+            if direct is not None:
+                data, etag = direct.get(self._container, key)
+                return data, VersionToken(normalize_etag(etag))
             stream = cc.download_blob(key, **kw)
             data = stream.readall()
             return data, VersionToken(normalize_etag(stream.properties.etag))
@@ -223,7 +231,11 @@ class AzureStorage(Storage):
     async def _object_size(self, path: str) -> int:
         key, kw = self._key(path), self._az.op_kwargs()
 
+        direct = self._az.direct()
+
         def run(cc: Any) -> int:
+            if direct is not None:
+                return direct.head(self._container, key)[0]
             return int(cc.get_blob_client(key).get_blob_properties(**kw).size)
 
         return await self._call("head", path, run)
@@ -250,8 +262,16 @@ class AzureStorage(Storage):
                       **conditions: Any) -> VersionToken:
         key, kw = self._key(path), self._az.op_kwargs()
         big = len(data) > self._az.settings.max_single_put_size
+        direct = None if big else self._az.direct()
+        if direct is not None:
+            etag = conditions.get("etag")
+            missing = conditions.get("match_condition") is not None and etag is None
 
         def run(cc: Any) -> VersionToken:
+            if direct is not None:
+                return VersionToken(normalize_etag(direct.put(
+                    self._container, key, data, if_match=etag,
+                    if_none_match="*" if missing else None)))
             resp = cc.get_blob_client(key).upload_blob(
                 data, overwrite=True, max_concurrency=4 if big else 1, **conditions, **kw)
             return VersionToken(normalize_etag(resp["etag"]))

@@ -193,3 +193,17 @@ def test_unauthorized_and_wrong_credentials(az_container_kwargs):
     with pytest.raises(frazil.StorageError) as e:
         _read(frepo)
     assert "d3JvbmcgYnV0" not in str(e.value)
+
+
+def test_icechunk_credential_objects_work_with_frazil(az_container_kwargs):
+    """The same authorization mapping serves both libraries (icechunk's objects are read)."""
+    kw = az_container_kwargs
+    prefix, loc, values = _blob(kw)
+    repo, s = _ic_session(kw, "irepo", prefix)
+    s.store.set_virtual_refs_arr("v", (N // CHUNK,), *_grid_refs(loc))
+    s.commit("refs")
+    for creds in (icechunk.azure_credentials(access_key=KEY),
+                  _ic_auth(prefix)[prefix]):
+        frepo = frazil.Repository.open(_fz_storage(kw, "irepo"),
+                                       authorize_virtual_chunk_access={prefix: creds})
+        assert np.array_equal(_read(frepo), values)

@@ -41,13 +41,14 @@ def _roundtrip(storage, path="probe/obj", data=b"payload"):
 def _sas(endpoint, container, **perms):
     from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 
-    perms = perms or {"read": True, "write": True, "delete": True, "list": True, "add": True, "create": True}
+    perms = perms or {"read": True, "write": True, "delete": True, "list": True, "add": True,
+                      "create": True}
     return generate_container_sas(ACCOUNT, container, account_key=KEY,
                                   permission=ContainerSasPermissions(**perms),
                                   expiry=datetime.now(UTC) + timedelta(hours=1))
 
 
-# -- credential factories (icechunk's rules) ---------------------------------------------------
+# -- credential factories (icechunk's rules) ------------------------------------------------------
 
 
 def test_credential_factories_pick_the_kind():
@@ -95,7 +96,7 @@ class _counting_key:
         return AzureRefreshableCredential.AccessKey(KEY, expires_after=expiry)
 
 
-# -- config keys ---------------------------------------------------------------------------------
+# -- config keys ----------------------------------------------------------------------------------
 
 
 def test_config_keys_are_checked_and_canonicalised(azurite_endpoint):
@@ -121,7 +122,7 @@ def test_use_emulator_with_its_well_known_key(azurite_endpoint, container, monke
     assert _roundtrip(storage) == b"payload"
 
 
-# -- credentials against Azurite ---------------------------------------------------------------------
+# -- credentials against Azurite ------------------------------------------------------------------
 
 
 def test_sas_token(azurite_endpoint, container):
@@ -196,7 +197,7 @@ def test_no_credentials_anywhere(azurite_endpoint, monkeypatch):
             asyncio.run(storage.list_objects())
 
 
-# -- secrecy ---------------------------------------------------------------------------------------
+# -- secrecy --------------------------------------------------------------------------------------
 
 
 def test_secrets_absent_from_repr_and_logs(azurite_endpoint, container, caplog):
@@ -219,7 +220,7 @@ def test_secrets_absent_from_repr_and_logs(azurite_endpoint, container, caplog):
     assert "sig=" in text  # the request lines were logged, with the signature masked
 
 
-# -- storage behaviour --------------------------------------------------------------------------------
+# -- storage behaviour ----------------------------------------------------------------------------
 
 
 def test_etags_are_normalised_and_accepted_quoted(az_kwargs):
@@ -272,3 +273,37 @@ def test_read_only(az_kwargs):
     storage = azure_storage(**az_kwargs, prefix="ro", read_only=True)
     with pytest.raises(frazil.IcechunkError):
         asyncio.run(storage.put_object("x", b"1"))
+
+
+def _ic_key():
+    import icechunk
+
+    return icechunk.AzureRefreshableCredential.SasToken("tok", expires_after=None)
+
+
+def test_icechunk_credential_objects_are_coerced():
+    icechunk = pytest.importorskip("icechunk")
+    from frazil_azure._credentials import coerce_credentials
+
+    got = coerce_credentials(icechunk.azure_credentials(access_key="k1"))
+    assert got == AzureCredentials.Static(AzureStaticCredentials.AccessKey("k1"))
+    got = coerce_credentials(icechunk.azure_credentials(sas_token="s1"))
+    assert got == AzureCredentials.Static(AzureStaticCredentials.SasToken("s1"))
+    got = coerce_credentials(icechunk.azure_credentials(bearer_token="b1"))
+    assert got == AzureCredentials.Static(AzureStaticCredentials.BearerToken("b1"))
+    assert isinstance(coerce_credentials(icechunk.azure_credentials(anonymous=True)),
+                      AzureCredentials.Anonymous)
+    assert isinstance(coerce_credentials(icechunk.azure_credentials()), AzureCredentials.FromEnv)
+    refresh = coerce_credentials(icechunk.azure_refreshable_credentials(_ic_key))
+    assert isinstance(refresh, AzureCredentials.Refreshable)
+    assert refresh.function()().token == "tok"
+    with pytest.raises(InvalidInputError):
+        coerce_credentials(object())
+
+
+def test_bearer_token_over_plain_http_is_refused_clearly(az_kwargs):
+    kwargs = {k: v for k, v in az_kwargs.items() if k != "access_key"}
+    storage = azure_storage(**kwargs, prefix="b", bearer_token="a-token-value-1234")
+    with pytest.raises(StorageError, match="need an https endpoint") as err:
+        asyncio.run(storage.list_objects())
+    assert "a-token-value-1234" not in str(err.value)

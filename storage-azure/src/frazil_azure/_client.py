@@ -208,6 +208,9 @@ class AzureClient:
 
         _install_redaction()
         st, opts = self.settings, self.options
+        if auth.bearer and not auth.endpoint.lower().startswith("https://"):
+            raise StorageError(f"bearer tokens and Entra ID credentials need an https endpoint; "
+                               f"{auth.endpoint!r} is plain http", ErrorKind.STORAGE_CONFIG)
         connect = parse_duration(opts.get("connect_timeout") or st.connect_timeout_s)
         read = parse_duration(opts.get("timeout") or st.read_timeout_s)
         transport = RequestsTransport(session=self._session(), session_owner=False,
@@ -252,13 +255,6 @@ class AzureClient:
             max_connections=self.max_connections,
             verify=not parse_bool(opts.get("allow_invalid_certificates", "false")),
             user_agent=opts.get("user_agent"))
-
-    def op_kwargs(self) -> dict[str, Any]:
-        """Per-operation keywords (bearer tokens over allowed plain http)."""
-        auth = self._resolved()
-        if auth.bearer and auth.endpoint.lower().startswith("http://"):
-            return {"enforce_https": False}
-        return {}
 
     # -- calls ----------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ __all__ = [
     "azure_from_env_credentials",
     "azure_refreshable_credentials",
     "azure_static_credentials",
+    "coerce_credentials",
     "redact",
 ]
 
@@ -223,3 +224,37 @@ def azure_credentials(*, access_key: str | None = None, sas_token: str | None = 
     raise InvalidInputError("conflicting Azure credential options: give only one of "
                             "access_key, sas_token, bearer_token, from_env, anonymous, "
                             "get_credentials", ErrorKind.STORAGE_CONFIG)
+
+
+_STATIC_KINDS = {"AccessKey": AzureStaticCredentials.AccessKey,
+                 "SasToken": AzureStaticCredentials.SasToken,
+                 "BearerToken": AzureStaticCredentials.BearerToken}
+
+
+def coerce_credentials(value: Any) -> AnyAzureCredential:
+    """frazil credentials from frazil's or icechunk's Azure credential objects.
+
+    icechunk's (``icechunk.azure_credentials(...)``, also wrapped by
+    ``containers_credentials``) are read by their class names and fields, so
+    the same authorization dictionary works with both libraries.
+    """
+    if isinstance(value, (AzureCredentials.Anonymous, AzureCredentials.FromEnv,
+                          AzureCredentials.Static, AzureCredentials.Refreshable)):
+        return value
+    if isinstance(value, _Secret):
+        return AzureCredentials.Static(value)  # type: ignore[arg-type]
+    kind = type(value).__name__
+    if kind == "Azure" and hasattr(value, "_0"):  # icechunk's Credentials.Azure wrapper
+        return coerce_credentials(value._0)
+    if kind == "Anonymous":
+        return AzureCredentials.Anonymous()
+    if kind == "FromEnv":
+        return AzureCredentials.FromEnv()
+    if kind == "Static" and hasattr(value, "_0"):
+        return coerce_credentials(value._0)
+    if kind in _STATIC_KINDS and isinstance(getattr(value, "_0", None), str):
+        return AzureCredentials.Static(_STATIC_KINDS[kind](value._0))  # type: ignore[arg-type]
+    if kind == "Refreshable" and isinstance(getattr(value, "pickled_function", None), bytes):
+        return AzureCredentials.Refreshable(value.pickled_function, value.current)
+    raise InvalidInputError(f"unsupported Azure credentials: {kind}; use "
+                            "frazil_azure.azure_credentials(...)", ErrorKind.STORAGE_CONFIG)

@@ -44,7 +44,7 @@ def _sdk_error(status: int, headers: Any, body: bytes, method: str) -> Exception
         cls = ax.ClientAuthenticationError
     exc = cls(message=message)
     exc.status_code = status
-    exc.error_code = code or None
+    exc.error_code = code or None  # type: ignore[attr-defined]
     return exc
 
 

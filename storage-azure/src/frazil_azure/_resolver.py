@@ -22,17 +22,10 @@ from frazil._errors import ErrorKind, InvalidInputError, StorageError
 
 from frazil_azure._client import AzureClient, error_code, redact_text, status_of
 from frazil_azure._config import AzureOptions, AzureSettings
-from frazil_azure._credentials import (
-    AzureCredentials,
-    AzureStaticCredentials,
-    azure_from_env_credentials,
-)
+from frazil_azure._credentials import azure_from_env_credentials, coerce_credentials
 from frazil_azure._factory import split_azure_url
 
 __all__ = ["AzureChunkResolver", "AzureContainerAccess", "azure_container_access"]
-
-_CREDENTIAL_KINDS = (AzureCredentials.Anonymous, AzureCredentials.FromEnv,
-                     AzureCredentials.Static, AzureCredentials.Refreshable)
 
 
 @dataclass(frozen=True)
@@ -51,16 +44,8 @@ def azure_container_access(store: AzureOptions | None = None, credentials: Any =
     return AzureContainerAccess(store, credentials, settings)
 
 
-def _credentials(value: Any, prefix: str) -> Any:
-    if value is None:
-        return azure_from_env_credentials()
-    if isinstance(value, _CREDENTIAL_KINDS):
-        return value
-    if isinstance(value, (AzureStaticCredentials.AccessKey, AzureStaticCredentials.SasToken,
-                          AzureStaticCredentials.BearerToken)):
-        return AzureCredentials.Static(value)
-    raise InvalidInputError(f"unsupported credentials for {prefix!r}: {type(value).__name__}; "
-                            "use frazil_azure.azure_credentials(...)", ErrorKind.STORAGE_CONFIG)
+def _credentials(value: Any) -> Any:
+    return azure_from_env_credentials() if value is None else coerce_credentials(value)
 
 
 class AzureChunkResolver:
@@ -82,7 +67,7 @@ class AzureChunkResolver:
                     f"the Azure virtual chunk container {container_prefix!r} has no store "
                     "account: give it azure_store(account=...)", ErrorKind.STORAGE_CONFIG)
             options = AzureOptions(account)
-        self._az = AzureClient(options, _credentials(credentials, container_prefix),
+        self._az = AzureClient(options, _credentials(credentials),
                                settings or AzureSettings())
 
     def __repr__(self) -> str:
@@ -96,7 +81,6 @@ class AzureChunkResolver:
     async def object_metadata(self, location: str) -> tuple[str | None, float | None]:
         """``(etag, last-modified seconds)`` of the blob, for the chunk's checksum checks."""
         _, container, name = split_azure_url(location)
-        kw = self._az.op_kwargs()
 
         direct = self._az.direct()
 
@@ -104,7 +88,7 @@ class AzureChunkResolver:
             if direct is not None:
                 _, etag, when = direct.head(container, name)
                 return etag, when
-            props = cc.get_blob_client(name).get_blob_properties(**kw)
+            props = cc.get_blob_client(name).get_blob_properties()
             modified = props.last_modified
             return props.etag, None if modified is None else modified.timestamp()
 
@@ -120,15 +104,14 @@ class AzureChunkResolver:
         _, container, name = split_azure_url(location)
         if end <= start:
             return b""
-        kw = self._az.op_kwargs()
 
         direct = self._az.direct()
 
         def run(cc: Any) -> bytes:
             if direct is not None:
                 return direct.get(container, name, start, end - start)[0]
-            return cc.download_blob(name, offset=start, length=end - start,  # type: ignore[no-any-return]
-                                    **kw).readall()
+            stream = cc.download_blob(name, offset=start, length=end - start)
+            return stream.readall()  # type: ignore[no-any-return]
 
         try:
             data = await self._az.call("get", container, run)

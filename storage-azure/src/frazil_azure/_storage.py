@@ -36,7 +36,11 @@ from frazil.storage import (
 
 from frazil_azure._client import AzureClient, error_code, redact_text, status_of
 from frazil_azure._config import AzureOptions, AzureSettings
-from frazil_azure._credentials import AnyAzureCredential, azure_from_env_credentials
+from frazil_azure._credentials import (
+    AnyAzureCredential,
+    azure_from_env_credentials,
+    coerce_credentials,
+)
 
 __all__ = ["AzureStorage", "normalize_etag", "quote_etag"]
 
@@ -93,7 +97,9 @@ class AzureStorage(Storage):
         self._container = container
         self._prefix = (prefix or "").strip("/")
         self._read_only = read_only
-        self._az = AzureClient(options, credentials or azure_from_env_credentials(),
+        creds = azure_from_env_credentials() if credentials is None else \
+            coerce_credentials(credentials)
+        self._az = AzureClient(options, creds,
                                settings or AzureSettings(), max_concurrent_requests)
 
     # -- properties -------------------------------------------------------------------
@@ -184,13 +190,14 @@ class AzureStorage(Storage):
     # -- reads ----------------------------------------------------------------------------
 
     async def _download(self, path: str, offset: int | None, length: int | None) -> bytes:
-        key, kw = self._key(path), self._az.op_kwargs()
+        key = self._key(path)
         direct = self._az.direct()
 
         def run(cc: Any) -> bytes:
             if direct is not None:
                 return direct.get(self._container, key, offset, length)[0]
-            return cc.download_blob(key, offset=offset, length=length, **kw).readall()  # type: ignore[no-any-return]
+            stream = cc.download_blob(key, offset=offset, length=length)
+            return stream.readall()  # type: ignore[no-any-return]
 
         return await self._call("get", path, run)
 
@@ -214,7 +221,7 @@ class AzureStorage(Storage):
         return b"" if hi <= lo else await self._download(path, lo, hi - lo)
 
     async def _get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]:
-        key, kw = self._key(path), self._az.op_kwargs()
+        key = self._key(path)
 
         direct = self._az.direct()
 
@@ -222,32 +229,30 @@ class AzureStorage(Storage):
             if direct is not None:
                 data, etag = direct.get(self._container, key)
                 return data, VersionToken(normalize_etag(etag))
-            stream = cc.download_blob(key, **kw)
+            stream = cc.download_blob(key)
             data = stream.readall()
             return data, VersionToken(normalize_etag(stream.properties.etag))
 
         return await self._call("get", path, run)
 
     async def _object_size(self, path: str) -> int:
-        key, kw = self._key(path), self._az.op_kwargs()
+        key = self._key(path)
 
         direct = self._az.direct()
 
         def run(cc: Any) -> int:
             if direct is not None:
                 return direct.head(self._container, key)[0]
-            return int(cc.get_blob_client(key).get_blob_properties(**kw).size)
+            return int(cc.get_blob_client(key).get_blob_properties().size)
 
         return await self._call("head", path, run)
 
     async def _list_objects(self, prefix: str) -> list[ObjectInfo]:
         full = self._key(prefix) if prefix else (self._prefix + "/" if self._prefix else "")
-        kw = self._az.op_kwargs()
 
         def run(cc: Any) -> list[ObjectInfo]:
             out: list[ObjectInfo] = []
-            for blob in cc.list_blobs(name_starts_with=full or None, results_per_page=5000,
-                                      **kw):
+            for blob in cc.list_blobs(name_starts_with=full or None, results_per_page=5000):
                 modified = blob.last_modified
                 if modified.tzinfo is None:
                     modified = modified.replace(tzinfo=UTC)
@@ -260,7 +265,7 @@ class AzureStorage(Storage):
 
     async def _upload(self, path: str, data: bytes, *, ambiguous: list[bool] | None = None,
                       **conditions: Any) -> VersionToken:
-        key, kw = self._key(path), self._az.op_kwargs()
+        key = self._key(path)
         big = len(data) > self._az.settings.max_single_put_size
         direct = None if big else self._az.direct()
         if direct is not None:
@@ -273,7 +278,7 @@ class AzureStorage(Storage):
                     self._container, key, data, if_match=etag,
                     if_none_match="*" if missing else None)))
             resp = cc.get_blob_client(key).upload_blob(
-                data, overwrite=True, max_concurrency=4 if big else 1, **conditions, **kw)
+                data, overwrite=True, max_concurrency=4 if big else 1, **conditions)
             return VersionToken(normalize_etag(resp["etag"]))
 
         return await self._call("put", path, run, ambiguous=ambiguous)
@@ -311,12 +316,12 @@ class AzureStorage(Storage):
         return sum(counts)
 
     async def _delete_batch(self, paths: list[str]) -> int:
-        keys, kw = [self._key(p) for p in paths], self._az.op_kwargs()
+        keys = [self._key(p) for p in paths]
 
         def run(cc: Any) -> int:
             deleted = 0
             failed: list[tuple[str, int]] = []
-            for key, resp in zip(keys, cc.delete_blobs(*keys, raise_on_any_failure=False, **kw),
+            for key, resp in zip(keys, cc.delete_blobs(*keys, raise_on_any_failure=False),
                                  strict=True):
                 if resp.status_code in (200, 202):
                     deleted += 1

@@ -199,7 +199,7 @@ def test_icechunk_credential_objects_work_with_frazil(az_container_kwargs):
     """The same authorization mapping serves both libraries (icechunk's objects are read)."""
     kw = az_container_kwargs
     prefix, loc, values = _blob(kw)
-    repo, s = _ic_session(kw, "irepo", prefix)
+    _, s = _ic_session(kw, "irepo", prefix)
     s.store.set_virtual_refs_arr("v", (N // CHUNK,), *_grid_refs(loc))
     s.commit("refs")
     for creds in (icechunk.azure_credentials(access_key=KEY),

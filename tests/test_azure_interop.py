@@ -137,3 +137,23 @@ def test_four_processes_eight_commits_each(az_container_kwargs):
     assert len(messages) == processes * commits + 2
     assert sorted(m for m in messages if m.startswith("p")) == sorted(
         f"p{p} c{i}" for p in range(processes) for i in range(commits))
+
+
+def test_four_processes_rebase_with_basic_solver(az_container_kwargs):
+    """Lost races are rebased (``BasicConflictSolver``) instead of retried from scratch."""
+    pytest.importorskip("frazil_conflict_solvers")
+    from frazil.testing import check_concurrent_commits
+    from frazil_azure import azure_storage
+
+    storage = azure_storage(prefix="rebase", **az_container_kwargs)
+    check_concurrent_commits(storage, processes=4, commits=6, rebase=True, solver="basic")
+
+
+@pytest.mark.slow
+def test_four_processes_thirty_commits_each(az_container_kwargs):
+    """The soak version of the concurrent-commit check (``FRAZIL_RUN_SLOW=1``)."""
+    from frazil.testing import check_concurrent_commits
+    from frazil_azure import azure_storage
+
+    storage = azure_storage(prefix="soak", **az_container_kwargs)
+    check_concurrent_commits(storage, processes=4, commits=30)

@@ -37,7 +37,7 @@ def find_azurite() -> str | None:
     if given and os.access(given, os.X_OK):
         return given
     here = Path(__file__).resolve()
-    for parent in here.parents:
+    for parent in (*here.parents, Path.cwd(), *Path.cwd().parents):
         cand = parent / ".ci" / ".cache" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
         if cand.exists():
             return str(cand)

@@ -307,3 +307,23 @@ def test_bearer_token_over_plain_http_is_refused_clearly(az_kwargs):
     with pytest.raises(StorageError, match="need an https endpoint") as err:
         asyncio.run(storage.list_objects())
     assert "a-token-value-1234" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["azure_storage", "azure_credentials", "azure_static_credentials",
+                                  "azure_refreshable_credentials", "azure_from_env_credentials",
+                                  "azure_anonymous_credentials"])
+def test_signatures_match_icechunk(name):
+    """Every parameter of icechunk's function exists in frazil's, same kind and default."""
+    import inspect
+
+    icechunk = pytest.importorskip("icechunk")
+    import frazil_azure
+
+    theirs = inspect.signature(getattr(icechunk, name)).parameters
+    ours = inspect.signature(getattr(frazil_azure, name)).parameters
+    for pname, p in theirs.items():
+        assert pname in ours, f"{name} lacks {pname}"
+        assert ours[pname].kind == p.kind and ours[pname].default == p.default, pname
+    icechunk_store = icechunk.storage.azure_store
+    assert list(inspect.signature(frazil_azure.azure_store).parameters) == \
+        list(inspect.signature(icechunk_store).parameters)

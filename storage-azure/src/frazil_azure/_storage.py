@@ -183,7 +183,8 @@ class AzureStorage(Storage):
             return await self._az.call(op, self._container, fn, ambiguous=ambiguous)
         except Exception as exc:
             err = self._error(exc, op, path)
-            if redact_text(str(exc)) != str(exc):  # transport errors quote the signed URL
+            # transport errors quote the signed URL; a refused signature is echoed back
+            if redact_text(str(exc)) != str(exc) or status_of(exc) in (401, 403):
                 raise err from None
             raise err from exc
 

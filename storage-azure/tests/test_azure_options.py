@@ -327,3 +327,15 @@ def test_signatures_match_icechunk(name):
     icechunk_store = icechunk.storage.azure_store
     assert list(inspect.signature(frazil_azure.azure_store).parameters) == \
         list(inspect.signature(icechunk_store).parameters)
+
+
+def test_registered_through_entry_points(frazil_fresh_plugins):
+    from frazil_azure import AzureChunkResolver
+
+    plugins = frazil_fresh_plugins
+    for scheme in ("az", "abfs", "abfss", "azure"):
+        assert plugins.resolver_for_scheme(scheme) is AzureChunkResolver
+        plugins.storage_for_scheme(scheme)  # raises PluginNotFoundError if missing
+    assert plugins.storage_factory("azure") is azure_storage
+    mine = {(p.kind, p.name) for p in plugins.list_plugins() if p.distribution == "frazil-azure"}
+    assert mine == {("storage", "azure"), ("virtual chunk resolver", "azure")}

@@ -128,11 +128,9 @@ def resolve(options: AzureOptions, credentials: AnyAzureCredential,
               "bearer_token": "token"}[secret.kind]] = secret.value
     elif isinstance(credentials, AzureCredentials.Refreshable):
         found, expires = _refreshed(credentials, previous)
-        conf.update(found)
     conf.update(options._canon)  # type: ignore[attr-defined]
-    if found:
-        conf.update(found)  # the callback's secret is the point of a refreshable credential
-    effective = AzureOptions(options.account, {k: v for k, v in conf.items()})
+    conf.update(found)  # the callback's secret is the point of a refreshable credential
+    effective = AzureOptions(options.account, conf)
     endpoint = effective.endpoint
     if isinstance(credentials, AzureCredentials.Anonymous) or parse_bool(
             conf.get("skip_signature", "false")):

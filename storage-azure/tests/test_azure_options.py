@@ -339,3 +339,20 @@ def test_registered_through_entry_points(frazil_fresh_plugins):
     assert plugins.storage_factory("azure") is azure_storage
     mine = {(p.kind, p.name) for p in plugins.list_plugins() if p.distribution == "frazil-azure"}
     assert mine == {("storage", "azure"), ("virtual chunk resolver", "azure")}
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_unusual_blob_names_are_signed_and_listed(az_kwargs, direct):
+    storage = azure_storage(**az_kwargs, prefix="odd names", direct_requests=direct)
+    path = "refs/branch.feature x/ünï~code+%20&=.json"
+
+    async def main():
+        token = await storage.put_object_if(path, b"1", expected=None)
+        assert await storage.get_object(path) == b"1"
+        assert await storage.get_object(path, (-1, None)) == b"1"
+        await storage.put_object_if(path, b"2", expected=token)
+        assert [o.path for o in await storage.list_objects("refs/")] == [path]
+        assert await storage.object_size(path) == 1
+        assert await storage.delete_objects([path]) == 1
+
+    asyncio.run(main())

@@ -16,6 +16,7 @@ import pytest
 from _gcs_fake import gcs_bucket_kwargs, gcs_fake_endpoint, gcs_raw_client  # noqa: F401
 from _interop_support import LIBRARIES, load_lib  # noqa: F401  (re-exported for fixtures)
 from _s3_moto import s3_bucket_kwargs, s3_moto_endpoint  # noqa: F401  (S3 fixtures)
+from _azure_azurite import az_container_kwargs, azurite_blob_endpoint  # noqa: F401  (Azure)
 from _http_nginx import http_nginx_url, http_redirects, http_www  # noqa: F401  (HTTP fixtures)
 
 

@@ -58,7 +58,11 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
             "GcsCredentials", "GcsStaticCredentials", "gcs_credentials",
             "gcs_from_env_credentials", "gcs_refreshable_credentials",
             "gcs_static_credentials", "gcs_storage", "gcs_store")},
-        **dict.fromkeys(("frazil.azure_storage", "frazil.azure_store"), "frazil-azure"),
+        **{f"frazil.{n}": "frazil-azure" for n in (
+            "AnyAzureCredential", "AnyAzureStaticCredential", "AzureCredentials",
+            "AzureRefreshableCredential", "AzureStaticCredentials",
+            "azure_anonymous_credentials", "azure_credentials", "azure_from_env_credentials",
+            "azure_refreshable_credentials", "azure_static_credentials", "azure_storage")},
         **dict.fromkeys(("frazil.http_storage", "frazil.http_store",
                          "frazil.redirect_storage"), "frazil-http"),
         **{f"{module}.{solver}": "frazil-conflict-solvers"

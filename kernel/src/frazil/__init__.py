@@ -8,7 +8,31 @@ the zarr store, on the same bytes on disk (spec version 2).
 from __future__ import annotations
 
 from frazil import credentials, errors, ops, types
-from frazil.config import RepositoryConfig
+from frazil._logs import (
+    Attribution,
+    initialize_logs,
+    print_debug_info,
+    set_logs_filter,
+    shutdown_telemetry,
+    user_agent,
+)
+from frazil.config import (
+    CachingConfig,
+    CompressionAlgorithm,
+    CompressionConfig,
+    ManifestConfig,
+    ManifestPreloadCondition,
+    ManifestPreloadConfig,
+    ManifestSplitCondition,
+    ManifestSplitDimCondition,
+    ManifestSplittingConfig,
+    ManifestVirtualChunkLocationCompressionConfig,
+    RepositoryConfig,
+    StorageConcurrencySettings,
+    StorageRetriesSettings,
+    StorageSettings,
+    StorageTimeoutSettings,
+)
 from frazil.conflicts import (
     Conflict,
     ConflictDetector,
@@ -16,7 +40,7 @@ from frazil.conflicts import (
     ConflictType,
     VersionSelection,
 )
-from frazil.credentials import containers_credentials
+from frazil.credentials import AnyCredential, Credentials, containers_credentials
 from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -41,7 +65,9 @@ from frazil.session import Session
 from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
 from frazil.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from frazil.store import IcechunkStore
+from frazil.types import CommitMethod, SessionMode
 from frazil.virtual import (
+    AnyObjectStoreConfig,
     ChunkType,
     ObjectStoreConfig,
     VirtualChunkContainer,
@@ -53,12 +79,20 @@ __version__ = "2.0.0.dev0"
 
 __all__ = [
     "AlreadyExistsError",
+    "AnyCredential",
+    "AnyObjectStoreConfig",
+    "Attribution",
+    "CachingConfig",
     "ChunkType",
+    "CommitMethod",
+    "CompressionAlgorithm",
+    "CompressionConfig",
     "Conflict",
     "ConflictDetector",
     "ConflictError",
     "ConflictSolver",
     "ConflictType",
+    "Credentials",
     "Diff",
     "ErrorKind",
     "FormatError",
@@ -66,7 +100,14 @@ __all__ = [
     "IcechunkStore",
     "InternalError",
     "InvalidInputError",
+    "ManifestConfig",
     "ManifestFileInfo",
+    "ManifestPreloadCondition",
+    "ManifestPreloadConfig",
+    "ManifestSplitCondition",
+    "ManifestSplitDimCondition",
+    "ManifestSplittingConfig",
+    "ManifestVirtualChunkLocationCompressionConfig",
     "NodeNotFoundError",
     "NotFoundError",
     "ObjectStoreConfig",
@@ -77,26 +118,36 @@ __all__ = [
     "RepositoryConfig",
     "RepositoryNotFoundError",
     "Session",
+    "SessionMode",
     "SessionStateError",
     "SnapshotInfo",
     "SnapshotNotFoundError",
     "Storage",
+    "StorageConcurrencySettings",
     "StorageError",
+    "StorageRetriesSettings",
+    "StorageSettings",
+    "StorageTimeoutSettings",
     "Update",
     "VersionSelection",
     "VirtualChunkContainer",
     "VirtualChunkSpec",
-    "__version__",
     "containers_credentials",
     "credentials",
     "errors",
-    "ops",
-    "types",
     "in_memory_storage",
+    "initialize_logs",
     "local_filesystem_storage",
     "local_filesystem_store",
+    "ops",
+    "print_debug_info",
+    "set_logs_filter",
+    "shutdown_telemetry",
     "spec_version",
     "storage_from_url",
+    "types",
+    "user_agent",
+    "__version__",
 ]
 
 

@@ -9,12 +9,59 @@ manifest splitting, storage settings) round-trip unchanged.
 from __future__ import annotations
 
 import copy
+from html import escape
 from typing import TYPE_CHECKING, Any
 
+from frazil._manifest_config import (
+    ManifestConfig,
+    ManifestPreloadCondition,
+    ManifestPreloadConfig,
+    ManifestSplitCondition,
+    ManifestSplitDimCondition,
+    ManifestSplittingConfig,
+)
+from frazil._records import indent
+from frazil._settings import (
+    CachingConfig,
+    CompressionAlgorithm,
+    CompressionConfig,
+    ManifestVirtualChunkLocationCompressionConfig,
+    StorageConcurrencySettings,
+    StorageRetriesSettings,
+    StorageSettings,
+    StorageTimeoutSettings,
+)
 from frazil.errors import ErrorKind, InvalidInputError
 from frazil.virtual import VirtualChunkContainer
 
-__all__ = ["RepositoryConfig"]
+__all__ = [
+    "CachingConfig",
+    "CompressionAlgorithm",
+    "CompressionConfig",
+    "ManifestConfig",
+    "ManifestPreloadCondition",
+    "ManifestPreloadConfig",
+    "ManifestSplitCondition",
+    "ManifestSplitDimCondition",
+    "ManifestSplittingConfig",
+    "ManifestVirtualChunkLocationCompressionConfig",
+    "RepositoryConfig",
+    "StorageConcurrencySettings",
+    "StorageRetriesSettings",
+    "StorageSettings",
+    "StorageTimeoutSettings",
+]
+
+# fields held as config records (persisted as their dict form)
+_RECORDS: dict[str, Any] = {"compression": CompressionConfig, "caching": CachingConfig,
+                            "storage": StorageSettings, "manifest": ManifestConfig}
+# shown by str() with their defaults when unset, as icechunk shows them
+_SHOWN_DEFAULTS = {"get_partial_values_concurrency": 10, "max_concurrent_requests": 256,
+                   "max_concurrent_decodes": 2, "num_updates_per_repo_info_file": 1000}
+_TEXT_ORDER = ("inline_chunk_threshold_bytes", "get_partial_values_concurrency",
+               "max_concurrent_requests", "max_concurrent_decodes",
+               "num_updates_per_repo_info_file", "compression", "caching", "storage", "manifest",
+               "repo_update_retries", "virtual_chunk_containers")
 
 _FIELDS = (
     "caching",
@@ -125,8 +172,36 @@ class RepositoryConfig:
         return isinstance(other, RepositoryConfig) and self._data == other._data
 
     def __repr__(self) -> str:
-        set_fields = ", ".join(f"{k}={v!r}" for k, v in self._data.items() if v is not None)
-        return f"RepositoryConfig({set_fields})"
+        lines = ["frazil.config.RepositoryConfig("]
+        for name in _TEXT_ORDER:
+            value = getattr(self, name)
+            text = value._repr_nested() if hasattr(value, "_repr_nested") else repr(value)
+            lines.append(f"    {name}={indent(text)[4:]},")
+        return "\n".join([*lines, ")"])
+
+    def __str__(self) -> str:
+        lines = ["<frazil.config.RepositoryConfig>"]
+        for name in _TEXT_ORDER:
+            value = getattr(self, name)
+            if value is None and name in ("compression", "caching", "manifest"):
+                value = _RECORDS[name]()
+            if hasattr(value, "_repr_nested"):
+                lines += [f"{name}:", indent(str(value))]
+            elif value is None and name == "inline_chunk_threshold_bytes":
+                lines.append(f"{name}: {DEFAULT_INLINE_THRESHOLD} (default)")
+            elif value is None and name in _SHOWN_DEFAULTS:
+                lines.append(f"{name}: {_SHOWN_DEFAULTS[name]} (default)")
+            else:
+                lines.append(f"{name}: {value}")
+        return "\n".join(lines) + "\n"
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{escape(str(self))}</pre>"
+
+    @property
+    def previous_file(self) -> str | None:
+        """The repo file this config was read from, when it came from a repository."""
+        return self._data.get("previous_file")  # type: ignore[no-any-return]
 
     # -- effective values ------------------------------------------------
     @property
@@ -141,10 +216,20 @@ class RepositoryConfig:
 
 
 def _make_property(name: str) -> property:
+    record = _RECORDS.get(name)
+
     def fget(self: RepositoryConfig) -> Any:
-        return self._data.get(name)
+        raw = self._data.get(name)
+        return record._from_dict(raw) if record is not None and raw is not None else raw
 
     def fset(self: RepositoryConfig, value: Any) -> None:
+        if record is not None and value is not None:
+            if isinstance(value, dict):  # frazil extra: the persisted form
+                value = record._from_dict(value)
+            if not isinstance(value, record):
+                raise InvalidInputError(f"{name} must be a {record.__name__}, "
+                                        f"got {type(value).__name__}")
+            value = value._to_dict()
         if value is not None and name in _INT_FIELDS:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "AnyCredential",
     "Credentials",
     "HttpAccess",
     "LocalFileSystemAccess",
@@ -88,6 +89,10 @@ class Credentials:
 
         name = "HttpAccess"
 
+
+#: any value ``containers_credentials`` produces (icechunk's ``AnyCredential``)
+AnyCredential = (Credentials.S3 | Credentials.Gcs | Credentials.Azure
+                 | Credentials.LocalFileSystemAccess | Credentials.HttpAccess)
 
 #: authorizes a ``file://`` virtual chunk container (no credentials needed)
 LocalFileSystemAccess = Credentials.LocalFileSystemAccess()

@@ -9,6 +9,7 @@ deleted chunk).
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Literal
 
 from frazil.format.model import (
@@ -21,11 +22,25 @@ from frazil.format.model import (
 
 CommitMethod = Literal["new_commit", "amend"]
 
+
+class SessionMode(Enum):
+    """What a session may do (icechunk's ``SessionMode``)."""
+
+    readonly = 0
+    writable = 1
+    rearrange = 2
+
+    def __repr__(self) -> str:
+        return f"SessionMode.{self.name}"
+
+    __str__ = __repr__
+
 __all__ = [
     "ChunkChange",
     "ChunkRef",
     "CommitMethod",
     "InlineChunkRef",
     "NativeChunkRef",
+    "SessionMode",
     "VirtualChunkRef",
 ]

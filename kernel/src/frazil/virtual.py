@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
+    "AnyObjectStoreConfig",
     "ChunkType",
     "SupportsObjectMetadata",
     "VirtualChunkResolver",
@@ -108,6 +109,10 @@ class ObjectStoreConfig:
 
     def __repr__(self) -> str:
         return f"ObjectStoreConfig({self.kind!r}, {self.options!r})"
+
+
+#: icechunk's union of object store configs: one class in frazil
+AnyObjectStoreConfig = ObjectStoreConfig
 
 
 def local_filesystem_store(path: str) -> ObjectStoreConfig:

@@ -7,6 +7,7 @@ kernel maps the names lazily, ``frazil.s3_storage`` is the same function.
 from __future__ import annotations
 
 from frazil_s3._config import (
+    AnyS3Credential,
     ChecksumAlgorithm,
     S3Credentials,
     S3Options,
@@ -26,6 +27,7 @@ __all__ = [
     "ChecksumAlgorithm",
     "S3ChunkResolver",
     "S3ContainerAccess",
+    "AnyS3Credential",
     "S3Credentials",
     "S3Options",
     "S3Settings",

@@ -19,6 +19,7 @@ __all__ = [
     "ChecksumAlgorithm",
     "DEFAULT_MULTIPART_THRESHOLD",
     "MIN_PART_SIZE",
+    "AnyS3Credential",
     "S3Credentials",
     "S3Options",
     "S3Settings",
@@ -132,6 +133,10 @@ class S3Credentials:
         if self.kind == "static" and self.static is not None:
             return f"S3Credentials.Static({self.static!r})"
         return f"S3Credentials.{self.kind.title().replace('_', '')}()"
+
+
+#: icechunk's union of S3 credential kinds: one class (with a ``kind``) in frazil-s3
+AnyS3Credential = S3Credentials
 
 
 def s3_static_credentials(*, access_key_id: str, secret_access_key: str,

@@ -25,8 +25,8 @@ def frazil_register_virtual_chunk_resolvers(registry: VirtualChunkResolverRegist
 
 
 #: icechunk's top-level names that frazil-s3 provides, added to ``frazil``
-ICECHUNK_NAMES = ("ChecksumAlgorithm", "S3Credentials", "S3Options", "S3StaticCredentials",
-                  "r2_storage", "s3_anonymous_credentials", "s3_credentials",
+ICECHUNK_NAMES = ("AnyS3Credential", "ChecksumAlgorithm", "S3Credentials", "S3Options",
+                  "S3StaticCredentials", "r2_storage", "s3_anonymous_credentials", "s3_credentials",
                   "s3_from_env_credentials", "s3_refreshable_credentials",
                   "s3_static_credentials", "s3_storage", "s3_store", "tigris_storage")
 

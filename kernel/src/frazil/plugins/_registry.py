@@ -49,8 +49,8 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
     # icechunk names that optional distributions add to the frazil namespace
     "name": {
         **{f"frazil.{n}": "frazil-s3" for n in (
-            "ChecksumAlgorithm", "S3Credentials", "S3Options", "S3StaticCredentials",
-            "r2_storage", "s3_anonymous_credentials", "s3_credentials",
+            "AnyS3Credential", "ChecksumAlgorithm", "S3Credentials", "S3Options",
+            "S3StaticCredentials", "r2_storage", "s3_anonymous_credentials", "s3_credentials",
             "s3_from_env_credentials", "s3_refreshable_credentials", "s3_static_credentials",
             "s3_storage", "s3_store", "tigris_storage")},
         **{f"frazil.{n}": "frazil-gcs" for n in (

@@ -1,0 +1,89 @@
+"""Configuration objects: frazil's persist exactly what icechunk's do, both ways."""
+
+from __future__ import annotations
+
+import pytest
+
+icechunk = pytest.importorskip("icechunk")
+frazil = pytest.importorskip("frazil")
+
+
+def _full_config(lib):
+    cfg = lib.RepositoryConfig.default()
+    cfg.inline_chunk_threshold_bytes = 77
+    cfg.get_partial_values_concurrency = 3
+    cfg.compression = lib.CompressionConfig(algorithm=lib.CompressionAlgorithm.Zstd, level=5)
+    cfg.caching = lib.CachingConfig(num_snapshot_nodes=10, num_chunk_refs=20,
+                                    num_transaction_changes=30, num_bytes_attributes=40,
+                                    num_bytes_chunks=50)
+    cfg.storage = lib.StorageSettings(
+        concurrency=lib.StorageConcurrencySettings(max_concurrent_requests_for_object=4,
+                                                   ideal_concurrent_request_size=1000),
+        retries=lib.StorageRetriesSettings(max_tries=3, initial_backoff_ms=10,
+                                           max_backoff_ms=100),
+        timeouts=lib.StorageTimeoutSettings(connect_timeout_ms=1, read_timeout_ms=2,
+                                            operation_timeout_ms=3,
+                                            operation_attempt_timeout_ms=4),
+        unsafe_use_conditional_update=False, storage_class="STANDARD",
+        minimum_size_for_multipart_upload=12345)
+    pc, sc, dc = lib.ManifestPreloadCondition, lib.ManifestSplitCondition, \
+        lib.ManifestSplitDimCondition
+    preload = lib.ManifestPreloadConfig(
+        max_total_refs=100, max_arrays_to_scan=5,
+        preload_if=pc.or_conditions([pc.path_matches("a.*"), pc.num_refs(1, 10),
+                                     pc.num_refs(None, 3) & pc.true(), pc.false()]))
+    splitting = lib.ManifestSplittingConfig.from_dict({
+        sc.path_matches("t.*"): {dc.Axis(0): 12, dc.DimensionName("time"): 4, dc.Any(): 1},
+        sc.AnyArray() | sc.name_matches("q"): {dc.Any(): 3}})
+    vcomp = lib.ManifestVirtualChunkLocationCompressionConfig(
+        7, dictionary_max_training_samples=11, dictionary_max_size_bytes=22,
+        compression_level=3)
+    cfg.manifest = lib.ManifestConfig(preload=preload, splitting=splitting,
+                                      virtual_chunk_location_compression=vcomp,
+                                      max_concurrent_manifest_fetches_during_commit=9)
+    return cfg
+
+
+@pytest.mark.parametrize("writer,reader", [("frazil", "icechunk"), ("icechunk", "frazil")])
+def test_config_round_trips_between_libraries(tmp_path, writer, reader):
+    w, r = (frazil if writer == "frazil" else icechunk), (frazil if reader == "frazil"
+                                                         else icechunk)
+    w.Repository.create(w.local_filesystem_storage(str(tmp_path)), config=_full_config(w))
+    got = r.Repository.open(r.local_filesystem_storage(str(tmp_path))).config
+    want = _full_config(r)
+    for name in ("inline_chunk_threshold_bytes", "get_partial_values_concurrency",
+                 "compression", "caching", "manifest"):
+        assert getattr(got, name) == getattr(want, name), name
+    # icechunk fills unsafe_use_metadata from the storage's own defaults when it opens
+    for name in ("concurrency", "retries", "timeouts", "storage_class",
+                 "unsafe_use_conditional_update", "minimum_size_for_multipart_upload"):
+        assert getattr(got.storage, name) == getattr(want.storage, name), name
+    # reprs agree once the module prefix is set aside
+    assert repr(got.manifest).replace("frazil.", "icechunk.") == \
+        repr(want.manifest).replace("frazil.", "icechunk.")
+
+
+def norm(text: str) -> str:
+    return text.replace("icechunk.", "").replace("frazil.", "")
+
+
+def test_text_forms_match_icechunk():
+    for make in (lambda lib: lib.CompressionConfig(),
+                 lambda lib: lib.CachingConfig(num_chunk_refs=3),
+                 lambda lib: lib.StorageSettings(),
+                 lambda lib: lib.StorageRetriesSettings(max_tries=2),
+                 lambda lib: _full_config(lib).manifest,
+                 lambda lib: lib.ManifestConfig()):
+        ice, flo = make(icechunk), make(frazil)
+        assert norm(repr(flo)) == norm(repr(ice))
+        assert norm(str(flo)) == norm(str(ice))
+
+
+def test_split_config_accessors():
+    sc, dc = frazil.ManifestSplitCondition, frazil.ManifestSplitDimCondition
+    rules = {sc.name_matches("x"): {dc.Axis(1): 2}}
+    cfg = frazil.ManifestSplittingConfig.from_dict(rules)
+    assert cfg.to_dict() == rules
+    assert cfg.split_sizes == [(sc.name_matches("x"), [(dc.Axis(1), 2)])]
+    with pytest.raises(ValueError):
+        frazil.ManifestSplittingConfig.from_dict({sc.AnyArray(): {dc.Any(): 0}})

@@ -130,7 +130,7 @@ def test_lost_response_of_a_conditional_create_is_not_a_conflict(proxy, faulty_k
                     attributes={"bytes": 10})
     healer = _later(0.5, lambda: proxy.destroy_toxic("cut"))
     try:
-        with caplog.at_level(logging.DEBUG, logger="frazil_azure"):
+        with caplog.at_level(logging.DEBUG, logger="frazil.storage"):
             token = asyncio.run(storage.put_object_if("new", b"mine", expected=None))
     finally:
         healer.join()
@@ -174,7 +174,7 @@ def test_commits_through_a_flapping_network_are_whole(proxy, faulty_kwargs, az_k
     # a third of the connections are reset, a third more are slow
     proxy.add_toxic(type="reset_peer", name="rst", toxicity=0.3, attributes={"timeout": 5})
     proxy.add_toxic(type="latency", name="slow", toxicity=0.3, attributes={"latency": 20})
-    with caplog.at_level(logging.DEBUG, logger="frazil_azure"):
+    with caplog.at_level(logging.DEBUG, logger="frazil.storage"):
         for i in range(1, 6):
             s = frazil.Repository.open(storage()).writable_session("main")
             zarr.open_array(s.store, path="a")[(i - 1) * 4:i * 4] = float(i)

@@ -141,7 +141,7 @@ def test_commits_through_a_flapping_network_are_whole(proxy, faulty_kwargs, gcs_
     # a third of the connections are reset, a few more are slow
     proxy.add_toxic(type="reset_peer", name="rst", toxicity=0.3, attributes={"timeout": 5})
     proxy.add_toxic(type="latency", name="slow", toxicity=0.3, attributes={"latency": 20})
-    with caplog.at_level(logging.DEBUG, logger="frazil_gcs"):
+    with caplog.at_level(logging.DEBUG, logger="frazil.storage"):
         for i in range(1, 6):
             # a fresh client each time: new connections, each drawing its toxics
             s = frazil.Repository.open(storage()).writable_session("main")

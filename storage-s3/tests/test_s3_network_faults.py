@@ -139,7 +139,7 @@ def test_commits_through_a_flapping_network_are_whole(proxy, faulty_kwargs, s3_k
     # a third of the connections are reset, a few more stall for a while
     proxy.add_toxic(type="reset_peer", name="rst", toxicity=0.3, attributes={"timeout": 5})
     proxy.add_toxic(type="latency", name="slow", toxicity=0.3, attributes={"latency": 20})
-    with caplog.at_level(logging.DEBUG, logger="frazil_s3"):
+    with caplog.at_level(logging.DEBUG, logger="frazil.storage"):
         for i in range(1, 6):
             s = repo.writable_session("main")
             zarr.open_array(s.store, path="a")[(i - 1) * 4:i * 4] = float(i)

@@ -12,15 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import re
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from frazil.errors import ErrorKind, InvalidInputError, StorageError
+from frazil.errors import ErrorKind, InvalidInputError
+from frazil.storage import SecretRedactor, call_with_retries
 
 from frazil_gcs._auth import emulator_endpoint, key_endpoint, resolve_credentials
 from frazil_gcs._config import GcsOptions, GcsSettings
@@ -38,32 +37,13 @@ _NOISY_LOGGERS = ("google.auth", "google.auth.transport.requests", "google.cloud
                   "google_auth_httplib2", "google.auth._default")
 
 
-class _RedactSecrets(logging.Filter):
-    """Removes bearer tokens and key material from the Google libraries' debug lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            msg = record.getMessage()
-        except Exception:  # noqa: BLE001 - never break logging
-            return True
-        red = msg
-        for pat in _SECRET:
-            red = pat.sub(r"\1***", red)
-        if red != msg:
-            record.msg, record.args = red, ()
-        return True
-
-
-_REDACTOR = _RedactSecrets()
+_REDACTOR = SecretRedactor(_SECRET)
 _LOCK = threading.Lock()
 _POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def _install_redaction() -> None:
-    for name in _NOISY_LOGGERS:
-        logger = logging.getLogger(name)
-        if _REDACTOR not in logger.filters:
-            logger.addFilter(_REDACTOR)
+    _REDACTOR.install(_NOISY_LOGGERS)
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -236,37 +216,7 @@ class GcsClient:
         A retried attempt appends ``True`` to ``ambiguous`` (if given): the
         caller then knows an earlier attempt may have taken effect.
         """
-        st = self.settings
-        deadline = None if st.operation_timeout_s is None else \
-            time.monotonic() + st.operation_timeout_s
         loop = asyncio.get_running_loop()
-        tries = 0
-        while True:
-            tries += 1
-            try:
-                fut = loop.run_in_executor(_pool(), lambda: fn(self.client()))
-                if deadline is not None:
-                    return await asyncio.wait_for(fut, max(deadline - time.monotonic(), 0.001))
-                return await fut
-            except TimeoutError as exc:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise StorageError(f"GCS {what} timed out after {st.operation_timeout_s} s "
-                                       f"({tries} attempt(s))", ErrorKind.OBJECT_STORE) from exc
-                err: BaseException = exc
-            except Exception as exc:
-                if not is_retryable(exc):
-                    raise
-                err = exc
-            if ambiguous is not None:
-                ambiguous.append(True)
-            if tries >= st.max_tries:
-                raise err
-            delay = min(st.max_backoff_s, st.initial_backoff_s * (2 ** (tries - 1)))
-            delay = random.uniform(delay / 2, delay)
-            if deadline is not None and time.monotonic() + delay >= deadline:
-                raise StorageError(f"GCS {what} timed out after {st.operation_timeout_s} s "
-                                   f"({tries} attempt(s)): {type(err).__name__}",
-                                   ErrorKind.OBJECT_STORE) from err
-            log.debug("GCS %s attempt %d failed (%s); retrying in %.3f s", what, tries,
-                      type(err).__name__, delay)
-            await asyncio.sleep(delay)
+        return await call_with_retries(
+            "GCS", what, lambda: loop.run_in_executor(_pool(), lambda: fn(self.client())),
+            self.settings, is_retryable, ambiguous=ambiguous)

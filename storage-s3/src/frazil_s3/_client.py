@@ -12,16 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import re
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frazil.errors import ErrorKind, StorageError
+from frazil.storage import SecretRedactor, call_with_retries
 
 from frazil_s3._config import S3Credentials, S3Options, S3Settings
 from frazil_s3._direct import DirectS3, FallBack
@@ -48,30 +46,11 @@ _BOTOCORE_LOGGERS = ("botocore.auth", "botocore.endpoint", "botocore.httpsession
                      "botocore.utils", "urllib3.connectionpool")
 
 
-class _RedactSecrets(logging.Filter):
-    """Removes session tokens, signatures and key ids from botocore's debug lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            msg = record.getMessage()
-        except Exception:  # noqa: BLE001 - never break logging
-            return True
-        red = msg
-        for pat in _SECRET_PATTERNS:
-            red = pat.sub(r"\1***", red)
-        if red != msg:
-            record.msg, record.args = red, ()
-        return True
-
-
-_REDACTOR = _RedactSecrets()
+_REDACTOR = SecretRedactor(_SECRET_PATTERNS)
 
 
 def _install_redaction() -> None:
-    for name in _BOTOCORE_LOGGERS:
-        logger = logging.getLogger(name)
-        if _REDACTOR not in logger.filters:
-            logger.addFilter(_REDACTOR)
+    _REDACTOR.install(_BOTOCORE_LOGGERS)
 
 
 _POOL_LOCK = threading.Lock()
@@ -294,10 +273,6 @@ class S3Client:
         A retried attempt appends ``True`` to ``ambiguous`` (if given): the
         caller then knows an earlier attempt may have taken effect.
         """
-        st = self.settings
-        deadline = None if st.operation_timeout_s is None else \
-            time.monotonic() + st.operation_timeout_s
-
         def attempt() -> Any:
             direct = self.direct()
             if direct is not None and direct.handles(op, kwargs):
@@ -310,36 +285,8 @@ class S3Client:
                 resp = getattr(self.client(), op)(**kwargs)
             return post(resp) if post is not None else resp
 
-        tries = 0
-        while True:
-            tries += 1
-            try:
-                fut = self.run(attempt)
-                if deadline is not None:
-                    return await asyncio.wait_for(fut, max(deadline - time.monotonic(), 0.001))
-                return await fut
-            except TimeoutError as exc:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise StorageError(f"S3 {op} timed out after {st.operation_timeout_s} s "
-                                       f"({tries} attempt(s))", ErrorKind.OBJECT_STORE) from exc
-                err: BaseException = exc
-            except Exception as exc:  # noqa: BLE001 - classified below
-                if not is_retryable(exc):
-                    raise
-                err = exc
-            if ambiguous is not None:
-                ambiguous.append(True)
-            if tries >= st.max_tries:
-                raise err
-            delay = min(st.max_backoff_s, st.initial_backoff_s * (2 ** (tries - 1)))
-            delay = random.uniform(delay / 2, delay)
-            if deadline is not None and time.monotonic() + delay >= deadline:
-                raise StorageError(f"S3 {op} timed out after {st.operation_timeout_s} s "
-                                   f"({tries} attempt(s)): {type(err).__name__}",
-                                   ErrorKind.OBJECT_STORE) from err
-            log.debug("S3 %s attempt %d failed (%s); retrying in %.3f s", op, tries,
-                      type(err).__name__, delay)
-            await asyncio.sleep(delay)
+        return await call_with_retries("S3", op, lambda: self.run(attempt), self.settings,
+                                       is_retryable, ambiguous=ambiguous)
 
 
 class _HeaderAdder:

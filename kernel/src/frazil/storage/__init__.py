@@ -20,6 +20,7 @@ from frazil.storage._base import (
 from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
 from frazil.storage._local import LocalFileSystemStorage
 from frazil.storage._memory import InMemoryStorage
+from frazil.storage._retry import RetrySettings, SecretRedactor, call_with_retries
 from frazil.storage._url import storage_from_url
 
 __all__ = [
@@ -30,8 +31,11 @@ __all__ = [
     "LocalFileSystemStorage",
     "ObjectInfo",
     "ObjectNotFoundError",
+    "RetrySettings",
+    "SecretRedactor",
     "Storage",
     "VersionToken",
+    "call_with_retries",
     "in_memory_storage",
     "local_filesystem_storage",
     "normalize_byte_range",

@@ -54,6 +54,22 @@ class _LRU:
             self._data.popitem(last=False)
 
 
+# Decoded repo info files, shared by every handle of the process and keyed by the
+# file's bytes: a new handle on an unchanged repository reads the file (always,
+# for consistency) but does not decode it again.
+_DECODED_REPO_INFO = _LRU(16)
+
+
+def _remembered(data: bytes) -> RepoInfo | None:
+    hit = _DECODED_REPO_INFO.get((len(data), hash(data)))
+    return hit[1] if hit is not None and hit[0] == data else None
+
+
+def remember_repo_info(data: bytes, info: RepoInfo) -> None:
+    """Record that ``data`` decodes to ``info`` (callers treat ``info`` as immutable)."""
+    _DECODED_REPO_INFO.put((len(data), hash(data)), (data, info))
+
+
 class AssetManager:
     """Reads and writes the metadata files and chunks of one repository."""
 
@@ -77,7 +93,10 @@ class AssetManager:
         cached = self._repo_info
         if cached is not None and cached[0] == data:
             return cached[1], token, data
-        info = codec.decode_repo_info(data, "repo")
+        info = _remembered(data)
+        if info is None:
+            info = codec.decode_repo_info(data, "repo")
+            remember_repo_info(data, info)
         self._repo_info = (data, info)
         return info, token, data
 

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 
-from frazil._assets import REPO_PATH, AssetManager, backup_path
+from frazil._assets import REPO_PATH, AssetManager, backup_path, remember_repo_info
 from frazil.config import RepositoryConfig
 from frazil.errors import (
     AlreadyExistsError,
@@ -116,6 +116,11 @@ class RepoState(ABC):
     def ops_log(self) -> AsyncIterator[UpdateRecord]:
         """Every update record, newest first."""
 
+    async def ancestry_list(self, sid: ObjectId, info: RepoInfo | None = None
+                            ) -> list[SnapshotRecord]:
+        """:meth:`ancestry` as a list (implementations may do it in one step)."""
+        return [rec async for rec in self.ancestry(sid, info)]
+
 
 class RepoInfoFileState(RepoState):
     """Spec v2: the whole state in the ``repo`` object, previous versions in ``overwritten/``."""
@@ -158,13 +163,15 @@ class RepoInfoFileState(RepoState):
             if len(new.latest_updates) > limit:
                 del new.latest_updates[limit:]
                 new.repo_before_updates = bpath
+            data = codec.encode_repo_info(new)
             try:
-                await self._storage.put_object_if(REPO_PATH, codec.encode_repo_info(new),
-                                                  expected=token)
-                return new
+                await self._storage.put_object_if(REPO_PATH, data, expected=token)
             except ConditionFailedError:
                 await asyncio.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.5)
+                continue
+            remember_repo_info(data, new)  # the next read of these bytes needs no decode
+            return new
         raise ConflictError(message="could not update the repo info file: too many concurrent "
                             "updates", kind=ErrorKind.UPDATE_ATTEMPTS_EXHAUSTED)
 
@@ -174,6 +181,10 @@ class RepoInfoFileState(RepoState):
             info = await self.fetch()
         for rec in walk_records(info, sid):
             yield rec
+
+    async def ancestry_list(self, sid: ObjectId, info: RepoInfo | None = None
+                            ) -> list[SnapshotRecord]:
+        return list(walk_records(info if info is not None else await self.fetch(), sid))
 
     async def ops_log(self) -> AsyncIterator[UpdateRecord]:
         info = await self.fetch()

@@ -378,8 +378,9 @@ class Repository:
         """The snapshots from the given one back to the first, newest first."""
 
         async def collect() -> list[SnapshotInfo]:
-            return [s async for s in self.async_ancestry(branch=branch, tag=tag,
-                                                         snapshot_id=snapshot_id)]
+            info = await self._repo_info()
+            sid = await self._resolve(info, branch, tag, snapshot_id)
+            return await ops.ancestry_list(self._state, sid, info)
 
         return iter(sync(collect()))
 

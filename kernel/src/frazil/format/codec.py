@@ -158,8 +158,9 @@ _IMAGES_MAX = 50_000
 
 def _snapshot_key(s: SnapshotRecord) -> tuple[Any, ...]:
     # a snapshot's id fixes its message, time and metadata; expiration may add pruned logs
-    pruned = tuple(p.raw for p in s.pruned_ancestor_tx_logs or ())
-    return ("s", s.id.raw, s.flushed_at, s.message, pruned)
+    pruned = s.pruned_ancestor_tx_logs
+    return ("s", s.id.raw, s.flushed_at, s.message,
+            tuple(p.raw for p in pruned) if pruned else ())
 
 
 def _update_key(u: UpdateRecord) -> tuple[Any, ...]:

@@ -6,6 +6,8 @@ the bit string is zero-padded on the right to a multiple of 5 bits.
 
 from __future__ import annotations
 
+import base64
+import functools
 import os
 from dataclasses import dataclass
 from typing import ClassVar, Self
@@ -20,12 +22,14 @@ for _alias, _target in (("O", "0"), ("o", "0"), ("I", "1"), ("i", "1"), ("L", "1
     _DECODE[_alias] = _DECODE[_target]
 
 
+# RFC 4648 base32 groups bits the same way (big-endian, zero-padded on the
+# right); only the alphabet differs, so its codec plus a translation is exact.
+_FROM_RFC4648 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # ids are printed over and over (history, paths)
 def b32encode(data: bytes) -> str:
-    nbits = len(data) * 8
-    value = int.from_bytes(data, "big")
-    nchars = -(-nbits // 5)
-    value <<= nchars * 5 - nbits
-    return "".join(_ALPHABET[(value >> (5 * (nchars - 1 - i))) & 31] for i in range(nchars))
+    return base64.b32encode(data).decode("ascii").rstrip("=").translate(_FROM_RFC4648)
 
 
 def b32decode(text: str, size: int) -> bytes:

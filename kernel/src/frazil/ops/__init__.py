@@ -8,6 +8,6 @@ here as they arrive.
 
 from __future__ import annotations
 
-from frazil.ops._history import ancestry, as_of, ops_log, snapshot_info
+from frazil.ops._history import ancestry, ancestry_list, as_of, ops_log, snapshot_info
 
-__all__ = ["ancestry", "as_of", "ops_log", "snapshot_info"]
+__all__ = ["ancestry", "ancestry_list", "as_of", "ops_log", "snapshot_info"]

@@ -12,7 +12,7 @@ from frazil.format.ids import ObjectId
 from frazil.format.model import RepoInfo, SnapshotRecord
 from frazil.snapshots import SnapshotInfo, Update, micros_to_datetime
 
-__all__ = ["ancestry", "as_of", "ops_log", "snapshot_info"]
+__all__ = ["ancestry", "ancestry_list", "as_of", "ops_log", "snapshot_info"]
 
 
 def snapshot_info(rec: SnapshotRecord) -> SnapshotInfo:
@@ -22,7 +22,7 @@ def snapshot_info(rec: SnapshotRecord) -> SnapshotInfo:
         parent_id=None if rec.parent_id is None else str(rec.parent_id),
         written_at=micros_to_datetime(rec.flushed_at),
         message=rec.message,
-        metadata=copy.deepcopy(rec.metadata),
+        metadata=copy.deepcopy(rec.metadata) if rec.metadata else {},
     )
 
 
@@ -31,6 +31,12 @@ async def ancestry(state: RepoState, sid: ObjectId,
     """``sid`` and its ancestors, newest first."""
     async for rec in state.ancestry(sid, info):
         yield snapshot_info(rec)
+
+
+async def ancestry_list(state: RepoState, sid: ObjectId,
+                        info: RepoInfo | None = None) -> list[SnapshotInfo]:
+    """``sid`` and its ancestors, newest first, as a list (one step, no per-item await)."""
+    return [snapshot_info(rec) for rec in await state.ancestry_list(sid, info)]
 
 
 async def as_of(state: RepoState, tip: ObjectId, when: _dt.datetime, branch: str,

@@ -1,0 +1,112 @@
+"""Metadata operations vs history length: frazil vs icechunk 2.3, side by side.
+
+    python benchmarks/metadata.py                    # 200 and 2000 commits, 5 runs
+    python benchmarks/metadata.py --commits 200 --runs 7
+
+For each history length both libraries build one local repository with that
+many commits (not timed); then each operation is timed on a fresh handle
+(``Repository.open``), interleaved icechunk / frazil, median of the runs:
+``ancestry`` (walk the whole history), ``list_branches``, ``create_branch``,
+``create_tag``, ``session_at_snapshot`` (a read-only session at a snapshot in
+the middle of the history) and ``open`` (the handle itself). The table shows
+median milliseconds and the ratio frazil / icechunk; it is printed and written
+to benchmarks/results/metadata.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import zarr
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from run import load  # noqa: E402  (the shared library loader of run.py)
+
+
+def build(lib, path: str, commits: int) -> list[str]:
+    """A repository with ``commits`` small commits on main; returns their ids."""
+    repo = lib.Repository.create(lib.local_filesystem_storage(path))
+    s = repo.writable_session("main")
+    zarr.group(store=s.store).create_array("c", shape=(commits,), chunks=(1,), dtype="i8")
+    ids = [s.commit("setup")]
+    for i in range(1, commits):
+        s = repo.writable_session("main")
+        zarr.open_array(s.store, path="c", mode="r+")[i] = i
+        ids.append(s.commit(f"commit {i}"))
+    return ids
+
+
+_NAMES = iter(range(10**9))  # fresh branch/tag names across runs and libraries
+
+
+def operations(ids: list[str]) -> dict[str, Callable]:
+    mid = ids[len(ids) // 2]
+    counter = _NAMES
+
+    def ancestry(repo):
+        return sum(1 for _ in repo.ancestry(branch="main"))
+
+    def create_branch(repo):
+        repo.create_branch(f"b{next(counter)}", mid)
+
+    def create_tag(repo):
+        repo.create_tag(f"t{next(counter)}", mid)
+
+    return {
+        "open": lambda repo: None,
+        "ancestry": ancestry,
+        "list_branches": lambda repo: repo.list_branches(),
+        "create_branch": create_branch,
+        "create_tag": create_tag,
+        "session_at_snapshot": lambda repo: repo.readonly_session(snapshot_id=mid),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--commits", default="200,2000")
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args(argv)
+    libs = {name: load(name) for name in ("icechunk", "frazil")}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (int(x) for x in args.commits.split(",")):
+            repos = {}
+            for name, lib in libs.items():
+                path = f"{tmp}/{name}-{n}"
+                repos[name] = (path, build(lib, path, n))
+            for op in operations(repos["frazil"][1]):
+                times: dict[str, list[float]] = {name: [] for name in libs}
+                for _ in range(args.runs):
+                    for name, lib in libs.items():
+                        path, ids = repos[name]
+                        fn = operations(ids)[op]
+                        t0 = time.perf_counter()
+                        repo = lib.Repository.open(lib.local_filesystem_storage(path))
+                        fn(repo)
+                        times[name].append(time.perf_counter() - t0)
+                med = {name: statistics.median(t) * 1000 for name, t in times.items()}
+                rows.append((n, op, med["icechunk"], med["frazil"],
+                             med["frazil"] / med["icechunk"]))
+                print(f"{n:>6} {op:<20} icechunk {med['icechunk']:8.2f} ms  frazil "
+                      f"{med['frazil']:8.2f} ms  ratio {rows[-1][4]:.2f}", flush=True)
+    lines = ["| commits | operation (includes open) | icechunk ms | frazil ms | frazil/icechunk |",
+             "|---:|---|---:|---:|---:|"]
+    lines += [f"| {n} | {op} | {i:.2f} | {f:.2f} | {r:.2f} |" for n, op, i, f, r in rows]
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "metadata.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

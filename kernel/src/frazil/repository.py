@@ -469,3 +469,14 @@ class Repository:
 
     def __repr__(self) -> str:
         return f"<frazil.Repository storage={self._storage!r}>"
+
+    # ============================================================ rearrange
+    async def rearrange_session_async(self, branch: str) -> Session:
+        """A session that can only move nodes (``Session.move``), then commit to ``branch``.
+
+        Moves are metadata-only: no chunk is rewritten. Other writes in this
+        session are refused; open a ``writable_session`` for those.
+        """
+        session = await self.writable_session_async(branch)
+        session._begin_rearrange()
+        return session

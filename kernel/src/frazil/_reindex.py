@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+
 import numpy as np
 
 from frazil import _chunkrefs as cr

@@ -335,3 +335,40 @@ def test_diff_text_sections():
     assert text.startswith("Groups created:\n    /a\n    /a/c\n    /b\n\n")
     assert "    /x:\n        [0]\n" in text and "        ... 2 more\n" in text
     assert text.endswith("Nodes moved/renamed:\n    /p -> /q\n\n")
+
+
+def test_shift_batches_compose_with_writes_rebase_and_pickle(line, repo_path):
+    s = line.writable_session("main")
+    s.shift_array("/a", [2])                   # columnar refs in the change set
+    a = zarr.open_array(s.store, path="a")
+    a[4:6] = [100, 101]                        # a write over a shifted chunk wins
+    s.shift_array("/a", [-1])                  # a shift of a shift
+    expected = np.concatenate([[-1, -1, 100, 101], np.arange(2, 46), [-1, -1]])
+    np.testing.assert_array_equal(a[:], expected)
+    assert sorted(s.chunk_coordinates("/a")) == [(i,) for i in range(1, 24)]
+    cs = pickle.loads(pickle.dumps(s.changes))
+    assert cs.changed_coords(s.get_node("/a").id).tolist() == \
+        s.changes.changed_coords(s.get_node("/a").id).tolist()
+    other = line.writable_session("main")
+    zarr.group(other.store).attrs["x"] = 1
+    other.commit("attrs")
+    s.commit("shifted twice", rebase_with=ic.ConflictDetector())   # batches materialised
+    got = zarr.open_array(line.readonly_session("main").store, path="a", mode="r")[:]
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_shift_over_split_manifests(repo_path):
+    config = ic.RepositoryConfig._from_dict({"manifest": {"splitting": {"split_sizes": [
+        ["any_array", [{"condition": "Any", "num_chunks": 3}]]]}}})
+    repo = ic.Repository.create(ic.local_filesystem_storage(repo_path), config)
+    s = repo.writable_session("main")
+    a = zarr.create_array(s.store, name="a", shape=(20,), chunks=(2,), dtype="i4",
+                          fill_value=-1)
+    a[:] = np.arange(20)
+    s.commit("split")
+    assert len(repo.readonly_session("main").get_node("/a").array.manifests) > 1
+    s = repo.writable_session("main")
+    s.shift_array("/a", [-3])
+    s.commit("shift")
+    got = zarr.open_array(repo.readonly_session("main").store, path="a", mode="r")[:]
+    np.testing.assert_array_equal(got, np.concatenate([np.arange(6, 20), np.full(6, -1)]))

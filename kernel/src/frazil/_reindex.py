@@ -13,16 +13,19 @@ so relabelling them would corrupt the array (icechunk refuses the same way).
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from frazil import _chunkrefs as cr
 from frazil.errors import ErrorKind, IcechunkError, InvalidInputError
+from frazil.format.ids import NodeId
 from frazil.format.model import ArrayRefs, ChunkChange, NodeSnapshot
 
-__all__ = ["check_regular_grid", "chunk_grid_name", "reindex_changes", "shift_changes"]
+__all__ = ["RefBatch", "check_regular_grid", "chunk_grid_name", "reindex_changes", "shift_refs"]
 
 IndexFn = Callable[[list[int]], Iterable[int] | None]
 
@@ -69,12 +72,14 @@ def _entries(refs: ArrayRefs, rows: np.ndarray, dest: np.ndarray,
     return out
 
 
-def shift_changes(node: NodeSnapshot, refs: ArrayRefs,
-                  chunk_offset: Sequence[int]) -> dict[tuple[int, ...], ChunkChange]:
-    """Entries shifting every chunk of ``refs`` by ``chunk_offset`` chunks.
+def shift_refs(node: NodeSnapshot, refs: ArrayRefs,
+               chunk_offset: Sequence[int]) -> tuple[ArrayRefs, np.ndarray] | None:
+    """Every chunk of ``refs`` shifted by ``chunk_offset`` chunks, and the positions to clear.
 
-    Chunks shifted outside the grid are dropped; every position that held a
-    chunk and receives none is cleared (it reads as the fill value).
+    Returns the shifted refs (sorted by coordinates) and the ``(n, ndim)``
+    coordinates that held a chunk and receive none, or ``None`` when nothing
+    moves. Chunks shifted outside the grid are dropped; cleared positions read
+    as the fill value. All index arithmetic is on whole columns.
     """
     grid = _grid(node)
     offset = np.array([int(x) for x in chunk_offset], dtype=np.int64)
@@ -84,15 +89,68 @@ def shift_changes(node: NodeSnapshot, refs: ArrayRefs,
                                 ErrorKind.INVALID_CHUNK_INDEX)
     refs = _inside(refs, grid)
     if not len(refs) or not np.any(offset):
-        return {}
+        return None
     coords = refs.coords.astype(np.int64)
     moved = coords + offset
-    valid = np.all((moved >= 0) & (moved < grid), axis=1)
-    rows = np.flatnonzero(valid)
+    rows = np.flatnonzero(np.all((moved >= 0) & (moved < grid), axis=1))
     dest = moved[rows]
-    held = np.isin(cr.row_keys(coords.astype(np.uint32)),
-                   cr.row_keys(dest.astype(np.uint32)), invert=True)
-    return _entries(refs, rows, dest, coords[held])
+    order = np.lexsort(dest.T[::-1])  # manifests may come in several sorted runs
+    rows, dest = rows[order], dest[order].astype(np.uint32)
+    held = np.isin(cr.row_keys(refs.coords), cr.row_keys(dest), invert=True)
+    shifted = dataclasses.replace(cr.take(refs, rows), coords=dest)
+    return shifted, refs.coords[held]
+
+
+class RefBatch:
+    """Chunk refs set at once by a shift, kept columnar until commit.
+
+    It stands in the change set beside :class:`~frazil._chunkrefs.VirtualBatch`
+    (same duck type: ``find``, ``coords``, ``rows``, ``to_refs``,
+    ``drop_from``) and holds any kind of ref. Rows are unique and sorted by
+    coordinates; the coordinate index is built on first lookup.
+    """
+
+    __slots__ = ("_index", "refs")
+
+    def __init__(self, refs: ArrayRefs) -> None:
+        self.refs = refs
+        self._index: cr.RefIndex | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"refs": self.refs}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.refs, self._index = state["refs"], None
+
+    def row(self, coords: tuple[int, ...]) -> int | None:
+        if len(coords) != self.refs.coords.shape[1]:
+            return None
+        if self._index is None:
+            self._index = cr.RefIndex(self.refs)
+        return self._index._index.get(np.array(coords, dtype=">u4").tobytes())
+
+    def find(self, coords: tuple[int, ...]) -> ChunkChange:
+        row = self.row(coords)
+        return None if row is None else cr.ref_at(self.refs, row)
+
+    def rows(self) -> np.ndarray:
+        return np.arange(len(self.refs))
+
+    def coords(self) -> np.ndarray:
+        return self.refs.coords
+
+    def to_refs(self, node_id: NodeId) -> ArrayRefs:
+        return dataclasses.replace(self.refs, node_id=node_id)
+
+    def items(self) -> Iterator[tuple[tuple[int, ...], ChunkChange]]:
+        """Every (coordinates, ref) pair, one object per chunk (rebase works chunk by chunk)."""
+        for i, c in enumerate(map(tuple, self.refs.coords.tolist())):
+            yield c, cr.ref_at(self.refs, i)
+
+    def drop_from(self, changes: dict[tuple[int, ...], ChunkChange]) -> None:
+        """Remove the entries of ``changes`` this (later) batch overrides."""
+        for c in [c for c in changes if self.row(c) is not None]:
+            del changes[c]
 
 
 def _index(fn: IndexFn, coords: list[int], node: NodeSnapshot,

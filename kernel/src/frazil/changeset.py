@@ -19,6 +19,7 @@ import numpy as np
 from frazil._chunkrefs import VirtualBatch
 from frazil._moves import MoveTracker, check_move
 from frazil._refs import is_descendant
+from frazil._reindex import RefBatch
 from frazil.errors import ErrorKind, SessionStateError
 from frazil.format.ids import NodeId, ObjectId
 from frazil.format.model import (
@@ -211,6 +212,9 @@ class ChangeSet:
         for nid, batches in self.vbatches.items():
             merged: dict[tuple[int, ...], ChunkChange] = {}
             for b in batches:
+                if isinstance(b, RefBatch):  # a shift's refs, of any kind
+                    merged.update(b.items())
+                    continue
                 for i, c in zip(b.rows().tolist(), map(tuple, b.coords().tolist()),
                                 strict=True):
                     merged[c] = VirtualChunkRef(b.locations[i], int(b.offsets[i]),
@@ -291,6 +295,11 @@ class ChangeSet:
         """Set (``None``: delete) many chunks at once; they override every virtual batch."""
         if changes:
             self.chunks.setdefault(nid, {}).update(changes)
+
+    def add_ref_batch(self, nid: NodeId, batch: RefBatch, cleared: np.ndarray) -> None:
+        """A shift: columnar refs (overriding earlier edits there) and positions cleared."""
+        self.add_virtual_batch(nid, batch)  # type: ignore[arg-type]
+        self.set_chunk_refs(nid, dict.fromkeys(map(tuple, cleared.tolist())))
 
     def move(self, from_path: str, to_path: str, base: Mapping[str, NodeSnapshot]) -> None:
         """Record a move: only a rearrange change set can (icechunk's refusal otherwise).
@@ -373,6 +382,9 @@ class RearrangeChangeSet(ChangeSet):
 
     def set_chunk_refs(self, nid: NodeId,
                        changes: Mapping[tuple[int, ...], ChunkChange]) -> None:
+        raise _rearrange_only()
+
+    def add_ref_batch(self, nid: NodeId, batch: RefBatch, cleared: np.ndarray) -> None:
         raise _rearrange_only()
 
     def move(self, from_path: str, to_path: str, base: Mapping[str, NodeSnapshot]) -> None:

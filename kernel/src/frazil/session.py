@@ -581,8 +581,9 @@ class Session:
         chunk read as the fill value. Only regular chunk grids can be shifted.
         """
         node, refs = await self._live_refs(array_path)
-        offset = [int(x) for x in chunk_offset]
-        self._changes.set_chunk_refs(node.id, _reindex.shift_changes(node, refs, offset))
+        shifted = _reindex.shift_refs(node, refs, [int(x) for x in chunk_offset])
+        if shifted is not None:
+            self._changes.add_ref_batch(node.id, _reindex.RefBatch(shifted[0]), shifted[1])
 
     async def reindex_array_async(self, array_path: str,
                                   forward: Any, backward: Any = None) -> None:

@@ -197,10 +197,11 @@ def test_rebase_over_a_move_fails_in_both(mover, tmp_path):
     rearrange(open_repo(mlib, path))
     with pytest.raises(wlib.ConflictError):
         writer.commit("late")
-    with pytest.raises(wlib.RebaseFailedError) as e:
-        writer.rebase(wlib.ConflictDetector())
-    assert [c.conflict_type for c in e.value.conflicts] == [
-        wlib.ConflictType.MoveOperationCannotBeRebased]
+    for solver in (wlib.ConflictDetector(), wlib.BasicConflictSolver()):
+        with pytest.raises(wlib.RebaseFailedError) as e:
+            writer.rebase(solver)
+        assert [c.conflict_type for c in e.value.conflicts] == [
+            wlib.ConflictType.MoveOperationCannotBeRebased]
 
 
 @pytest.mark.parametrize("mover", LIBRARIES)

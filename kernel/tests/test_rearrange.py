@@ -372,3 +372,15 @@ def test_shift_over_split_manifests(repo_path):
     s.commit("shift")
     got = zarr.open_array(repo.readonly_session("main").store, path="a", mode="r")[:]
     np.testing.assert_array_equal(got, np.concatenate([np.arange(6, 20), np.full(6, -1)]))
+
+
+def test_merge_moves_collapses_chains_per_node():
+    from frazil._moves import merge_moves
+    from frazil.format.ids import NodeId
+    from frazil.format.model import MoveOperation
+    a, b, c = NodeId.random(), NodeId.random(), NodeId.random()
+    first = [MoveOperation("/x", "/y", a, False), MoveOperation("/p", "/q", b, True)]
+    second = [MoveOperation("/y", "/z", a, False), MoveOperation("/q", "/p", b, True),
+              MoveOperation("/m", "/c/a", c, True)]
+    assert merge_moves([first, second]) == [MoveOperation("/m", "/c/a", c, True),
+                                            MoveOperation("/x", "/z", a, False)]

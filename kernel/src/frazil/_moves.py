@@ -23,7 +23,7 @@ from frazil.errors import (
 from frazil.format.ids import NodeId
 from frazil.format.model import MoveOperation, NodeSnapshot
 
-__all__ = ["MoveTracker", "check_move", "final_path_key", "remap"]
+__all__ = ["MoveTracker", "check_move", "final_path_key", "merge_moves", "remap"]
 
 
 def remap(path: str, old: str, new: str) -> str | None:
@@ -105,6 +105,24 @@ class MoveTracker:
                for orig, (final, nid, is_array) in self.by_original.items()]
         ops.sort(key=lambda m: final_path_key(m.to_path))
         return ops
+
+
+def merge_moves(logs: Iterable[Iterable[MoveOperation]]) -> list[MoveOperation]:
+    """The moves of several transaction logs as one (amend), oldest log first.
+
+    Per node: the first ``from`` and the last ``to`` (``a -> b`` then
+    ``b -> c`` is ``a -> c``); a node back where it started is dropped; sorted
+    by final path. This is how icechunk merges the logs of an amended commit.
+    """
+    merged: dict[NodeId, MoveOperation] = {}
+    for moves in logs:
+        for m in moves:
+            first = merged.get(m.node_id)
+            merged[m.node_id] = m if first is None else MoveOperation(
+                first.from_path, m.to_path, first.node_id, first.is_array)
+    out = [m for m in merged.values() if m.from_path != m.to_path]
+    out.sort(key=lambda m: final_path_key(m.to_path))
+    return out
 
 
 def check_move(from_path: str, to_path: str, nodes: Mapping[str, NodeSnapshot]) -> NodeSnapshot:

@@ -249,3 +249,22 @@ def test_rectilinear_grid_both_ways(writer, tmp_path):
         np.testing.assert_array_equal(got, expected)
     fr = open_repo(load_lib("frazil"), path).readonly_session("main")
     assert fr.get_node("/r").array.shape == ((10, 4), (4, 2))
+
+
+def test_shift_and_reindex_refusals_match(tmp_path):
+    outcomes = {}
+    for name in LIBRARIES:
+        lib = load_lib(name)
+        repo = build_base(lib, str(tmp_path / name))
+        s = repo.writable_session("main")
+        got = []
+        for op in (lambda: s.reindex_array("/line", lambda c: [c[0] + 100]),
+                   lambda: s.reindex_array("/line", lambda c: 1 / 0),
+                   lambda: s.shift_array("/nope", [1]),
+                   lambda: s.shift_array("/my", [1])):
+            with pytest.raises(lib.IcechunkError) as e:
+                op()
+            got.append((type(e.value).__name__, str(e.value.kind)))
+        assert not s.has_uncommitted_changes
+        outcomes[name] = got
+    assert outcomes["frazil"] == outcomes["icechunk"]

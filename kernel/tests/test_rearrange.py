@@ -384,3 +384,11 @@ def test_merge_moves_collapses_chains_per_node():
               MoveOperation("/m", "/c/a", c, True)]
     assert merge_moves([first, second]) == [MoveOperation("/m", "/c/a", c, True),
                                             MoveOperation("/x", "/z", a, False)]
+
+
+def test_spec_1_refuses_rectilinear_grids():
+    from frazil._reindex import check_grid_for_spec_1
+    check_grid_for_spec_1({"chunk_grid": {"name": "regular"}}, "/a")
+    with pytest.raises(ic.InvalidInputError, match="format version 1") as e:
+        check_grid_for_spec_1(json.loads(rect_meta([3], [[1, 2]])), "/r")
+    assert e.value.kind == "bad-metadata"

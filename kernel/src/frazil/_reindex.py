@@ -51,6 +51,15 @@ def check_regular_grid(node: NodeSnapshot) -> None:
             "array", ErrorKind.UNKNOWN)
 
 
+def check_grid_for_spec_1(meta: dict[str, Any], path: str) -> None:
+    """Spec-1 repositories hold regular chunk grids only (icechunk refuses the others)."""
+    grid = meta.get("chunk_grid")
+    if not isinstance(grid, dict) or grid.get("name") != "regular":
+        raise InvalidInputError(f"invalid array metadata for {path}: non-regular chunk grids "
+                                "are not supported in icechunk format version 1; use "
+                                "spec_version=2 or higher", ErrorKind.BAD_METADATA)
+
+
 def _grid(node: NodeSnapshot) -> np.ndarray:
     assert node.array is not None
     return np.array([n for _, n in node.array.shape], dtype=np.int64)

@@ -24,6 +24,7 @@ from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
     ErrorKind,
+    FormatError,
     InvalidInputError,
     ReadOnlyError,
     RefNotFoundError,
@@ -477,6 +478,10 @@ class Repository:
         Moves are metadata-only: no chunk is rewritten. Other writes in this
         session are refused; open a ``writable_session`` for those.
         """
+        if self.spec_version < 2:  # spec 1 has no way to record a move
+            raise FormatError("this operation requires a repository that is at least version "
+                              "2.0: upgrade the on-disk format first",
+                              ErrorKind.UNSUPPORTED_SPEC_VERSION)
         session = await self.writable_session_async(branch)
         session._begin_rearrange()
         return session

@@ -218,6 +218,8 @@ class Session:
             raise InvalidInputError(f"zarr.json of {path} has node_type {node_type!r}",
                                     ErrorKind.BAD_METADATA)
         array = array_shape_from_metadata(meta, path) if node_type == "array" else None
+        if array is not None and self._repo.spec_version < 2:
+            _reindex.check_grid_for_spec_1(meta, path)
         existing = self.get_node(path)
         if existing is not None and existing.is_array != (array is not None):
             # replacing a node by one of the other kind would drop its chunks or

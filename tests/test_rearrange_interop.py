@@ -268,3 +268,54 @@ def test_shift_and_reindex_refusals_match(tmp_path):
         assert not s.has_uncommitted_changes
         outcomes[name] = got
     assert outcomes["frazil"] == outcomes["icechunk"]
+
+
+def _random_case(rng):
+    """A random hierarchy (groups and arrays) and a list of random move attempts."""
+    groups, arrays = ["/"], []
+    for i in range(rng.randint(3, 8)):
+        parent = rng.choice(groups)
+        path = (parent if parent != "/" else "") + f"/{'ga'[i % 2]}{i}"
+        (groups if rng.random() < 0.6 else arrays).append(path)
+    moves: list[tuple[str, str]] = []
+    known = groups[1:] + arrays  # paths that exist now or did (moves reuse them)
+    for _ in range(rng.randint(1, 7)):
+        src = rng.choice(known) if known else "/"
+        parent = rng.choice(["/"] + known)
+        dst = rng.choice([(parent if parent != "/" else "") + f"/m{rng.randint(0, 3)}",
+                          src + "_r", "/" + src.rsplit("/", 1)[1]])
+        moves.append((src, dst))
+        known.append(dst)
+    return groups[1:], arrays, moves
+
+
+def _run_case(lib, path, groups, arrays, moves):
+    repo = lib.Repository.create(lib.local_filesystem_storage(path))
+    s = repo.writable_session("main")
+    root = zarr.group(s.store)
+    for g in groups:
+        root.create_group(g.lstrip("/"))
+    for a in arrays:
+        root.create_array(a.lstrip("/"), shape=(2,), chunks=(1,), dtype="i1")[:] = [1, 2]
+    s.commit("tree")
+    s = repo.rearrange_session("main")
+    outcome = []
+    for src, dst in moves:
+        try:
+            s.move(src, dst)
+            outcome.append("ok")
+        except lib.IcechunkError as e:
+            outcome.append(str(e.kind))
+    status = list(s.status().moved_nodes)
+    sid = s.commit("moves", allow_empty=True)
+    moved = [(m.from_path, m.to_path, m.is_array) for m in frazil_tx(path, sid).moved_nodes]
+    return outcome, status, moved, tree(repo.readonly_session("main").store)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_move_sequences_agree(seed, tmp_path):
+    import random
+    groups, arrays, moves = _random_case(random.Random(seed))
+    got = {name: _run_case(load_lib(name), str(tmp_path / name), groups, arrays, moves)
+           for name in LIBRARIES}
+    assert got["frazil"] == got["icechunk"], (groups, arrays, moves)

@@ -392,3 +392,36 @@ def test_spec_1_refuses_rectilinear_grids():
     with pytest.raises(ic.InvalidInputError, match="format version 1") as e:
         check_grid_for_spec_1(json.loads(rect_meta([3], [[1, 2]])), "/r")
     assert e.value.kind == "bad-metadata"
+
+
+def test_shift_virtual_refs_pending_and_committed(tmp_path):
+    """Virtual refs (pending columnar batch, then committed) shift like any other ref."""
+    d = tmp_path / "data"
+    d.mkdir()
+    values = np.arange(40, dtype="<i4")
+    (d / "blob.bin").write_bytes(values.tobytes())
+    prefix = f"file://{d}/"
+    cfg = ic.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(ic.VirtualChunkContainer(prefix,
+                                                             ic.local_filesystem_store(str(d))))
+    path = str(tmp_path / "repo")
+    repo = ic.Repository.create(ic.local_filesystem_storage(path), config=cfg,
+                                authorize_virtual_chunk_access={prefix: None})
+    s = repo.writable_session("main")
+    zarr.create_array(s.store, name="v", shape=(40,), chunks=(10,), dtype="<i4",
+                      compressors=None, fill_value=-1)
+    s.store.set_virtual_refs_arr("v", (4,), [f"{prefix}blob.bin"] * 4,
+                                 np.arange(4, dtype=np.uint64) * 40,
+                                 np.full(4, 40, np.uint64))
+    s.shift_array("/v", [1])                   # over the pending columnar batch
+    expected = np.concatenate([np.full(10, -1), values[:30]])
+    np.testing.assert_array_equal(zarr.open_array(s.store, path="v")[:], expected)
+    s.commit("virtual")
+    assert chunk_objects(path) == set()
+    s = repo.writable_session("main")
+    s.shift_array("/v", [-2])                  # over committed virtual refs
+    assert s.chunk_type("/v", [0]) == ic.ChunkType.virtual
+    s.commit("back")
+    got = zarr.open_array(repo.readonly_session("main").store, path="v", mode="r")[:]
+    np.testing.assert_array_equal(got, np.concatenate([values[10:30], np.full(20, -1)]))
+    assert chunk_objects(path) == set()

@@ -65,7 +65,8 @@ def shift_and_reindex(repo):
     s = repo.writable_session("main")
     s.shift_array("/my/new/path/array", [1, -1])
     s.reindex_array("/line", lambda c: [c[0] - 3] if c[0] >= 3 else None)
-    return s.commit("shift+reindex")
+    status = s.status()
+    return s.commit("shift+reindex"), status
 
 
 EXPECTED_TREE = sorted([("line", "Array"), ("my", "Group"), ("my/new", "Group"),
@@ -93,7 +94,7 @@ def test_operations_by_one_read_by_the_other(writer, tmp_path):
            for p in ("/my/old", "/my/old/path/array", "/other")}
     before = chunk_objects(path)
     move_sid = rearrange(repo)
-    shift_sid = shift_and_reindex(repo)
+    shift_sid, _ = shift_and_reindex(repo)
     assert chunk_objects(path) == before, "a move, shift or reindex wrote chunk objects"
 
     reader = open_repo(rlib, path)
@@ -136,11 +137,13 @@ def test_same_operations_same_result(tmp_path):
         path = str(tmp_path / name)
         repo = build_base(lib, path)
         move_sid = rearrange(repo)
-        shift_sid = shift_and_reindex(repo)
+        shift_sid, status = shift_and_reindex(repo)
         ro = repo.readonly_session("main")
         chunks = {n: sorted(tuple(c) for c in v.tolist())
                   for n, v in frazil_tx(path, shift_sid).updated_chunks.items()}
         results[name] = (
+            {p: sorted(map(list, c)) for p, c in status.updated_chunks.items()},
+            str(status),
             tree(ro.store),
             zarr.open_array(ro.store, path="my/new/path/array", mode="r")[:].tolist(),
             zarr.open_array(ro.store, path="line", mode="r")[:].tolist(),

@@ -10,6 +10,7 @@ and rebasing over a move fails the same way whichever library committed it.
 from __future__ import annotations
 
 import os
+import random
 
 import numpy as np
 import pytest
@@ -317,7 +318,7 @@ def _run_case(lib, path, groups, arrays, moves):
 
 @pytest.mark.parametrize("seed", range(24))
 def test_random_move_sequences_agree(seed, tmp_path):
-    import random
+
     groups, arrays, moves = _random_case(random.Random(seed))
     got = {name: _run_case(load_lib(name), str(tmp_path / name), groups, arrays, moves)
            for name in LIBRARIES}

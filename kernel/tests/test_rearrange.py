@@ -15,7 +15,12 @@ import frazil as ic
 import numpy as np
 import pytest
 import zarr
+from frazil._moves import merge_moves
+from frazil._reindex import check_grid_for_spec_1
 from frazil.format import codec
+from frazil.format.ids import NodeId
+from frazil.format.model import MoveOperation
+from frazil.snapshots import Diff
 
 
 def chunk_objects(repo_path: str) -> set[str]:
@@ -326,9 +331,6 @@ def test_rectilinear_written_by_zarr_reads_back_and_refuses_shift(repo):
 
 
 def test_diff_text_sections():
-    d = ic.Diff if hasattr(ic, "Diff") else None
-    from frazil.snapshots import Diff
-    assert d is None or d is Diff
     diff = Diff(new_groups={"/b", "/a/c", "/a"}, updated_chunks={"/x": [[i] for i in range(12)]},
                 moved_nodes=[("/p", "/q")])
     text = str(diff)
@@ -375,9 +377,6 @@ def test_shift_over_split_manifests(repo_path):
 
 
 def test_merge_moves_collapses_chains_per_node():
-    from frazil._moves import merge_moves
-    from frazil.format.ids import NodeId
-    from frazil.format.model import MoveOperation
     a, b, c = NodeId.random(), NodeId.random(), NodeId.random()
     first = [MoveOperation("/x", "/y", a, False), MoveOperation("/p", "/q", b, True)]
     second = [MoveOperation("/y", "/z", a, False), MoveOperation("/q", "/p", b, True),
@@ -387,7 +386,6 @@ def test_merge_moves_collapses_chains_per_node():
 
 
 def test_spec_1_refuses_rectilinear_grids():
-    from frazil._reindex import check_grid_for_spec_1
     check_grid_for_spec_1({"chunk_grid": {"name": "regular"}}, "/a")
     with pytest.raises(ic.InvalidInputError, match="format version 1") as e:
         check_grid_for_spec_1(json.loads(rect_meta([3], [[1, 2]])), "/r")

@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from frazil._chunkrefs import VirtualBatch
+from frazil._moves import MoveTracker, check_move
 from frazil._refs import is_descendant
+from frazil._reindex import RefBatch
+from frazil.errors import ErrorKind, SessionStateError
 from frazil.format.ids import NodeId, ObjectId
 from frazil.format.model import (
     ArrayData,
@@ -28,7 +31,7 @@ from frazil.format.model import (
 )
 from frazil.snapshots import Diff
 
-__all__ = ["UNCHANGED", "ChangeSet"]
+__all__ = ["UNCHANGED", "ChangeSet", "RearrangeChangeSet"]
 
 
 class _Unchanged:
@@ -209,6 +212,9 @@ class ChangeSet:
         for nid, batches in self.vbatches.items():
             merged: dict[tuple[int, ...], ChunkChange] = {}
             for b in batches:
+                if isinstance(b, RefBatch):  # a shift's refs, of any kind
+                    merged.update(b.items())
+                    continue
                 for i, c in zip(b.rows().tolist(), map(tuple, b.coords().tolist()),
                                 strict=True):
                     merged[c] = VirtualChunkRef(b.locations[i], int(b.offsets[i]),
@@ -275,3 +281,123 @@ class ChangeSet:
             lst.sort(key=lambda n: n.raw)
         tx.updated_chunks = dict(sorted(tx.updated_chunks.items(), key=lambda kv: kv[0].raw))
         return tx
+
+    # ============================================================ rearrange
+    def check_editable(self) -> None:
+        """Refuse node and chunk edits here (a rearrange change set does)."""
+
+    def fresh(self) -> ChangeSet:
+        """An empty change set of the same kind."""
+        return ChangeSet()
+
+    def set_chunk_refs(self, nid: NodeId,
+                       changes: Mapping[tuple[int, ...], ChunkChange]) -> None:
+        """Set (``None``: delete) many chunks at once; they override every virtual batch."""
+        if changes:
+            self.chunks.setdefault(nid, {}).update(changes)
+
+    def add_ref_batch(self, nid: NodeId, batch: RefBatch, cleared: np.ndarray) -> None:
+        """A shift: columnar refs (overriding earlier edits there) and positions cleared."""
+        self.add_virtual_batch(nid, batch)  # type: ignore[arg-type]
+        self.set_chunk_refs(nid, dict.fromkeys(map(tuple, cleared.tolist())))
+
+    def move(self, from_path: str, to_path: str, base: Mapping[str, NodeSnapshot]) -> None:
+        """Record a move: only a rearrange change set can (icechunk's refusal otherwise).
+
+        The move is checked first, so a bad one gets its own error, as icechunk.
+        """
+        check_move(from_path, to_path, {n.path: n for n in self.nodes(base)})
+        raise SessionStateError(
+            "moving nodes needs a rearrange session: commit or discard this session and open "
+            "one with Repository.rearrange_session", ErrorKind.NON_REARRANGE_SESSION)
+
+
+def _rearrange_only() -> SessionStateError:
+    return SessionStateError(
+        "this session was opened to rearrange the hierarchy (moves only); other writes are "
+        "refused: commit or discard it and open a writable session",
+        ErrorKind.REARRANGE_SESSION_ONLY)
+
+
+@dataclass
+class RearrangeChangeSet(ChangeSet):
+    """The change set of a rearrange session: moves of nodes, nothing else.
+
+    The session sees the base snapshot's nodes with the moves applied (the
+    view is cached per base mapping and number of moves). Node and chunk
+    edits are refused with icechunk's ``rearrange-session-only`` error.
+    """
+
+    tracker: MoveTracker = field(default_factory=MoveTracker)
+
+    def __post_init__(self) -> None:
+        self._view: tuple[Mapping[str, NodeSnapshot], int, dict[str, NodeSnapshot]] | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_view"] = None
+        return state
+
+    def _moved(self, base: Mapping[str, NodeSnapshot]) -> dict[str, NodeSnapshot]:
+        cached = self._view
+        if cached is not None and cached[0] is base and cached[1] == len(self.tracker.moves):
+            return cached[2]
+        view = self.tracker.view(base)
+        self._view = (base, len(self.tracker.moves), view)
+        return view
+
+    def is_empty(self) -> bool:
+        return self.tracker.is_empty()
+
+    def copy(self) -> RearrangeChangeSet:
+        return RearrangeChangeSet(tracker=self.tracker.copy())
+
+    def fresh(self) -> RearrangeChangeSet:
+        return RearrangeChangeSet()
+
+    def check_editable(self) -> None:
+        raise _rearrange_only()
+
+    def merge(self, other: ChangeSet) -> None:
+        raise _rearrange_only()
+
+    def node(self, path: str, base: Mapping[str, NodeSnapshot]) -> NodeSnapshot | None:
+        return self._moved(base).get(path)
+
+    def nodes(self, base: Mapping[str, NodeSnapshot]) -> list[NodeSnapshot]:
+        view = self._moved(base)
+        return [view[p] for p in sorted(view, key=lambda p: p.encode())]
+
+    def put_node(self, node: NodeSnapshot, base: Mapping[str, NodeSnapshot]) -> None:
+        raise _rearrange_only()
+
+    def delete_subtree(self, path: str, base: Mapping[str, NodeSnapshot]) -> None:
+        raise _rearrange_only()
+
+    def set_chunk_ref(self, nid: NodeId, coords: tuple[int, ...], ref: ChunkChange) -> None:
+        raise _rearrange_only()
+
+    def add_virtual_batch(self, nid: NodeId, batch: VirtualBatch) -> None:
+        raise _rearrange_only()
+
+    def set_chunk_refs(self, nid: NodeId,
+                       changes: Mapping[tuple[int, ...], ChunkChange]) -> None:
+        raise _rearrange_only()
+
+    def add_ref_batch(self, nid: NodeId, batch: RefBatch, cleared: np.ndarray) -> None:
+        raise _rearrange_only()
+
+    def move(self, from_path: str, to_path: str, base: Mapping[str, NodeSnapshot]) -> None:
+        """Move the node at ``from_path`` (and its subtree) to ``to_path``, or refuse."""
+        view = self._moved(base)
+        check_move(from_path, to_path, view)
+        subtree = [n for p, n in view.items() if p == from_path or is_descendant(p, from_path)]
+        self.tracker.record(from_path, to_path, subtree)
+
+    def status(self, live: Iterable[NodeSnapshot]) -> Diff:
+        diff = Diff()
+        diff.moved_nodes = [(m.from_path, m.to_path) for m in self.tracker.operations()]
+        return diff
+
+    def transaction_log(self, sid: ObjectId, live: Iterable[NodeSnapshot]) -> TransactionLog:
+        return TransactionLog(id=sid, moved_nodes=self.tracker.operations())

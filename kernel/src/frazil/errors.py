@@ -110,6 +110,13 @@ class ErrorKind(StrEnum):
     VIRTUAL_CHUNK_FETCH = "virtual-chunk-fetch"
     VIRTUAL_CHUNK_MODIFIED = "virtual-chunk-modified"
     REPOSITORY_STATE_CYCLE = "repository-state-cycle"
+    # rearrange sessions (moves) and chunk reindexing
+    MOVE_WONT_OVERWRITE = "move-wont-overwrite"
+    REARRANGE_SESSION_ONLY = "rearrange-session-only"
+    NON_REARRANGE_SESSION = "non-rearrange-session"
+    MOVE_INTO_SELF_OR_DESCENDANT = "move-into-self-or-descendant"
+    MOVE_DESTINATION_PARENT_MISSING = "move-destination-parent-missing"
+    MOVE_DESTINATION_PARENT_NOT_GROUP = "move-destination-parent-not-group"
     UNKNOWN = "unknown"
 
 

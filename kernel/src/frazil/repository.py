@@ -24,6 +24,7 @@ from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
     ErrorKind,
+    FormatError,
     InvalidInputError,
     ReadOnlyError,
     RefNotFoundError,
@@ -470,3 +471,18 @@ class Repository:
 
     def __repr__(self) -> str:
         return f"<frazil.Repository storage={self._storage!r}>"
+
+    # ============================================================ rearrange
+    async def rearrange_session_async(self, branch: str) -> Session:
+        """A session that can only move nodes (``Session.move``), then commit to ``branch``.
+
+        Moves are metadata-only: no chunk is rewritten. Other writes in this
+        session are refused; open a ``writable_session`` for those.
+        """
+        if self.spec_version < 2:  # spec 1 has no way to record a move
+            raise FormatError("this operation requires a repository that is at least version "
+                              "2.0: upgrade the on-disk format first",
+                              ErrorKind.UNSUPPORTED_SPEC_VERSION)
+        session = await self.writable_session_async(branch)
+        session._begin_rearrange()
+        return session

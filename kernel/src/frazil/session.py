@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from frazil import _chunkrefs as cr
+from frazil import _reindex
 from frazil._assets import AssetManager
+from frazil._grid import chunk_counts
 from frazil._refs import normalize_node_path
 from frazil._split import split_array_refs
 from frazil._state import RepoState, now_micros
 from frazil._sync import sync, with_sync_facades
 from frazil._virtual import VirtualChunkReader
-from frazil.changeset import UNCHANGED, ChangeSet
+from frazil.changeset import UNCHANGED, ChangeSet, RearrangeChangeSet
 from frazil.conflicts import rebase_session, resolve_solver
 from frazil.errors import (
     AlreadyExistsError,
@@ -53,6 +55,7 @@ from frazil.format.model import (
 )
 from frazil.snapshots import Diff
 from frazil.store import IcechunkStore
+from frazil.types import SessionMode
 from frazil.virtual import ChunkType
 
 if TYPE_CHECKING:
@@ -62,22 +65,22 @@ __all__ = ["Session"]
 
 
 def array_shape_from_metadata(meta: dict[str, Any], path: str) -> ArrayData:
-    """Shape (array length, number of chunks) per dimension from zarr.json."""
+    """Shape (array length, number of chunks) per dimension from zarr.json.
+
+    Regular and rectilinear chunk grids (see :mod:`frazil._grid`).
+    """
     try:
         shape = [int(x) for x in meta["shape"]]
-        grid = meta["chunk_grid"]
-        chunk_shape = [int(x) for x in grid["configuration"]["chunk_shape"]]
     except (KeyError, TypeError, ValueError):
-        raise InvalidInputError(f"invalid array metadata for {path}: needs shape and a regular "
+        raise InvalidInputError(f"invalid array metadata for {path}: needs shape and a "
                                 "chunk_grid", ErrorKind.INVALID_ARRAY_METADATA) from None
-    if len(shape) != len(chunk_shape) or any(c <= 0 for c in chunk_shape) or \
-            any(s < 0 for s in shape):
-        raise InvalidInputError(f"invalid array metadata for {path}: shape {shape} and chunk "
-                                f"shape {chunk_shape} disagree", ErrorKind.INVALID_ARRAY_METADATA)
+    if any(s < 0 for s in shape):
+        raise InvalidInputError(f"invalid array metadata for {path}: negative shape {shape}",
+                                ErrorKind.INVALID_ARRAY_METADATA)
+    counts = chunk_counts(meta, shape, path)
     dims = meta.get("dimension_names")
     names = tuple(dims) if isinstance(dims, list) else None
-    return ArrayData(tuple((s, -(-s // c)) for s, c in zip(shape, chunk_shape, strict=True)),
-                     names, [])
+    return ArrayData(tuple(zip(shape, counts, strict=True)), names, [])
 
 
 @with_sync_facades
@@ -118,8 +121,11 @@ class Session:
         return self._branch
 
     @property
-    def mode(self) -> str:
-        return "readonly" if self._read_only else "writable"
+    def mode(self) -> SessionMode:
+        """``SessionMode.readonly``, ``writable`` or ``rearrange`` (icechunk's ``mode``)."""
+        if isinstance(self._changes, RearrangeChangeSet) and not self._read_only:
+            return SessionMode.rearrange
+        return SessionMode.readonly if self._read_only else SessionMode.writable
 
     @property
     def config(self) -> Any:
@@ -137,16 +143,18 @@ class Session:
 
     def discard_changes(self) -> None:
         """Drop every uncommitted change (chunks already written become garbage)."""
-        self._check_writable()
-        self._changes = ChangeSet()
+        if self._read_only:
+            raise ReadOnlyError("this session is read-only", ErrorKind.READ_ONLY_SESSION)
+        self._changes = self._changes.fresh()
 
     def __repr__(self) -> str:
-        return (f"<frazil.Session {self.mode} snapshot={self.snapshot_id} "
+        return (f"<frazil.Session {self.mode.name} snapshot={self.snapshot_id} "
                 f"branch={self._branch!r}>")
 
     def _check_writable(self) -> None:
         if self._read_only:
             raise ReadOnlyError("this session is read-only", ErrorKind.READ_ONLY_SESSION)
+        self._changes.check_editable()  # a rearrange session refuses edits
 
     # ======================================================= for rebase/solvers
     @property
@@ -212,6 +220,8 @@ class Session:
             raise InvalidInputError(f"zarr.json of {path} has node_type {node_type!r}",
                                     ErrorKind.BAD_METADATA)
         array = array_shape_from_metadata(meta, path) if node_type == "array" else None
+        if array is not None and self._repo.spec_version < 2:
+            _reindex.check_grid_for_spec_1(meta, path)
         existing = self.get_node(path)
         if existing is not None and existing.is_array != (array is not None):
             # replacing a node by one of the other kind would drop its chunks or
@@ -533,3 +543,61 @@ class Session:
         snap = Snapshot(id=sid, nodes=out_nodes, flushed_at=now_micros(), message=message,
                         metadata=md, manifest_files=[files[k] for k in sorted(files)])
         return snap, ch.transaction_log(sid, nodes), encoded
+
+    # =========================================================== rearrange
+    def _begin_rearrange(self) -> None:
+        """Make this (fresh, writable) session a rearrange session: moves only."""
+        self._changes = RearrangeChangeSet()
+
+    async def move_async(self, from_path: str, to_path: str) -> None:
+        """Move or rename the group or array at ``from_path`` (with its subtree) to ``to_path``.
+
+        Metadata only: no chunk is read or written and node ids are kept.
+        Needs a session from ``Repository.rearrange_session``.
+
+        Parameters
+        ----------
+        from_path : str
+            Absolute path of the node to move (``"/data/raw"``).
+        to_path : str
+            Its new absolute path; it must not exist, and its parent must be a group.
+        """
+        if self._read_only:
+            raise ReadOnlyError("this session is read-only", ErrorKind.READ_ONLY_SESSION)
+        for p in (from_path, to_path):
+            if not isinstance(p, str) or not p.startswith("/"):
+                raise InvalidInputError(f"invalid node path {p!r}: path must start with a `/` "
+                                        "character", ErrorKind.INVALID_PATH)
+        self._changes.move(normalize_node_path(from_path), normalize_node_path(to_path),
+                           self._base_nodes)
+
+    async def _live_refs(self, path: str) -> tuple[NodeSnapshot, ArrayRefs]:
+        self._check_writable()
+        node = self._array(normalize_node_path(path))
+        _reindex.check_regular_grid(node)
+        return node, await self._merged_refs(node)
+
+    async def shift_array_async(self, array_path: str, chunk_offset: Any) -> None:
+        """Shift every chunk of an array by ``chunk_offset`` chunks (per dimension).
+
+        Chunk refs move, chunk bytes do not. Chunks shifted outside the grid
+        are dropped (resize first to keep them); positions left without a
+        chunk read as the fill value. Only regular chunk grids can be shifted.
+        """
+        node, refs = await self._live_refs(array_path)
+        shifted = _reindex.shift_refs(node, refs, [int(x) for x in chunk_offset])
+        if shifted is not None:
+            self._changes.add_ref_batch(node.id, _reindex.RefBatch(shifted[0]), shifted[1])
+
+    async def reindex_array_async(self, array_path: str,
+                                  forward: Any, backward: Any = None) -> None:
+        """Move each existing chunk of an array to ``forward(coords)`` (refs only).
+
+        ``forward`` gets a chunk's index and returns its new index, or ``None``
+        to leave it in place. With ``backward`` (the inverse mapping), every
+        position that receives no chunk and whose ``backward`` is ``None`` or
+        empty is cleared. Only regular chunk grids can be reindexed.
+        """
+        node, refs = await self._live_refs(array_path)
+        changes = _reindex.reindex_changes(node, refs, forward, backward)
+        self._changes.set_chunk_refs(node.id, changes)

@@ -41,6 +41,8 @@ from frazil.session import Session
 from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
 from frazil.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from frazil.store import IcechunkStore
+from frazil.format.versions import SpecVersion
+from frazil.upgrade import supported_spec_versions, upgrade_icechunk_repository
 from frazil.virtual import (
     ChunkType,
     ObjectStoreConfig,
@@ -80,6 +82,7 @@ __all__ = [
     "SessionStateError",
     "SnapshotInfo",
     "SnapshotNotFoundError",
+    "SpecVersion",
     "Storage",
     "StorageError",
     "Update",
@@ -97,12 +100,14 @@ __all__ = [
     "local_filesystem_store",
     "spec_version",
     "storage_from_url",
+    "supported_spec_versions",
+    "upgrade_icechunk_repository",
 ]
 
 
-def spec_version() -> int:
-    """The Icechunk spec version frazil writes."""
-    return 2
+def spec_version() -> SpecVersion:
+    """The Icechunk spec version frazil writes by default (it also reads and writes v1)."""
+    return SpecVersion.current()
 
 
 def __getattr__(name: str) -> object:

@@ -25,6 +25,7 @@ import random
 from collections.abc import AsyncIterator
 from typing import Any
 
+from frazil import _config_yaml
 from frazil._assets import SNAPSHOTS, AssetManager
 from frazil._state import MAX_UPDATE_ATTEMPTS, Mutation, RepoState, copy_info, walk_records
 from frazil.errors import (
@@ -38,11 +39,6 @@ from frazil.errors import (
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoInfo, RepoStatusRecord, SnapshotRecord, UpdateRecord
 from frazil.storage import ConditionFailedError, ObjectNotFoundError
-
-try:  # icechunk writes config.yaml as YAML; frazil writes JSON, which is YAML too
-    import yaml
-except ImportError:  # pragma: no cover - pyyaml is usually present
-    yaml = None
 
 __all__ = ["CONFIG_PATH", "REFS", "RefsState", "V1_MAIN_REF", "branch_path", "tag_path"]
 
@@ -73,24 +69,6 @@ def _parse_ref(data: bytes, path: str) -> ObjectId:
         raise FormatError(f"malformed ref file {path}", ErrorKind.DESERIALIZATION) from None
 
 
-def parse_config(data: bytes) -> dict[str, Any] | None:
-    """The configuration dict of a ``config.yaml`` (JSON or YAML)."""
-    try:
-        cfg = json.loads(data)
-    except ValueError:
-        if yaml is None:  # pragma: no cover
-            raise FormatError("config.yaml is YAML and pyyaml is not installed",
-                              ErrorKind.CONFIG_DESERIALIZATION) from None
-        try:
-            cfg = yaml.safe_load(data)
-        except yaml.YAMLError as e:
-            raise FormatError(f"malformed config.yaml: {e}",
-                              ErrorKind.CONFIG_DESERIALIZATION) from None
-    if cfg is not None and not isinstance(cfg, dict):
-        raise FormatError("malformed config.yaml: not a mapping", ErrorKind.CONFIG_DESERIALIZATION)
-    return cfg
-
-
 def needs_v2_error() -> FormatError:
     return FormatError(NEEDS_V2, ErrorKind.UNSUPPORTED_SPEC_VERSION)
 
@@ -108,7 +86,7 @@ class RefsState(RepoState):
 
     async def initialize(self, info: RepoInfo) -> None:
         if info.config is not None:
-            await self._storage.put_object(CONFIG_PATH, json.dumps(info.config).encode())
+            await self._storage.put_object(CONFIG_PATH, _config_yaml.dumps(info.config))
         try:
             await self._storage.put_object_if(V1_MAIN_REF, _ref_json(info.branches["main"]),
                                               expected=None)
@@ -174,7 +152,7 @@ class RefsState(RepoState):
 
     async def fetch_config(self) -> dict[str, Any] | None:
         try:
-            return parse_config(await self._storage.get_object(CONFIG_PATH))
+            return _config_yaml.loads(await self._storage.get_object(CONFIG_PATH))
         except ObjectNotFoundError:
             return None
 
@@ -217,7 +195,7 @@ class RefsState(RepoState):
                 raise RefNotFoundError(f"ref not found `{name}`",
                                        ErrorKind.TAG_NOT_FOUND) from None
         if new.config != old.config:
-            await self._storage.put_object(CONFIG_PATH, json.dumps(new.config).encode())
+            await self._storage.put_object(CONFIG_PATH, _config_yaml.dumps(new.config))
         # branch moves last: a lost race raises ConditionFailedError and is retried
         for name, sid in new.branches.items():
             if old.branches.get(name) != sid:

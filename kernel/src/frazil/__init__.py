@@ -35,13 +35,13 @@ from frazil.errors import (
     SnapshotNotFoundError,
     StorageError,
 )
+from frazil.format.versions import SpecVersion
 from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
 from frazil.repository import Repository
 from frazil.session import Session
 from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
 from frazil.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from frazil.store import IcechunkStore
-from frazil.format.versions import SpecVersion
 from frazil.upgrade import supported_spec_versions, upgrade_icechunk_repository
 from frazil.virtual import (
     ChunkType,

@@ -32,7 +32,6 @@ from frazil.errors import (
     SnapshotNotFoundError,
 )
 from frazil.format.ids import INITIAL_SNAPSHOT_ID, ObjectId
-from frazil.format.versions import SpecVersion, parse_spec_version
 from frazil.format.model import (
     RepoInfo,
     RepoStatusRecord,
@@ -41,6 +40,7 @@ from frazil.format.model import (
     TransactionLog,
     UpdateRecord,
 )
+from frazil.format.versions import SpecVersion, parse_spec_version
 from frazil.session import Session
 from frazil.snapshots import SnapshotInfo, Update
 from frazil.split import ManifestSplitPolicy, make_policy
@@ -99,7 +99,7 @@ class Repository:
         check_clean_root: bool = True,
         attribution: Any = None,
     ) -> Repository:
-        """Create a new repository (spec version 2 unless ``spec_version=1``); see :meth:`create`."""
+        """Create a new repository (spec version 2 unless ``spec_version=1``); see ``create``."""
         version = parse_spec_version(spec_version)
         storage.check_can_create_repository()
         assets = AssetManager(storage, int(version))

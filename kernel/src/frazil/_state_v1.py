@@ -33,6 +33,7 @@ from frazil.errors import (
     ConflictError,
     ErrorKind,
     FormatError,
+    InvalidInputError,
     RefNotFoundError,
     RepositoryNotFoundError,
 )
@@ -176,6 +177,11 @@ class RefsState(RepoState):
     async def _apply(self, old: RepoInfo, new: RepoInfo, tokens: dict[str, Any]) -> None:
         if new.metadata != old.metadata or new.status != old.status:
             raise needs_v2_error()
+        added = [*new.branches.keys() - old.branches.keys(), *new.tags.keys() - old.tags.keys()]
+        for name in added:
+            if "/" in name:  # a ref is a folder under refs/ in v1
+                raise InvalidInputError(f"invalid ref name `{name}`: spec version 1 ref names "
+                                        "cannot contain '/'", ErrorKind.INVALID_REF_NAME)
         for name, sid in new.tags.items():
             if old.tags.get(name) == sid:
                 continue

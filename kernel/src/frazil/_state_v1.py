@@ -37,6 +37,7 @@ from frazil.errors import (
     RefNotFoundError,
     RepositoryNotFoundError,
 )
+from frazil.format import _v1
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoInfo, RepoStatusRecord, SnapshotRecord, UpdateRecord
 from frazil.storage import ConditionFailedError, ObjectNotFoundError
@@ -135,9 +136,14 @@ class RefsState(RepoState):
 
     async def _record(self, sid: ObjectId) -> SnapshotRecord:
         rec = self._records.get(sid)
-        if rec is None:
-            s = await self._assets.fetch_snapshot(sid)
-            rec = SnapshotRecord(s.id, s.parent_id, s.flushed_at, s.message, s.metadata)
+        if rec is None:  # the history fields only: the nodes are not decoded
+            path = SNAPSHOTS + str(sid)
+            data = await self._assets.fetch_object(path, f"snapshot {sid}")
+            rid, parent, flushed_at, message, md = _v1.decode_snapshot_summary(data, path)
+            if rid != sid:
+                raise FormatError(f"snapshot file {path} holds snapshot {rid}",
+                                  ErrorKind.INVALID_FILE_FORMAT)
+            rec = SnapshotRecord(sid, parent, flushed_at, message, md)
             self._records[sid] = rec
         return rec
 

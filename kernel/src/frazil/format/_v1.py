@@ -33,7 +33,8 @@ from frazil.format.header import (
 from frazil.format.ids import NodeId, ObjectId
 from frazil.format.model import ArrayData, ManifestFileInfo, ManifestRef, NodeSnapshot, Snapshot
 
-__all__ = ["decode_snapshot", "encode_snapshot_v1", "with_spec_version"]
+__all__ = ["decode_snapshot", "decode_snapshot_summary", "encode_snapshot_v1",
+           "with_spec_version"]
 
 _FILE_INFO = struct.Struct("<12s4xQI4x")  # ManifestFileInfo: id, pad, size, count, pad
 _DIM = struct.Struct("<QQ")  # DimensionShape: array_length, chunk_length
@@ -149,3 +150,20 @@ def decode_snapshot(data: bytes, what: str) -> Snapshot:
     if file_spec_version(data) == 1:
         return _decode_v1(data, what)
     return codec.decode_snapshot(data, what)
+
+
+def decode_snapshot_summary(data: bytes, what: str
+                            ) -> tuple[ObjectId, ObjectId | None, int, str, dict[str, Any]]:
+    """``(id, parent_id, flushed_at, message, metadata)`` of snapshot file bytes.
+
+    Reads the history fields only (not the nodes), for walking v1 histories.
+    """
+    if file_spec_version(data) != 1:
+        s = codec.decode_snapshot(data, what)
+        return s.id, s.parent_id, s.flushed_at, s.message, s.metadata
+    r = _fb.Reader(decode_file(data, FileType.SNAPSHOT, what), what)
+    root = r.root()
+    parent = root.struct_bytes(1, 12)
+    return (ObjectId(root.need(root.struct_bytes(0, 12), "id")),
+            None if parent is None else ObjectId(parent), root.scalar(3, "u64"),
+            root.need(root.string(4), "message"), _metadata(root, 5, what))

@@ -248,3 +248,27 @@ def test_spec_version_api():
     assert fz.Repository.create(st, spec_version=fz.SpecVersion.v1).spec_version == 1
     with pytest.raises(fz.InvalidInputError):
         fz.Repository.create(fz.in_memory_storage(), spec_version=3)
+
+
+@pytest.mark.parametrize("upgrader", ["frazil", "icechunk"])
+def test_upgrade_keeps_the_persisted_config(upgrader, repo_path):
+    """A frazil v1 repository with a config.yaml, upgraded by either library: the config
+    moves into the repo file, config.yaml goes, both libraries read the data."""
+    ice, fz, up = load_lib("icechunk"), load_lib("frazil"), load_lib(upgrader)
+    cfg = fz.RepositoryConfig(inline_chunk_threshold_bytes=7)
+    repo = fz.Repository.create(fz.local_filesystem_storage(repo_path), config=cfg,
+                                spec_version=1)
+    s = repo.writable_session("main")
+    zarr.create_array(s.store, name="a", shape=(6,), chunks=(2,), dtype="i2")[:] = np.arange(6)
+    sid = s.commit("data")
+    assert os.path.exists(os.path.join(repo_path, "config.yaml"))
+    up.upgrade_icechunk_repository(_open(up, repo_path), dry_run=False)
+    assert not os.path.exists(os.path.join(repo_path, "config.yaml"))
+    for lib in (ice, fz):
+        st = lib.local_filesystem_storage(repo_path)
+        assert lib.Repository.fetch_spec_version(st) == 2
+        assert lib.Repository.fetch_config(st).inline_chunk_threshold_bytes == 7
+        r = lib.Repository.open(st)
+        assert r.lookup_branch("main") == sid
+        got = zarr.open_array(r.readonly_session(branch="main").store, path="a", mode="r")[:]
+        np.testing.assert_array_equal(got, np.arange(6))

@@ -17,7 +17,6 @@ the ``RepoMigrated`` entry on top.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 
@@ -143,11 +142,13 @@ async def upgrade_v1_to_v2(storage: Storage, *, dry_run: bool,
     if await v2_state.exists():
         info = await v2_state.fetch()
         leftovers = [o.path for o in await storage.list_objects(REFS)]
+        if await storage.exists(CONFIG_PATH):
+            leftovers.append(CONFIG_PATH)
         was_migrated = any(u.kind == "RepoMigrated" for u in info.latest_updates)
         if not (was_migrated and leftovers):
             raise _not_v1(info.spec_version)
         if not dry_run and delete_unused_v1_files:
-            await storage.delete_objects(leftovers + [CONFIG_PATH])
+            await storage.delete_objects(leftovers)
         return None
     if not await RefsState(AssetManager(storage, 1)).exists():
         raise _not_v1(0)
@@ -163,6 +164,7 @@ async def upgrade_v1_to_v2(storage: Storage, *, dry_run: bool,
     except ConditionFailedError:
         raise AlreadyExistsError("the repository was upgraded concurrently",
                                  ErrorKind.REPOSITORY_ALREADY_EXISTS) from None
-    if delete_unused_v1_files:
-        await asyncio.gather(storage.delete_objects(plan.v1_files))
+    if delete_unused_v1_files:  # refs first, config.yaml last, as icechunk
+        await storage.delete_objects([p for p in plan.v1_files if p != CONFIG_PATH])
+        await storage.delete_objects([p for p in plan.v1_files if p == CONFIG_PATH])
     return plan

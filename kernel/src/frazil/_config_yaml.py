@@ -13,12 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from frazil.errors import ErrorKind, FormatError
+import yaml
 
-try:
-    import yaml
-except ImportError:  # pragma: no cover - pyyaml ships with the scientific stack
-    yaml = None
+from frazil.errors import ErrorKind, FormatError
 
 __all__ = ["dumps", "loads"]
 
@@ -60,24 +57,25 @@ def dumps(config: dict[str, Any]) -> bytes:
     return (_emit(config, False, ()) + "\n").encode()
 
 
-if yaml is not None:
-    class _Loader(yaml.SafeLoader):
-        pass
+class _Loader(yaml.SafeLoader):
+    """A safe loader reading ``!variant content`` as ``{variant: content}``."""
 
-    def _tagged(loader: Any, suffix: str, node: Any) -> Any:
-        if isinstance(node, yaml.MappingNode):
-            content: Any = loader.construct_mapping(node, deep=True)
-        elif isinstance(node, yaml.SequenceNode):
-            content = loader.construct_sequence(node, deep=True)
-        elif node.style is None and node.value != "":  # plain scalar: resolve its type
-            content = yaml.safe_load(node.value)
-        elif node.style is None:
-            return suffix  # a bare tag: a unit variant
-        else:
-            content = node.value
-        return {suffix: content}
 
-    _Loader.add_multi_constructor("!", _tagged)
+def _tagged(loader: Any, suffix: str, node: Any) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        content: Any = loader.construct_mapping(node, deep=True)
+    elif isinstance(node, yaml.SequenceNode):
+        content = loader.construct_sequence(node, deep=True)
+    elif node.style is None and node.value != "":  # plain scalar: resolve its type
+        content = yaml.safe_load(node.value)
+    elif node.style is None:
+        return suffix  # a bare tag: a unit variant
+    else:
+        content = node.value
+    return {suffix: content}
+
+
+_Loader.add_multi_constructor("!", _tagged)
 
 
 def loads(data: bytes) -> dict[str, Any] | None:
@@ -85,9 +83,6 @@ def loads(data: bytes) -> dict[str, Any] | None:
     try:
         cfg = json.loads(data)
     except ValueError:
-        if yaml is None:  # pragma: no cover
-            raise FormatError("config.yaml is YAML and pyyaml is not installed",
-                              ErrorKind.CONFIG_DESERIALIZATION) from None
         try:
             cfg = yaml.load(data, Loader=_Loader)  # noqa: S506 - a safe loader subclass
         except yaml.YAMLError as e:

@@ -90,9 +90,11 @@ def _full(shape, fill_value, dtype) -> np.ndarray:
 class _Writer:
     """Applies every change to zarr (through ``lib``) and to a numpy model."""
 
-    def __init__(self, libs: Callable[[int], types.ModuleType], path: str):
+    def __init__(self, libs: Callable[[int], types.ModuleType], path: str,
+                 spec_version: int | None = None):
         self.libs = libs  # step number -> library module doing that step
         self.path = path
+        self.spec_version = spec_version
         self.step = 0
         self.model: dict[str, dict[str, dict]] = {}  # branch -> path -> node
         self.desc = RepoDescription()
@@ -102,7 +104,9 @@ class _Writer:
         lib = self.libs(self.step)
         storage = lib.local_filesystem_storage(self.path)
         if self.step == 0:
-            return lib.Repository.create(storage)
+            if self.spec_version is None:
+                return lib.Repository.create(storage)
+            return lib.Repository.create(storage, spec_version=self.spec_version)
         return lib.Repository.open(storage)
 
     def commit(self, session, branch: str, message: str, metadata: dict) -> str:
@@ -123,7 +127,8 @@ def _libs_for(lib, alternate_with=None) -> Callable[[int], types.ModuleType]:
     return lambda step: lib if step % 2 == 0 else alternate_with
 
 
-def build_varied_repo(lib: types.ModuleType, path: str, *, alternate_with: types.ModuleType | None = None) -> RepoDescription:
+def build_varied_repo(lib: types.ModuleType, path: str, *, alternate_with: types.ModuleType | None = None,
+                      spec_version: int | None = None) -> RepoDescription:
     """Write a repository exercising the format's corners with library ``lib``.
 
     With ``alternate_with``, commits alternate between ``lib`` (even steps) and
@@ -132,8 +137,9 @@ def build_varied_repo(lib: types.ModuleType, path: str, *, alternate_with: types
 
     Returns the description of every committed version (snapshot id plus
     the expected content of every node) and the expected branches and tags.
+    ``spec_version`` is passed to ``Repository.create`` when given.
     """
-    w = _Writer(_libs_for(lib, alternate_with), path)
+    w = _Writer(_libs_for(lib, alternate_with), path, spec_version)
     rng = np.random.default_rng(20240611)
     with warnings.catch_warnings():
         # zarr warns that some string/bytes dtypes lack a frozen v3 spec

@@ -10,5 +10,11 @@ def repo_path(tmp_path):
 
 
 @pytest.fixture
-def repo(repo_path):
-    return ic.Repository.create(ic.local_filesystem_storage(repo_path))
+def spec_version():
+    """The spec version of fresh test repositories; modules parametrize it over 2 and 1."""
+    return 2
+
+
+@pytest.fixture
+def repo(repo_path, spec_version):
+    return ic.Repository.create(ic.local_filesystem_storage(repo_path), spec_version=spec_version)

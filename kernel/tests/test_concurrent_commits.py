@@ -30,6 +30,16 @@ def test_four_processes_commit_with_rebase(tmp_path):
                              commits=COMMITS, rebase=True)
 
 
+def test_four_processes_commit_on_a_spec_v1_repository(tmp_path):
+    """v1 moves the branch ref object with a conditional write: no commit is lost either."""
+    path = str(tmp_path / "repo")
+    retries = check_concurrent_commits(ic.local_filesystem_storage(path), commits=min(COMMITS, 8),
+                                       spec_version=1)
+    assert retries > 0
+    assert ic.Repository.fetch_spec_version(ic.local_filesystem_storage(path)) == 1
+    assert not os.path.exists(os.path.join(path, "repo"))
+
+
 @pytest.mark.slow
 def test_four_processes_many_commits(tmp_path):
     check_concurrent_commits(ic.local_filesystem_storage(str(tmp_path / "repo")), commits=60)

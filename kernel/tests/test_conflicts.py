@@ -13,9 +13,15 @@ from frazil.conflicts import Conflict, ConflictSolver, ConflictType, RebaseStep
 CT = ConflictType
 
 
+@pytest.fixture(params=[2, 1], ids=["spec2", "spec1"])
+def spec_version(request):
+    """Fresh repositories of this module are created in both spec versions."""
+    return request.param
+
+
 @pytest.fixture
-def repo() -> ic.Repository:
-    repo = ic.Repository.create(ic.in_memory_storage())
+def repo(spec_version: int) -> ic.Repository:
+    repo = ic.Repository.create(ic.in_memory_storage(), spec_version=spec_version)
     s = repo.writable_session("main")
     root = zarr.group(s.store)
     root.create_array("a", shape=(4, 4), chunks=(2, 2), dtype="i4", fill_value=0)
@@ -215,12 +221,13 @@ def test_conflict_type_api() -> None:
     assert np.array_equal(c.conflicted_chunks, [[0, 1]])
 
 
-def test_our_delete_does_not_hide_their_recreated_node(tmp_path):
+def test_our_delete_does_not_hide_their_recreated_node(tmp_path, spec_version):
     """Like icechunk: deleting a node the branch already replaced leaves theirs alone."""
     import frazil as ic
     import zarr
 
-    repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")))
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")),
+                                spec_version=spec_version)
     s = repo.writable_session("main")
     zarr.group(s.store).create_array("arr", shape=(2,), dtype="i4")
     s.commit("arr")

@@ -13,6 +13,12 @@ import zarr
 INITIAL = "1CECHNKREP0F1RSTCMT0"
 
 
+@pytest.fixture(params=[2, 1], ids=["spec2", "spec1"])
+def spec_version(request):
+    """Fresh repositories of this module are created in both spec versions."""
+    return request.param
+
+
 def _write(repo, branch="main", value=1.0, message="write"):
     s = repo.writable_session(branch)
     root = zarr.open_group(s.store, mode="a")
@@ -22,24 +28,34 @@ def _write(repo, branch="main", value=1.0, message="write"):
     return s.commit(message)
 
 
-def test_create_open_exists(repo_path):
+def test_create_open_exists(repo_path, spec_version):
     st = ic.local_filesystem_storage(repo_path)
     assert not ic.Repository.exists(st)
-    ic.Repository.create(st)
+    assert ic.Repository.fetch_spec_version(st) is None
+    ic.Repository.create(st, spec_version=spec_version)
     assert ic.Repository.exists(st)
-    assert ic.Repository.fetch_spec_version(st) == 2
+    assert ic.Repository.fetch_spec_version(st) == spec_version
+    assert ic.Repository.fetch_spec_version(st) is ic.SpecVersion(spec_version)
     repo = ic.Repository.open(st)
+    assert repo.spec_version == spec_version
     assert repo.list_branches() == {"main"}
     assert repo.lookup_branch("main") == INITIAL
     assert os.path.exists(os.path.join(repo_path, "snapshots", INITIAL))
-    assert os.path.exists(os.path.join(repo_path, "transactions", INITIAL))
+    # v2 keeps everything in the repo file; v1 has a ref object per branch
+    assert os.path.exists(os.path.join(repo_path, "repo")) == (spec_version == 2)
+    assert os.path.exists(os.path.join(repo_path, "refs", "branch.main", "ref.json")) == \
+        (spec_version == 1)
+    assert os.path.exists(os.path.join(repo_path, "transactions", INITIAL)) == \
+        (spec_version == 2)
 
 
-def test_create_over_existing_and_open_missing(repo_path, tmp_path):
+def test_create_over_existing_and_open_missing(repo_path, tmp_path, spec_version):
     st = ic.local_filesystem_storage(repo_path)
-    ic.Repository.create(st)
+    ic.Repository.create(st, spec_version=spec_version)
     with pytest.raises(ic.AlreadyExistsError):
         ic.Repository.create(st)
+    with pytest.raises(ic.AlreadyExistsError):
+        ic.Repository.create(st, spec_version=1)
     with pytest.raises(ic.RepositoryNotFoundError):
         ic.Repository.open(ic.local_filesystem_storage(str(tmp_path / "nothing")))
     other = tmp_path / "dirty"
@@ -171,7 +187,13 @@ def test_status_and_discard(repo):
     assert not s.has_uncommitted_changes
 
 
-def test_repo_metadata_and_ops_log(repo):
+def test_repo_metadata_and_ops_log(repo, spec_version):
+    if spec_version == 1:  # as icechunk: both need the v2 repo info file
+        for call in (repo.get_metadata, repo.ops_log, lambda: repo.set_metadata({"a": 1})):
+            with pytest.raises(ic.FormatError, match="at least version 2") as e:
+                call()
+            assert e.value.kind == ic.ErrorKind.UNSUPPORTED_SPEC_VERSION
+        return
     repo.set_metadata({"project": "frazil"})
     assert repo.update_metadata({"owner": "me"}) == {"project": "frazil", "owner": "me"}
     assert repo.get_metadata() == {"project": "frazil", "owner": "me"}
@@ -184,9 +206,10 @@ def test_repo_metadata_and_ops_log(repo):
     assert ups[0].backup_path is None and ups[1].backup_path is not None
 
 
-def test_config_persisted(repo_path):
+def test_config_persisted(repo_path, spec_version):
     st = ic.local_filesystem_storage(repo_path)
-    ic.Repository.create(st, config=ic.RepositoryConfig(inline_chunk_threshold_bytes=64))
+    ic.Repository.create(st, config=ic.RepositoryConfig(inline_chunk_threshold_bytes=64),
+                         spec_version=spec_version)
     assert ic.Repository.fetch_config(st).inline_chunk_threshold_bytes == 64
     repo = ic.Repository.open(st)
     assert repo.config.inline_chunk_threshold_bytes == 64
@@ -271,13 +294,15 @@ def test_writable_session_on_read_only_storage_is_refused_up_front():
     assert repo.readonly_session("main").snapshot_id == repo.lookup_branch("main")
 
 
-def test_repository_pickles_with_its_handle_settings(tmp_path):
+def test_repository_pickles_with_its_handle_settings(tmp_path, spec_version):
     import pickle
 
     repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")),
-                                authorize_virtual_chunk_access={"file:///d/": None})
+                                authorize_virtual_chunk_access={"file:///d/": None},
+                                spec_version=spec_version)
     repo.set_default_commit_metadata({"author": "me"})
     back = pickle.loads(pickle.dumps(repo))
     assert back.list_branches() == {"main"}
     assert back.default_commit_metadata == {"author": "me"}
     assert back.authorized_virtual_container_prefixes() == {"file:///d/"}
+    assert back.spec_version == spec_version

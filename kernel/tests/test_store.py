@@ -55,9 +55,9 @@ class TestIcechunkStore(StoreTests[IcechunkStore, cpu.Buffer]):
         data = await s.get_chunk_async(path, coords)
         return None if data is None else self.buffer_cls.from_bytes(data)
 
-    @pytest.fixture
-    def store_kwargs(self) -> dict[str, Any]:
-        repo = ic.Repository.create(ic.in_memory_storage())
+    @pytest.fixture(params=[2, 1], ids=["spec2", "spec1"])
+    def store_kwargs(self, request: pytest.FixtureRequest) -> dict[str, Any]:
+        repo = ic.Repository.create(ic.in_memory_storage(), spec_version=request.param)
         return {"session": repo.writable_session("main"), "read_only": False}
 
     def test_store_repr(self, store: IcechunkStore) -> None:

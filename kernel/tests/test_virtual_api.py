@@ -14,6 +14,12 @@ import zarr
 from frazil.format.codec import decode_repo_info
 
 
+@pytest.fixture(params=[2, 1], ids=["spec2", "spec1"])
+def spec_version(request):
+    """Repositories of the virtual-ref tests are created in both spec versions."""
+    return request.param
+
+
 def _data(tmp_path, n=40):
     d = tmp_path / "data"
     d.mkdir()
@@ -68,9 +74,9 @@ def test_config_containers_round_trip_and_match_icechunk(tmp_path):
     assert cfg.virtual_chunk_containers == {}
 
 
-def test_set_virtual_ref_and_chunk_type(tmp_path):
+def test_set_virtual_ref_and_chunk_type(tmp_path, spec_version):
     d, values = _data(tmp_path)
-    repo, prefix = _repo(tmp_path, d)
+    repo, prefix = _repo(tmp_path, d, spec_version=spec_version)
     s = repo.writable_session("main")
     _array(s)
     for i in range(4):
@@ -89,9 +95,9 @@ def test_set_virtual_ref_and_chunk_type(tmp_path):
     np.testing.assert_array_equal(zarr.open_array(r.store, path="v", mode="r")[:], values)
 
 
-def test_set_virtual_refs_returns_failed_indices(tmp_path):
+def test_set_virtual_refs_returns_failed_indices(tmp_path, spec_version):
     d, values = _data(tmp_path)
-    repo, prefix = _repo(tmp_path, d)
+    repo, prefix = _repo(tmp_path, d, spec_version=spec_version)
     s = repo.writable_session("main")
     _array(s)
     specs = [ic.VirtualChunkSpec([i], f"{prefix}blob.bin", 40 * i, 40) for i in range(4)]
@@ -102,9 +108,9 @@ def test_set_virtual_refs_returns_failed_indices(tmp_path):
     np.testing.assert_array_equal(arr[:], values)
 
 
-def test_set_virtual_refs_arr_columnar_with_overrides(tmp_path):
+def test_set_virtual_refs_arr_columnar_with_overrides(tmp_path, spec_version):
     d, values = _data(tmp_path, 64)
-    repo, prefix = _repo(tmp_path, d)
+    repo, prefix = _repo(tmp_path, d, spec_version=spec_version)
     s = repo.writable_session("main")
     _array(s, shape=(8, 8), chunk=1)
     loc = f"{prefix}blob.bin"
@@ -134,9 +140,9 @@ def test_set_virtual_refs_arr_columnar_with_overrides(tmp_path):
     assert len(list(r.chunk_coordinates("v"))) == 62
 
 
-def test_checksum_mismatch_is_an_error_not_stale_data(tmp_path):
+def test_checksum_mismatch_is_an_error_not_stale_data(tmp_path, spec_version):
     d, values = _data(tmp_path)
-    repo, prefix = _repo(tmp_path, d)
+    repo, prefix = _repo(tmp_path, d, spec_version=spec_version)
     mtime = os.stat(d / "blob.bin").st_mtime
     s = repo.writable_session("main")
     _array(s)
@@ -167,10 +173,10 @@ def _icechunk_repo(icechunk, tmp_path, d, prefix, **cfgkw):
                                         authorize_virtual_chunk_access={prefix: None})
 
 
-def test_frazil_written_virtual_refs_read_by_icechunk(tmp_path):
+def test_frazil_written_virtual_refs_read_by_icechunk(tmp_path, spec_version):
     icechunk = pytest.importorskip("icechunk")
     d, values = _data(tmp_path, 64)
-    repo, prefix = _repo(tmp_path, d)
+    repo, prefix = _repo(tmp_path, d, spec_version=spec_version)
     s = repo.writable_session("main")
     _array(s, shape=(8, 8), chunk=1)
     loc = f"{prefix}blob.bin"
@@ -189,7 +195,7 @@ def test_frazil_written_virtual_refs_read_by_icechunk(tmp_path):
     assert isess.all_virtual_chunk_locations() == [loc] * 64
 
 
-def test_icechunk_written_virtual_refs_with_checksums_read_by_frazil(tmp_path):
+def test_icechunk_written_virtual_refs_with_checksums_read_by_frazil(tmp_path, spec_version):
     icechunk = pytest.importorskip("icechunk")
     d, values = _data(tmp_path, 64)
     prefix = f"file://{d}/"
@@ -200,7 +206,7 @@ def test_icechunk_written_virtual_refs_with_checksums_read_by_frazil(tmp_path):
         warnings.simplefilter("ignore")
         irepo = icechunk.Repository.create(
             icechunk.local_filesystem_storage(str(tmp_path / "repo")), config=cfg,
-            authorize_virtual_chunk_access={prefix: None})
+            authorize_virtual_chunk_access={prefix: None}, spec_version=spec_version)
     s = irepo.writable_session("main")
     _array(s, shape=(64,), chunk=1)
     mtime = os.stat(d / "blob.bin").st_mtime
@@ -222,9 +228,9 @@ def test_icechunk_written_virtual_refs_with_checksums_read_by_frazil(tmp_path):
         zarr.open_array(r.store, path="v", mode="r")[:]
 
 
-def test_single_batch_commit_fast_path(tmp_path):
+def test_single_batch_commit_fast_path(tmp_path, spec_version):
     d, values = _data(tmp_path, 64)
-    repo, prefix = _repo(tmp_path, d)
+    repo, prefix = _repo(tmp_path, d, spec_version=spec_version)
     s = repo.writable_session("main")
     _array(s, shape=(8, 8), chunk=1)
     s.store.set_virtual_refs_arr("v", (4, 8), [f"{prefix}blob.bin"] * 32,

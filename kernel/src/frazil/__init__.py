@@ -59,6 +59,7 @@ from frazil.errors import (
     SnapshotNotFoundError,
     StorageError,
 )
+from frazil.format.versions import SpecVersion
 from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
 from frazil.repository import Repository
 from frazil.session import Session
@@ -66,6 +67,7 @@ from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
 from frazil.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from frazil.store import IcechunkStore
 from frazil.types import CommitMethod, SessionMode
+from frazil.upgrade import supported_spec_versions, upgrade_icechunk_repository
 from frazil.virtual import (
     AnyObjectStoreConfig,
     ChunkType,
@@ -122,6 +124,7 @@ __all__ = [
     "SessionStateError",
     "SnapshotInfo",
     "SnapshotNotFoundError",
+    "SpecVersion",
     "Storage",
     "StorageConcurrencySettings",
     "StorageError",
@@ -132,6 +135,7 @@ __all__ = [
     "VersionSelection",
     "VirtualChunkContainer",
     "VirtualChunkSpec",
+    "__version__",
     "containers_credentials",
     "credentials",
     "errors",
@@ -145,15 +149,16 @@ __all__ = [
     "shutdown_telemetry",
     "spec_version",
     "storage_from_url",
+    "supported_spec_versions",
     "types",
+    "upgrade_icechunk_repository",
     "user_agent",
-    "__version__",
 ]
 
 
-def spec_version() -> int:
-    """The Icechunk spec version frazil writes."""
-    return 2
+def spec_version() -> SpecVersion:
+    """The Icechunk spec version frazil writes by default (it also reads and writes v1)."""
+    return SpecVersion.current()
 
 
 def __getattr__(name: str) -> object:

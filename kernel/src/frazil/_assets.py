@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import Any
 
 from frazil.errors import ErrorKind, FormatError, RepositoryNotFoundError, SnapshotNotFoundError
-from frazil.format import codec
+from frazil.format import _v1, codec
 from frazil.format.ids import ObjectId, b32encode
 from frazil.format.model import Manifest, RepoInfo, Snapshot, TransactionLog
 from frazil.storage import ObjectNotFoundError, Storage
@@ -73,8 +73,10 @@ def remember_repo_info(data: bytes, info: RepoInfo) -> None:
 class AssetManager:
     """Reads and writes the metadata files and chunks of one repository."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, spec_version: int = 2) -> None:
         self.storage = storage
+        #: the encoding of the files written (1: a spec-v1 repository); both are read
+        self.spec_version = spec_version
         self._snapshots = _LRU(64)
         self._manifests = _LRU(256)
         self._txlogs = _LRU(64)
@@ -128,11 +130,13 @@ class AssetManager:
     async def fetch_snapshot(self, sid: ObjectId) -> Snapshot:
         path = SNAPSHOTS + str(sid)
         return await self._fetch_cached(  # type: ignore[no-any-return]
-            self._snapshots, sid, path, codec.decode_snapshot, f"snapshot {sid}",
+            self._snapshots, sid, path, _v1.decode_snapshot, f"snapshot {sid}",
             lambda: SnapshotNotFoundError(f"snapshot {sid} not found (missing {path})"))
 
     async def write_snapshot(self, snap: Snapshot) -> None:
-        await self.storage.put_object(SNAPSHOTS + str(snap.id), codec.encode_snapshot(snap))
+        data = (_v1.encode_snapshot_v1(snap) if self.spec_version == 1
+                else codec.encode_snapshot(snap))
+        await self.storage.put_object(SNAPSHOTS + str(snap.id), data)
         self._snapshots.put(snap.id, snap)
 
     # ------------------------------------------------------------- manifests
@@ -146,6 +150,8 @@ class AssetManager:
     async def write_manifest(self, man: Manifest, data: bytes | None = None) -> int:
         if data is None:
             data = codec.encode_manifest(man)
+        if self.spec_version == 1:
+            data = _v1.with_spec_version(data, 1)
         await self.storage.put_object(MANIFESTS + str(man.id), data)
         self._manifests.put(man.id, man)
         return len(data)
@@ -159,7 +165,10 @@ class AssetManager:
                 f"transaction log of snapshot {sid} not found ({path})"))
 
     async def write_transaction_log(self, tx: TransactionLog) -> None:
-        await self.storage.put_object(TRANSACTIONS + str(tx.id), codec.encode_transaction_log(tx))
+        data = codec.encode_transaction_log(tx)
+        if self.spec_version == 1:
+            data = _v1.with_spec_version(data, 1)
+        await self.storage.put_object(TRANSACTIONS + str(tx.id), data)
         self._txlogs.put(tx.id, tx)
 
     # ---------------------------------------------------------------- chunks

@@ -99,6 +99,7 @@ class ErrorKind(StrEnum):
     CONFIG_DESERIALIZATION = "config-deserialization"
     INVALID_FILE_FORMAT = "invalid-file-format"
     UNSUPPORTED_SPEC_VERSION = "unsupported-spec-version"
+    INVALID_REPOSITORY_MIGRATION = "invalid-repository-migration"
     PLUGIN_NOT_FOUND = "plugin-not-found"
     PLUGIN_CONFLICT = "plugin-conflict"
     CONCURRENCY = "concurrency"

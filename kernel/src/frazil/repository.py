@@ -17,6 +17,7 @@ from typing import Any
 from frazil import _refs, ops
 from frazil._assets import AssetManager
 from frazil._state import RepoInfoFileState, RepoState, now_micros
+from frazil._state_v1 import RefsState, needs_v2_error
 from frazil._sync import sync, with_sync_facades
 from frazil._virtual import VirtualChunkReader
 from frazil.config import RepositoryConfig
@@ -40,6 +41,7 @@ from frazil.format.model import (
     TransactionLog,
     UpdateRecord,
 )
+from frazil.format.versions import SpecVersion, parse_spec_version
 from frazil.session import Session
 from frazil.snapshots import SnapshotInfo, Update
 from frazil.split import ManifestSplitPolicy, make_policy
@@ -57,10 +59,13 @@ class Repository:
     """A versioned Zarr repository on a ``Storage`` (icechunk's ``Repository``)."""
 
     def __init__(self, storage: Storage, config: RepositoryConfig,
-                 authorize_virtual_chunk_access: dict[str, Any] | None = None) -> None:
+                 authorize_virtual_chunk_access: dict[str, Any] | None = None,
+                 spec_version: int = 2) -> None:
         self._storage = storage
-        self._assets = AssetManager(storage)
-        self._state: RepoState = RepoInfoFileState(self._assets)
+        self._spec = SpecVersion(spec_version)
+        self._assets = AssetManager(storage, int(self._spec))
+        self._state: RepoState = (RefsState(self._assets) if self._spec == SpecVersion.v1
+                                  else RepoInfoFileState(self._assets))
         self._config = config
         self._authorized = dict(authorize_virtual_chunk_access or {})
         self._default_commit_metadata: dict[str, Any] = {}
@@ -75,10 +80,12 @@ class Repository:
         return {"storage": self._storage, "config": self._config,
                 "authorized": self._authorized,
                 "default_commit_metadata": self._default_commit_metadata,
-                "manifest_split_policy": self._manifest_split_policy}
+                "manifest_split_policy": self._manifest_split_policy,
+                "spec_version": int(self._spec)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["storage"], state["config"], state["authorized"])  # type: ignore[misc]
+        self.__init__(state["storage"], state["config"], state["authorized"],  # type: ignore[misc]
+                      state.get("spec_version", 2))
         self._default_commit_metadata = state["default_commit_metadata"]
         self._manifest_split_policy = state["manifest_split_policy"]
 
@@ -89,18 +96,17 @@ class Repository:
         storage: Storage,
         config: RepositoryConfig | None = None,
         authorize_virtual_chunk_access: dict[str, Any] | None = None,
-        spec_version: int | None = None,
+        spec_version: SpecVersion | int | None = None,
         check_clean_root: bool = True,
         attribution: Any = None,
     ) -> Repository:
-        """Create a new repository; see :meth:`create`."""
-        if spec_version not in (None, 2) and int(spec_version) != 2:
-            raise InvalidInputError(f"frazil writes spec version 2 only, not {spec_version}",
-                                    ErrorKind.UNSUPPORTED_SPEC_VERSION)
+        """Create a new repository (spec version 2 unless ``spec_version=1``); see ``create``."""
+        version = parse_spec_version(spec_version)
         storage.check_can_create_repository()
-        assets = AssetManager(storage)
-        state = RepoInfoFileState(assets)
-        if await state.exists():
+        assets = AssetManager(storage, int(version))
+        state: RepoState = (RefsState(assets) if version == SpecVersion.v1
+                            else RepoInfoFileState(assets))
+        if await Repository.exists_async(storage):
             raise AlreadyExistsError(f"a repository already exists at {storage!r}",
                                      ErrorKind.REPOSITORY_ALREADY_EXISTS)
         if check_clean_root and await storage.list_objects(""):
@@ -112,11 +118,14 @@ class Repository:
         snap = Snapshot(id=INITIAL_SNAPSHOT_ID, nodes=[], flushed_at=t,
                         message=INITIAL_MESSAGE, metadata=copy.deepcopy(_ROOT_MD),
                         manifest_files=[])
-        await asyncio.gather(assets.write_snapshot(snap),
-                             assets.write_transaction_log(TransactionLog(id=INITIAL_SNAPSHOT_ID)))
+        if version == SpecVersion.v1:  # icechunk writes no tx log for a v1 first snapshot
+            await assets.write_snapshot(snap)
+        else:
+            await asyncio.gather(assets.write_snapshot(snap), assets.write_transaction_log(
+                TransactionLog(id=INITIAL_SNAPSHOT_ID)))
         cfg = config if config is not None else RepositoryConfig()
         info = RepoInfo(
-            spec_version=2,
+            spec_version=int(version),
             branches={"main": INITIAL_SNAPSHOT_ID},
             tags={},
             deleted_tags=set(),
@@ -128,7 +137,7 @@ class Repository:
             config=cfg._to_dict() if config is not None else None,
         )
         await state.initialize(info)
-        return cls(storage, cfg, authorize_virtual_chunk_access)
+        return cls(storage, cfg, authorize_virtual_chunk_access, int(version))
 
     @classmethod
     async def open_async(
@@ -139,10 +148,14 @@ class Repository:
         attribution: Any = None,
     ) -> Repository:
         """Open an existing repository; see :meth:`open`."""
-        info = await RepoInfoFileState(AssetManager(storage)).fetch()
-        persisted = RepositoryConfig._from_dict(info.config)
+        version = await Repository._detect_spec_version(storage)
+        if version == SpecVersion.v1:
+            stored = await RefsState(AssetManager(storage, 1)).fetch_config()
+        else:  # no repository at all raises RepositoryNotFoundError here
+            stored = (await RepoInfoFileState(AssetManager(storage)).fetch()).config
+        persisted = RepositoryConfig._from_dict(stored)
         cfg = persisted.merge(config) if config is not None else persisted
-        return cls(storage, cfg, authorize_virtual_chunk_access)
+        return cls(storage, cfg, authorize_virtual_chunk_access, int(version or 2))
 
     @classmethod
     async def open_or_create_async(cls, storage: Storage, config: RepositoryConfig | None = None,
@@ -151,7 +164,7 @@ class Repository:
                                    check_clean_root: bool = True,
                                    attribution: Any = None) -> Repository:
         """Open the repository at ``storage``, creating it if absent."""
-        if await RepoInfoFileState(AssetManager(storage)).exists():
+        if await Repository.exists_async(storage):
             return await cls.open_async(storage, config, authorize_virtual_chunk_access)
         return await cls.create_async(storage, config, authorize_virtual_chunk_access,
                                       create_version, check_clean_root)
@@ -159,21 +172,33 @@ class Repository:
     @staticmethod
     async def exists_async(storage: Storage) -> bool:
         """Whether a repository exists at ``storage``."""
-        return await RepoInfoFileState(AssetManager(storage)).exists()
+        return await Repository._detect_spec_version(storage) is not None
 
     @staticmethod
-    async def fetch_spec_version_async(storage: Storage) -> int | None:
+    async def _detect_spec_version(storage: Storage) -> SpecVersion | None:
+        # a repo info file wins over v1 refs: an upgrade writes it last
+        v2, v1 = await asyncio.gather(RepoInfoFileState(AssetManager(storage)).exists(),
+                                      RefsState(AssetManager(storage, 1)).exists())
+        if v2:
+            return SpecVersion.v2
+        return SpecVersion.v1 if v1 else None
+
+    @staticmethod
+    async def fetch_spec_version_async(storage: Storage) -> SpecVersion | None:
         """The spec version of the repository at ``storage`` (``None`` if none)."""
-        state = RepoInfoFileState(AssetManager(storage))
-        if not await state.exists():
-            return None
-        return (await state.fetch()).spec_version
+        version = await Repository._detect_spec_version(storage)
+        if version != SpecVersion.v2:
+            return version
+        return SpecVersion((await RepoInfoFileState(AssetManager(storage)).fetch()).spec_version)
 
     @staticmethod
     async def fetch_config_async(storage: Storage) -> RepositoryConfig | None:
         """The configuration persisted in the repository at ``storage``."""
-        info = await RepoInfoFileState(AssetManager(storage)).fetch()
-        return None if info.config is None else RepositoryConfig._from_dict(info.config)
+        if await Repository._detect_spec_version(storage) == SpecVersion.v1:
+            stored = await RefsState(AssetManager(storage, 1)).fetch_config()
+        else:
+            stored = (await RepoInfoFileState(AssetManager(storage)).fetch()).config
+        return None if stored is None else RepositoryConfig._from_dict(stored)
 
     # ========================================================== properties
     @property
@@ -185,8 +210,8 @@ class Repository:
         return self._config
 
     @property
-    def spec_version(self) -> int:
-        return 2
+    def spec_version(self) -> SpecVersion:
+        return self._spec
 
     def authorized_virtual_container_prefixes(self) -> set[str]:
         return self._virtual.authorized_prefixes
@@ -402,7 +427,9 @@ class Repository:
 
     # ============================================================ metadata
     async def get_metadata_async(self) -> dict[str, Any]:
-        """The repository-level metadata."""
+        """The repository-level metadata (spec version 2 repositories only)."""
+        if self._spec == SpecVersion.v1:
+            raise needs_v2_error()
         return copy.deepcopy((await self._repo_info()).metadata)
 
     @property

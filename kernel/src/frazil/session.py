@@ -542,6 +542,8 @@ class Session:
             files[man.id] = ManifestFileInfo(man.id, len(data), files[man.id].num_chunk_refs)
         snap = Snapshot(id=sid, nodes=out_nodes, flushed_at=now_micros(), message=message,
                         metadata=md, manifest_files=[files[k] for k in sorted(files)])
+        if self._assets.spec_version == 1:  # v1 snapshots name their parent
+            snap.parent_id = self._snapshot.id
         return snap, ch.transaction_log(sid, nodes), encoded
 
     # =========================================================== rearrange

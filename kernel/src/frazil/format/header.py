@@ -16,6 +16,9 @@ MAGIC = "ICE🧊CHUNK".encode()
 IMPL_NAME_LEN = 24
 HEADER_LEN = len(MAGIC) + IMPL_NAME_LEN + 3
 SPEC_VERSION = 2
+#: spec versions whose file header frazil reads (a v1 repository, or v1 files
+#: left in an upgraded one); the payload codec is chosen by the caller
+READABLE_VERSIONS = (1, 2)
 IMPLEMENTATION_NAME = "frazil-0.1.0"
 _ZSTD_LEVEL = 3
 # A metadata file inflating past this is treated as hostile, not decoded:
@@ -39,10 +42,10 @@ class Compression(enum.IntEnum):
     ZSTD = 1
 
 
-def encode_file(file_type: FileType, payload: bytes) -> bytes:
+def encode_file(file_type: FileType, payload: bytes, spec_version: int = SPEC_VERSION) -> bytes:
     """Header + zstd-compressed ``payload``."""
     name = IMPLEMENTATION_NAME.encode().ljust(IMPL_NAME_LEN, b" ")
-    header = MAGIC + name + bytes((SPEC_VERSION, int(file_type), int(Compression.ZSTD)))
+    header = MAGIC + name + bytes((spec_version, int(file_type), int(Compression.ZSTD)))
     return header + zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(payload)
 
 
@@ -58,9 +61,10 @@ def decode_file(data: bytes, expected: FileType, what: str) -> bytes:
         raise FormatError(f"{what}: not an Icechunk file (bad magic bytes)",
                           ErrorKind.INVALID_FILE_FORMAT)
     version, ftype, compression = data[HEADER_LEN - 3 : HEADER_LEN]
-    if version != SPEC_VERSION:
-        raise FormatError(f"{what}: unsupported spec version {version} (frazil reads version "
-                          f"{SPEC_VERSION})", ErrorKind.UNSUPPORTED_SPEC_VERSION)
+    if version not in READABLE_VERSIONS:
+        raise FormatError(f"{what}: unsupported spec version {version} (frazil reads versions "
+                          f"{', '.join(map(str, READABLE_VERSIONS))})",
+                          ErrorKind.UNSUPPORTED_SPEC_VERSION)
     if ftype != int(expected):
         raise FormatError(f"{what}: file type {ftype}, expected {int(expected)} "
                           f"({expected.name.lower()})", ErrorKind.INVALID_FILE_FORMAT)
@@ -114,3 +118,15 @@ def _inflate(body: bytes, what: str) -> bytes:
         raise FormatError(f"{what}: apparent size too large to decompress",
                           ErrorKind.INVALID_FILE_FORMAT) from None
 
+
+
+def file_spec_version(data: bytes) -> int:
+    """The spec version byte of a metadata file's header (0 when too short to have one)."""
+    return data[HEADER_LEN - 3] if len(data) >= HEADER_LEN else 0
+
+
+def with_spec_version(data: bytes, spec_version: int) -> bytes:
+    """``data`` (complete file bytes) with its header's spec version byte set."""
+    if data[HEADER_LEN - 3] == spec_version:
+        return data
+    return data[: HEADER_LEN - 3] + bytes((spec_version,)) + data[HEADER_LEN - 2:]

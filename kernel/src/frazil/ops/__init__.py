@@ -9,5 +9,7 @@ here as they arrive.
 from __future__ import annotations
 
 from frazil.ops._history import ancestry, ancestry_list, as_of, ops_log, snapshot_info
+from frazil.ops._upgrade import UpgradePlan, plan_upgrade, upgrade_v1_to_v2
 
-__all__ = ["ancestry", "ancestry_list", "as_of", "ops_log", "snapshot_info"]
+__all__ = ["UpgradePlan", "ancestry", "ancestry_list", "as_of", "ops_log", "plan_upgrade",
+           "snapshot_info", "upgrade_v1_to_v2"]

@@ -43,14 +43,16 @@ def _worker(storage: Any, proc: int, commits: int, rebase: Any, start_at: float)
 
 
 def check_concurrent_commits(storage: Any, *, processes: int = 4, commits: int = 15,
-                             rebase: bool = False, solver: Any = None) -> int:
+                             rebase: bool = False, solver: Any = None,
+                             spec_version: int | None = None) -> int:
     """Run the check on an empty ``storage``; returns how many commits had to retry.
 
     With ``rebase=True`` the workers commit with ``rebase_with=solver`` (a
     registered solver name or a picklable solver; default ``ConflictDetector()``).
     Their writes touch different chunks, so every rebase must succeed.
+    ``spec_version=1`` runs it on a spec-v1 repository (branch refs as objects).
     """
-    repo = frazil.Repository.create(storage)
+    repo = frazil.Repository.create(storage, spec_version=spec_version)
     s = repo.writable_session("main")
     zarr.create_array(s.store, name="grid", shape=(processes, commits), chunks=(1, 1),
                       dtype="i4", fill_value=-1)

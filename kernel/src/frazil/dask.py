@@ -91,6 +91,8 @@ def store_dask(*, sources: Sequence[Any], targets: Sequence[Any],
     region_list = list(regions) if regions is not None else None
     stored = da.store(list(sources), list(targets), regions=region_list, compute=False,
                       return_stored=True, load_stored=False, lock=False)
+    if not isinstance(stored, tuple | list):
+        stored = [stored]  # dask returns a lone array for a single source
     # every block of a stored array evaluates to the zarr array (its fork) it wrote into
     leaves = [block for arr in stored for block in arr.to_delayed().ravel().tolist()]
     (merged,) = dask.compute(_tree_merge(leaves, fan_in), **store_kwargs)

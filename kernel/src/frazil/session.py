@@ -589,6 +589,8 @@ class Session:
             if not isinstance(other, Session):
                 raise InvalidInputError(f"can only merge frazil sessions, not "
                                         f"{type(other).__name__}")
+            if other is self:
+                continue  # its edits are already here
             current = {n.path: n for n in self.list_nodes()}
             _fork.merge_changes(self._changes, self._base_nodes, current, other._changes)
 

@@ -25,8 +25,12 @@ import tempfile
 import time
 import types
 
-import numpy as np
-import zarr
+# this file shares its name with the ``distributed`` package: keep its folder off the path
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import numpy as np  # noqa: E402
+import zarr  # noqa: E402
 
 CHUNK = 2**17  # float64 elements per chunk: 1 MiB
 
@@ -79,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     import cloudpickle  # noqa: PLC0415 - benchmark-only dependencies
     import distributed  # noqa: PLC0415
 
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    if __name__ != "__main__":  # functions of __main__ already travel by value
+        cloudpickle.register_pickle_by_value(sys.modules[__name__])
     libs = [importlib.import_module(name) for name in ("icechunk", "frazil")]
     if hasattr(libs[0], "set_logs_filter"):
         libs[0].set_logs_filter("error")

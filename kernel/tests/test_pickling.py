@@ -64,7 +64,7 @@ def test_in_memory_data_never_leaves_the_process():
     repo = ic.Repository.create(storage)
     _committed_array(repo)
     back = _roundtrip(repo)  # the handle pickles, its data does not (icechunk's rule)
-    with pytest.raises(ic.IcechunkError):
+    with pytest.raises(ic.RepositoryNotFoundError):
         back.list_branches()
     assert repo.list_branches() == {"main"}
 

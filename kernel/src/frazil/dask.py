@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import dask
-import dask.array as da
+try:
+    import dask
+    import dask.array as da
+except ImportError as e:  # an optional dependency: say how to get it
+    raise ImportError("frazil.dask needs dask: pip install 'frazil[dask]'") from e
 from packaging.version import Version
 
 from frazil.distributed import extract_session, merge_sessions

@@ -13,8 +13,12 @@ import inspect
 from collections.abc import Hashable, Mapping, MutableMapping
 from typing import Any, Literal
 
-import xarray as xr
 import zarr
+
+try:
+    import xarray as xr
+except ImportError as e:  # an optional dependency: say how to get it
+    raise ImportError("frazil.xarray needs xarray: pip install 'frazil[xarray]'") from e
 from packaging.version import Version
 from xarray.backends.common import ArrayWriter
 from xarray.backends.zarr import ZarrStore

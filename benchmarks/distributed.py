@@ -34,6 +34,9 @@ import zarr  # noqa: E402
 
 CHUNK = 2**17  # float64 elements per chunk: 1 MiB
 
+# dashboard off; the scheduler's remaining HTTP routes on a free port, not 8787
+_NO_FIXED_PORT = {"dashboard_address": "127.0.0.1:0"}
+
 
 def _write_slab(fork: object, lo: int, hi: int) -> object:
     """Worker side: write elements [lo, hi) of /a through the fork and return it."""
@@ -90,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         libs[0].set_logs_filter("error")
     n = args.mib * 2**20 // 8 // CHUNK * CHUNK
     with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+                                  host="127.0.0.1", dashboard_address=None,
+                                  scheduler_kwargs=_NO_FIXED_PORT) as cluster, \
             distributed.Client(cluster) as client:
         for lib in libs:  # warm-up: imports on the workers, first-use caches
             _one_run(lib, client, n, args.workers)

@@ -22,13 +22,17 @@ cloudpickle = pytest.importorskip("cloudpickle")
 
 pytestmark = pytest.mark.interop
 
+# dashboard off; the scheduler's remaining HTTP routes on a free port, not 8787
+_NO_FIXED_PORT = {"dashboard_address": "127.0.0.1:0"}
+
 
 @pytest.fixture(scope="module")
 def client():
     # workers cannot import this test module: send its functions by value
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       host="127.0.0.1", dashboard_address=None)
+                                       host="127.0.0.1", dashboard_address=None,
+                                       scheduler_kwargs=_NO_FIXED_PORT)
     c = distributed.Client(cluster)
     try:
         yield c
@@ -36,7 +40,6 @@ def client():
         c.close()
         cluster.close()
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-
 
 def _write_block(fork, i: int):
     """Worker side: write block ``i`` of /a (after the resize) and of /b; return the fork."""
@@ -61,7 +64,9 @@ def test_dirty_session_forks_workers_write_merge_commit(client, repo_path):
     s = repo.writable_session("main")
     zarr.open_array(s.store, path="a").resize((16,))  # workers must see it
     zarr.create_array(s.store, name="b", shape=(4,), chunks=(2,), dtype="i4", fill_value=9)
-    forks = client.gather(client.map(_write_block, [s.fork(), s.fork()], [0, 1]))
+    sent = [s.fork(), s.fork()]
+    assert s.snapshot_id not in {f.snapshot_id for f in sent}  # anonymous bases
+    forks = client.gather(client.map(_write_block, sent, [0, 1]))
     assert all(type(f) is frazil.ForkSession for f in forks)
     s.merge(*forks)
     sid = s.commit("two workers")
@@ -72,6 +77,8 @@ def test_dirty_session_forks_workers_write_merge_commit(client, repo_path):
     assert [x.id for x in theirs.ancestry(branch="main")][:2] == [sid, first]
     np.testing.assert_array_equal(_read(ro, "a"), expected_a)
     np.testing.assert_array_equal(_read(ro, "b"), [0, 0, 1, 1])
+    # the forks' anonymous base is in no ref and no repo info list, as icechunk's
+    assert sent[0].snapshot_id not in {x.id for x in theirs.ancestry(branch="main")}
     # and the other way: icechunk forks on the same cluster, frazil reads
     ts = theirs.writable_session("main")
     zarr.open_array(ts.store, path="a").resize((24,))

@@ -50,6 +50,12 @@ def _write_block(fork, i: int):
     return fork
 
 
+def _handle_settings(session):
+    """Worker side: the authorizations and container prefixes the session arrived with."""
+    repo = session._repo
+    return repo._authorized, sorted(repo.config.virtual_chunk_containers)
+
+
 def _read(session, path: str):
     return zarr.open_array(session.store, path=path, mode="r")[:]
 
@@ -145,8 +151,12 @@ def test_distributed_read_and_virtual_chunks_on_workers(client, tmp_path):
     cfg = frazil.RepositoryConfig.default()
     cfg.set_virtual_chunk_container(frazil.VirtualChunkContainer(
         prefix, frazil.local_filesystem_store(str(d))))
+    cfg.set_virtual_chunk_container(frazil.VirtualChunkContainer(
+        "s3://bucket/", frazil.s3_store(region="us-east-1")))
+    creds = frazil.s3_static_credentials(access_key_id="AK", secret_access_key="SK")
+    auth = {prefix: None, "s3://bucket/": creds}
     vrepo = frazil.Repository.create(frazil.local_filesystem_storage(str(tmp_path / "v")),
-                                     config=cfg, authorize_virtual_chunk_access={prefix: None})
+                                     config=cfg, authorize_virtual_chunk_access=auth)
     vs = vrepo.writable_session("main")
     zarr.create_array(vs.store, name="v", shape=(4,), chunks=(4,), dtype="<i4",
                       compressors=None, fill_value=-1)
@@ -154,4 +164,7 @@ def test_distributed_read_and_virtual_chunks_on_workers(client, tmp_path):
     vs.commit("virtual")
     got = client.submit(_read, vrepo.readonly_session("main"), "v").result()
     np.testing.assert_array_equal(got, np.arange(4))
+    seen = client.submit(_handle_settings, vrepo.readonly_session("main")).result()
+    assert seen == (auth, sorted(["s3://bucket/", prefix]))
+    assert seen[0]["s3://bucket/"].static.secret_access_key == "SK"
     assert icechunk.Repository.exists(icechunk.local_filesystem_storage(path))

@@ -100,3 +100,13 @@ def test_to_icechunk_dataarray_eager_and_lazy(repo, repo_path):
                              engine="zarr", consolidated=False).load()
     np.testing.assert_array_equal(back.values, np.arange(3.0))
     assert back.name == "t"
+
+
+def test_two_writes_and_an_append_in_one_session(repo, repo_path):
+    """Each to_icechunk forks the session as it is (new arrays, merged chunks, resize)."""
+    s = repo.writable_session("main")
+    to_icechunk(_ds(0, 4), s)
+    to_icechunk(_ds(4, 2), s, append_dim="time")
+    to_icechunk(_ds(6, 4), s, append_dim="time")
+    s.commit("three writes")
+    xr.testing.assert_identical(_icechunk_open(repo_path), _ds(0, 10).compute())

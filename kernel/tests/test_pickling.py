@@ -102,6 +102,7 @@ def test_dirty_fork_sees_new_arrays_and_resizes(repo, repo_path):
     tip = repo.lookup_branch("main")
     fork = s.fork()
     assert isinstance(fork, ic.ForkSession) and not fork.read_only and fork.branch is None
+    assert fork.mode == "readonly" and s.mode == "writable"  # icechunk 2.3 says so too
     assert not fork.has_uncommitted_changes and s.has_uncommitted_changes
     # an anonymous snapshot: written, but no branch moved
     assert set(os.listdir(os.path.join(repo_path, "snapshots"))) - before == {fork.snapshot_id}

@@ -607,6 +607,11 @@ class ForkSession(Session):
     def __getstate__(self) -> dict[str, Any]:
         return _fork.session_state(self, with_changes=True)
 
+    @property
+    def mode(self) -> str:
+        # icechunk 2.3 reports forks as "readonly" although they write (read_only is False)
+        return "readonly"
+
     async def commit_async(self, message: str, metadata: dict[str, Any] | None = None, *,
                            allow_empty: bool = False, rebase_with: Any = None,
                            rebase_tries: int = 1_000, **_: Any) -> str:

@@ -7,6 +7,9 @@ same code paths run in-process (forks shared between threads), and icechunk
 
 from __future__ import annotations
 
+import importlib
+import inspect
+
 import frazil as ic
 import numpy as np
 import pytest
@@ -110,3 +113,13 @@ def test_two_writes_and_an_append_in_one_session(repo, repo_path):
     to_icechunk(_ds(6, 4), s, append_dim="time")
     s.commit("three writes")
     xr.testing.assert_identical(_icechunk_open(repo_path), _ds(0, 10).compute())
+
+
+@pytest.mark.parametrize(("module", "name"), [
+    ("xarray", "to_icechunk"), ("dask", "store_dask"),
+    ("distributed", "extract_session"), ("distributed", "merge_sessions")])
+def test_signatures_match_icechunk(module, name):
+    mine = inspect.signature(getattr(importlib.import_module(f"frazil.{module}"), name))
+    theirs = inspect.signature(getattr(importlib.import_module(f"icechunk.{module}"), name))
+    assert [(p.name, p.kind, p.default) for p in mine.parameters.values()] == \
+        [(p.name, p.kind, p.default) for p in theirs.parameters.values()]

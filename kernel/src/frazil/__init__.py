@@ -62,7 +62,7 @@ from frazil.errors import (
 from frazil.format.versions import SpecVersion
 from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
 from frazil.repository import Repository
-from frazil.session import Session
+from frazil.session import ForkSession, Session
 from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
 from frazil.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from frazil.store import IcechunkStore
@@ -119,6 +119,7 @@ __all__ = [
     "Repository",
     "RepositoryConfig",
     "RepositoryNotFoundError",
+    "ForkSession",
     "Session",
     "SessionMode",
     "SessionStateError",

@@ -14,7 +14,7 @@ import datetime as _dt
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from frazil import _refs, ops
+from frazil import _fork, _refs, ops
 from frazil._assets import AssetManager
 from frazil._state import RepoInfoFileState, RepoState, now_micros
 from frazil._state_v1 import RefsState, needs_v2_error
@@ -77,14 +77,15 @@ class Repository:
 
     def __getstate__(self) -> dict[str, Any]:
         # caches, resolvers and the state layer are rebuilt on the other side
-        return {"storage": self._storage, "config": self._config,
+        return {"storage": _fork.picklable_storage(self._storage), "config": self._config,
                 "authorized": self._authorized,
                 "default_commit_metadata": self._default_commit_metadata,
                 "manifest_split_policy": self._manifest_split_policy,
                 "spec_version": int(self._spec)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["storage"], state["config"], state["authorized"],  # type: ignore[misc]
+        storage = _fork.unpickled_storage(state["storage"])
+        self.__init__(storage, state["config"], state["authorized"],  # type: ignore[misc]
                       state.get("spec_version", 2))
         self._default_commit_metadata = state["default_commit_metadata"]
         self._manifest_split_policy = state["manifest_split_policy"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from frazil import _chunkrefs as cr
-from frazil import _reindex
+from frazil import _fork, _reindex
 from frazil._assets import AssetManager
 from frazil._grid import chunk_counts
 from frazil._refs import normalize_node_path
@@ -30,6 +30,7 @@ from frazil.errors import (
     ConflictError,
     ErrorKind,
     FormatError,
+    IcechunkError,
     InvalidInputError,
     NodeNotFoundError,
     ReadOnlyError,
@@ -61,7 +62,7 @@ from frazil.virtual import ChunkType
 if TYPE_CHECKING:
     from frazil.repository import Repository
 
-__all__ = ["Session"]
+__all__ = ["ForkSession", "Session"]
 
 
 def array_shape_from_metadata(meta: dict[str, Any], path: str) -> ArrayData:
@@ -603,3 +604,97 @@ class Session:
         node, refs = await self._live_refs(array_path)
         changes = _reindex.reindex_changes(node, refs, forward, backward)
         self._changes.set_chunk_refs(node.id, changes)
+
+    # ================================================= distributed: pickling, fork, merge
+    def __getstate__(self) -> dict[str, Any]:
+        # icechunk's rule: only read-only sessions (and forks) travel to other processes
+        if not self._read_only:
+            raise ValueError(_fork.PICKLE_WRITABLE_MESSAGE)
+        return _fork.session_state(self, with_changes=False)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        _fork.restore_session(self, state)
+
+    def fork(self) -> ForkSession:
+        """A child session that can be pickled to a worker, written to and merged back.
+
+        The coordinator opens a writable session, calls ``fork()`` once per
+        worker job and sends each :class:`ForkSession` to its worker, which
+        writes through ``fork.store``. The forks come back (pickled) and
+        :meth:`merge` folds them into this session, which then commits.
+        Uncommitted changes of this session (new arrays, resizes, chunks) are
+        written first as an anonymous snapshot that the fork is based on, so
+        workers see them; no branch moves.
+
+        Raises
+        ------
+        SessionStateError
+            When this session is read-only (read-only sessions pickle directly).
+        """
+        return sync(self._fork_async())
+
+    async def _fork_async(self) -> ForkSession:
+        if self._read_only:
+            raise SessionStateError(
+                "cannot fork a read-only session, read-only sessions can be serialized and "
+                "transmitted directly", ErrorKind.READ_ONLY_SESSION)
+        base = self._snapshot
+        if not self._changes.is_empty():
+            base = await _fork.write_anonymous_snapshot(self)
+        return ForkSession(self._repo, base, branch=None, read_only=False, assets=self._assets,
+                           state=self._state, virtual=self._virtual)
+
+    async def merge_async(self, *others: ForkSession) -> None:
+        """Fold the changes of forked sessions ``others`` into this session.
+
+        Parameters
+        ----------
+        others : ForkSession
+            The forks (usually returned by workers) to merge, in order; a later
+            fork's edit of the same chunk wins.
+        """
+        self._check_writable()
+        for other in others:
+            if not isinstance(other, Session):
+                raise InvalidInputError(f"can only merge frazil sessions, not "
+                                        f"{type(other).__name__}")
+            if other is self:
+                continue  # its edits are already here
+            current = {n.path: n for n in self.list_nodes()}
+            _fork.merge_changes(self._changes, self._base_nodes, current, other._changes)
+
+
+@with_sync_facades
+class ForkSession(Session):
+    """A writable session that pickles to a worker, writes there and merges back.
+
+    Made by :meth:`Session.fork`. Forks can neither commit nor flush: merge
+    them into the session that created them with :meth:`Session.merge` and
+    commit that one.
+    """
+
+    def __getstate__(self) -> dict[str, Any]:
+        return _fork.session_state(self, with_changes=True)
+
+    @property
+    def mode(self) -> SessionMode:
+        # icechunk 2.3 reports forks as read-only although they write (read_only is False)
+        return SessionMode.readonly
+
+    async def commit_async(self, message: str, metadata: dict[str, Any] | None = None, *,
+                           allow_empty: bool = False, rebase_with: Any = None,
+                           rebase_tries: int = 1_000, **_: Any) -> str:
+        """Always refused: merge the fork into its parent session and commit that."""
+        raise SessionStateError(
+            "commits are not allowed on read-only or forked sessions, merge forked sessions "
+            "back into the base session before committing", ErrorKind.COMMIT_NOT_ALLOWED)
+
+    async def amend_async(self, message: str, *, metadata: dict[str, Any] | None = None,
+                          allow_empty: bool = False) -> str:
+        """Always refused: merge the fork into its parent session and amend that."""
+        return await self.commit_async(message, metadata, allow_empty=allow_empty)
+
+    async def flush_async(self, message: str, *, metadata: dict[str, Any] | None = None) -> str:
+        """Always refused: merge the fork into its parent session and flush that."""
+        raise IcechunkError("cannot flush a forked session, merge the fork back into the base "
+                            "session and flush that instead")

@@ -437,4 +437,10 @@ class IcechunkStore(Store):
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self) -> dict[str, Any]:
-        raise TypeError("frazil stores cannot be pickled yet")
+        # the session decides: read-only sessions and forks pickle, writable ones refuse
+        return {"session": self._session, "read_only": self._read_only}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["session"], read_only=state["read_only"])  # type: ignore[misc]
+        if self._session._store is None:
+            self._session._store = self  # writes through either object reach one session

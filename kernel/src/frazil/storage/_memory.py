@@ -43,17 +43,11 @@ class InMemoryStorage(Storage):
         return {"objects": len(self._objects)}
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        with self._lock:
-            state["_objects"] = dict(self._objects)
-            state["_counter"] = next(self._counter)
-        del state["_lock"]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state["_counter"] = itertools.count(state["_counter"])
-        super().__setstate__(state)
-        self._lock = threading.Lock()
+        # icechunk's rule: in-memory data never leaves its process (a Repository
+        # handle on it pickles as an empty in-memory storage instead)
+        raise TypeError("cannot pickle 'InMemoryStorage' object: its data lives only in this "
+                        "process; use local_filesystem_storage or an object store to share a "
+                        "repository with other processes")
 
     def _entry(self, path: str) -> tuple[bytes, int, datetime]:
         try:

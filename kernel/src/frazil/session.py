@@ -408,6 +408,10 @@ class Session:
                 parts.append(index.refs)
         return cr.concat(node.id, ndim, parts)
 
+    async def array_refs_async(self, array_path: str) -> ArrayRefs:
+        """Every chunk ref of an array as this session sees it, columnar (frazil extra)."""
+        return await self._merged_refs(self._array(normalize_node_path(array_path)))
+
     async def _merged_refs(self, node: NodeSnapshot) -> ArrayRefs:
         """Every chunk ref of array ``node``: its manifests with this session's edits."""
         assert node.array is not None

@@ -22,7 +22,7 @@ from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from frazil._chunkrefs import VirtualBatch
 from frazil._refs import normalize_node_path
-from frazil._sync import with_sync_facades
+from frazil._sync import sync, with_sync_facades
 from frazil._virtual import (
     check_location,
     container_prefix,
@@ -30,13 +30,23 @@ from frazil._virtual import (
     normalize_location,
 )
 from frazil.errors import ErrorKind, InvalidInputError, ReadOnlyError
-from frazil.format.model import InlineChunkRef, VirtualChunkRef
+from frazil.format.ids import b32encode
+from frazil.format.model import (
+    KIND_INLINE,
+    KIND_NATIVE,
+    KIND_VIRTUAL,
+    InlineChunkRef,
+    VirtualChunkRef,
+)
 from frazil.virtual import checksum_fields
 
 if TYPE_CHECKING:
     from frazil.session import Session
 
 __all__ = ["IcechunkStore"]
+
+# frazil's column kinds (inline 0, native 1, virtual 2) -> icechunk's ChunkType values
+_CHUNK_TYPES = np.array([3, 1, 2], np.uint8)
 
 
 class StoreReadOnlyError(ReadOnlyError, ValueError):
@@ -372,11 +382,46 @@ class IcechunkStore(Store):
     async def set_partial_values(self, key_start_values: Any) -> None:
         raise NotImplementedError("frazil stores do not support partial writes")
 
+    async def array_chunk_iterator(self, array_path: str, batch_size: int = 100_000
+                                   ) -> AsyncIterator[tuple[Any, ...]]:
+        """Columnar batches of an array's chunk refs (icechunk's ``array_chunk_iterator``).
+
+        Each batch is ``(coords, kinds, paths, offsets, lengths, inlined)``: a
+        ``(n, ndim)`` uint32 array of chunk coordinates; ``ChunkType`` values
+        (native 1, virtual 2, inline 3) as uint8; per row the virtual URL, the
+        native chunk id or ``""``; uint64 offsets and lengths; and the bytes of
+        inline rows keyed by row index. Missing chunks are not yielded.
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
+        refs = await self._session.array_refs_async(array_path)
+        kinds = _CHUNK_TYPES[refs.kinds]
+        for start in range(0, len(refs), batch_size):
+            rows = slice(start, min(start + batch_size, len(refs)))
+            k = refs.kinds[rows]
+            paths = [""] * len(k)
+            lengths = refs.lengths[rows].copy()
+            inlined: dict[int, bytes] = {}
+            for i in np.flatnonzero(k == KIND_VIRTUAL).tolist():
+                paths[i] = refs.locations[start + i]  # type: ignore[call-overload]
+            for i in np.flatnonzero(k == KIND_NATIVE).tolist():
+                paths[i] = b32encode(refs.chunk_ids[start + i].tobytes())
+            for i in np.flatnonzero(k == KIND_INLINE).tolist():
+                data = refs.inline[start + i] or b""
+                inlined[i] = data
+                lengths[i] = len(data)
+            offsets = np.where(k == KIND_INLINE, 0, refs.offsets[rows]).astype(np.uint64)
+            yield refs.coords[rows], kinds[rows], paths, offsets, lengths, inlined
+
     async def clear(self) -> None:
         self._check_writable()
         for node in self._session.list_nodes():
             if self._session.get_node(node.path) is not None:
                 self._session.delete_node(node.path)
+
+    def sync_clear(self) -> None:
+        """Remove every group and array of the session (history is not touched)."""
+        sync(self.clear())
 
     # ------------------------------------------------------------- listing
     async def _all_keys(self, prefix: str = "") -> list[str]:

@@ -87,13 +87,17 @@ class ObjectStoreConfig:
         self.kind = kind
         self.options = copy.deepcopy(options) if options is not None else {}
 
-    def _to_dict(self) -> dict[str, Any]:
+    def _to_dict(self) -> Any:
+        if self.options is None:  # a unit variant (in_memory) persists as its name
+            return self.kind
         return {self.kind: copy.deepcopy(self.options)}
 
     @classmethod
     def _from_dict(cls, data: Any) -> ObjectStoreConfig:
         if isinstance(data, str):  # unit variants, e.g. "in_memory"
-            return cls(data, None)
+            out = cls(data, None)
+            out.options = None
+            return out
         if not isinstance(data, dict) or len(data) != 1:
             raise InvalidInputError(f"invalid object store config {data!r}")
         ((kind, options),) = data.items()
@@ -110,6 +114,33 @@ class ObjectStoreConfig:
     def __repr__(self) -> str:
         return f"ObjectStoreConfig({self.kind!r}, {self.options!r})"
 
+
+def _options(options: Any) -> Any:
+    to_dict = getattr(options, "_to_dict", None)  # e.g. frazil-s3's S3Options
+    return to_dict() if callable(to_dict) else options
+
+
+def _variant(name: str, kind: str, takes: str | None) -> type[ObjectStoreConfig]:
+    """icechunk's variant classes: ``ObjectStoreConfig.S3(options)`` and the like."""
+    def __init__(self: ObjectStoreConfig, *args: Any) -> None:
+        if len(args) != (0 if takes is None else 1):
+            raise InvalidInputError(f"ObjectStoreConfig.{name} takes "
+                                    f"{'no argument' if takes is None else 'one ' + takes}")
+        ObjectStoreConfig.__init__(self, kind, _options(args[0]) if args else None)
+        if takes is None:
+            self.options = None
+
+    return type(name, (ObjectStoreConfig,), {"__slots__": (), "__init__": __init__,
+                                             "__qualname__": f"ObjectStoreConfig.{name}"})
+
+
+for _name, _kind, _takes in (("InMemory", "in_memory", None),
+                             ("LocalFileSystem", "local_file_system", "path"),
+                             ("S3", "s3", "S3Options"), ("S3Compatible", "s3_compatible",
+                                                         "S3Options"),
+                             ("Gcs", "gcs", "options dict"), ("Azure", "azure", "options dict"),
+                             ("Tigris", "tigris", "S3Options"), ("Http", "http", "options dict")):
+    setattr(ObjectStoreConfig, _name, _variant(_name, _kind, _takes))
 
 #: icechunk's union of object store configs: one class in frazil
 AnyObjectStoreConfig = ObjectStoreConfig

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import frazil
 import numpy as np
 import pytest
 import zarr
-
-import frazil
 
 icechunk = pytest.importorskip("icechunk")
 

@@ -1,4 +1,5 @@
-"""The ``frazil`` command: ``frazil plugins`` lists what is installed, by kind."""
+"""The ``frazil`` command: icechunk's subcommands (config, repo, ancestry, branch, tag)
+over the aliases of the shared CLI config, plus ``frazil plugins``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import argparse
 import sys
 
 from frazil import __version__
+from frazil._cli_commands import add_icechunk_commands
+from frazil.errors import IcechunkError
 from frazil.plugins import get_plugins
 
 
@@ -27,8 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("plugins", help="list installed plugins of every kind").set_defaults(
         func=_plugins)
+    add_icechunk_commands(sub)
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except IcechunkError as e:  # a clear line, not a traceback
+        print(f"frazil: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

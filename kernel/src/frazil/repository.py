@@ -29,6 +29,7 @@ from frazil.errors import (
     InvalidInputError,
     ReadOnlyError,
     RefNotFoundError,
+    RepositoryNotFoundError,
     SessionStateError,
     SnapshotNotFoundError,
 )
@@ -149,14 +150,19 @@ class Repository:
         attribution: Any = None,
     ) -> Repository:
         """Open an existing repository; see :meth:`open`."""
-        version = await Repository._detect_spec_version(storage)
-        if version == SpecVersion.v1:
-            stored = await RefsState(AssetManager(storage, 1)).fetch_config()
-        else:  # no repository at all raises RepositoryNotFoundError here
+        # the common case in one request: the repo info file (it wins over v1 refs,
+        # an upgrade writes it last); only when it is absent, look for spec-v1 refs
+        version = SpecVersion.v2
+        try:
             stored = (await RepoInfoFileState(AssetManager(storage)).fetch()).config
+        except RepositoryNotFoundError:
+            v1 = RefsState(AssetManager(storage, 1))
+            if not await v1.exists():
+                raise
+            version, stored = SpecVersion.v1, await v1.fetch_config()
         persisted = RepositoryConfig._from_dict(stored)
         cfg = persisted.merge(config) if config is not None else persisted
-        return cls(storage, cfg, authorize_virtual_chunk_access, int(version or 2))
+        return cls(storage, cfg, authorize_virtual_chunk_access, int(version))
 
     @classmethod
     async def open_or_create_async(cls, storage: Storage, config: RepositoryConfig | None = None,

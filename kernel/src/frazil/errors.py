@@ -110,6 +110,11 @@ class ErrorKind(StrEnum):
     VIRTUAL_CHUNK_FETCH = "virtual-chunk-fetch"
     VIRTUAL_CHUNK_MODIFIED = "virtual-chunk-modified"
     REPOSITORY_STATE_CYCLE = "repository-state-cycle"
+    # repository administration (frazil.ops)
+    READ_ONLY_REPOSITORY = "read-only-repository"
+    FEATURE_FLAG_DISABLED = "feature-flag-disabled"
+    UNKNOWN_FEATURE_FLAG = "unknown-feature-flag"
+    NO_AMEND_FOR_INITIAL_COMMIT = "no-amend-for-initial-commit"
     UNKNOWN = "unknown"
 
 

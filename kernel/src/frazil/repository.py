@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import copy
 import datetime as _dt
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -466,6 +467,99 @@ class Repository:
         yield session.store
         session.commit(message, metadata=metadata, rebase_with=rebase_with,
                        rebase_tries=rebase_tries)
+
+    # ======================================================= administration
+    # (frazil.ops: expiry, garbage collection, statistics)
+    async def expire_snapshots_async(self, older_than: _dt.datetime, *,
+                                     delete_expired_branches: bool = False,
+                                     delete_expired_tags: bool = False) -> set[str]:
+        """Expire the snapshots written before ``older_than``; returns the expired ids.
+
+        Parameters
+        ----------
+        older_than
+            Cut-off (exclusive). Root snapshots and the tip of ``main`` never
+            expire; other branch tips and tag targets only with the flags below.
+        delete_expired_branches
+            Delete branches (never ``main``) whose tip is older than the cut-off.
+        delete_expired_tags
+            Delete tags whose snapshot is older than the cut-off.
+
+        Returns
+        -------
+        set of str
+            The snapshots dropped from the history. Their files remain until
+            :meth:`garbage_collect`.
+        """
+        return await ops.expire_snapshots(
+            self._state, older_than, delete_expired_branches=delete_expired_branches,
+            delete_expired_tags=delete_expired_tags, can_write=self._storage.can_write)
+
+    async def garbage_collect_async(
+        self,
+        delete_object_older_than: _dt.datetime,
+        *,
+        dry_run: bool = False,
+        max_snapshots_in_memory: int = 50,
+        max_compressed_manifest_mem_bytes: int = 512 * 1024 * 1024,
+        max_decoded_manifest_mem_bytes: int = 4 * 1024 * 1024 * 1024,
+        max_concurrent_manifest_fetches: int = 500,
+        max_concurrent_deletes: int = 10,
+        max_consecutive_delete_failures: int = 50,
+        max_concurrent_listings: int | None = None,
+    ) -> ops.GCSummary:
+        """Delete every object no branch or tag reaches, stored before the cut-off.
+
+        Parameters
+        ----------
+        delete_object_older_than
+            Only objects stored before this time are deleted: objects written
+            by commits running concurrently are newer, and so are safe.
+        dry_run
+            Count what would be deleted without deleting or rewriting anything.
+        max_snapshots_in_memory, max_compressed_manifest_mem_bytes, \
+max_decoded_manifest_mem_bytes, max_concurrent_deletes, max_consecutive_delete_failures, \
+max_concurrent_listings
+            Accepted for icechunk compatibility; the storage bounds concurrency.
+        max_concurrent_manifest_fetches
+            At most this many manifests are fetched at once.
+
+        Returns
+        -------
+        GCSummary
+            Counts of deleted objects and bytes. Progress is logged on the
+            ``frazil.ops`` logger.
+        """
+        return await ops.garbage_collect(
+            self._state, self._assets, delete_object_older_than, dry_run=dry_run,
+            max_concurrent_manifest_fetches=max_concurrent_manifest_fetches)
+
+    async def chunk_storage_stats_async(
+        self,
+        *,
+        max_snapshots_in_memory: int = 50,
+        max_compressed_manifest_mem_bytes: int = 512 * 1024 * 1024,
+        max_decoded_manifest_mem_bytes: int = 4 * 1024 * 1024 * 1024,
+        max_concurrent_manifest_fetches: int = 500,
+    ) -> ops.ChunkStorageStats:
+        """Bytes of chunk data referenced from any branch or tag, by kind."""
+        return await ops.chunk_storage_stats(self._state, self._assets,
+                                             max_concurrent_manifest_fetches)
+
+    async def total_chunks_storage_async(
+        self,
+        *,
+        max_snapshots_in_memory: int = 50,
+        max_compressed_manifest_mem_bytes: int = 512 * 1024 * 1024,
+        max_decoded_manifest_mem_bytes: int = 4 * 1024 * 1024 * 1024,
+        max_concurrent_manifest_fetches: int = 500,
+    ) -> int:
+        """Native chunk bytes only (deprecated in icechunk: use :meth:`chunk_storage_stats`)."""
+        warnings.warn("total_chunks_storage is deprecated: use "
+                      "chunk_storage_stats(...).native_bytes", DeprecationWarning, stacklevel=2)
+        stats = await ops.chunk_storage_stats(self._state, self._assets,
+                                              max_concurrent_manifest_fetches)
+        return stats.native_bytes
 
     def __repr__(self) -> str:
         return f"<frazil.Repository storage={self._storage!r}>"

@@ -4,10 +4,17 @@
 them directly with a repository's state (:class:`frazil._state.RepoState`).
 Maintenance operations (stats, expiry, garbage collection, inspection) live
 here as they arrive.
+
+Like ``icechunk.ops``, this module names :class:`GCSummary`, :class:`Update`
+and :class:`UpdateType`.
 """
 
 from __future__ import annotations
 
+from frazil.ops._expire import expire_snapshots
+from frazil.ops._gc import GCSummary, garbage_collect
 from frazil.ops._history import ancestry, as_of, ops_log, snapshot_info
+from frazil.ops._stats import ChunkStorageStats, chunk_storage_stats
 
-__all__ = ["ancestry", "as_of", "ops_log", "snapshot_info"]
+__all__ = ["ChunkStorageStats", "GCSummary", "ancestry", "as_of", "chunk_storage_stats",
+           "expire_snapshots", "garbage_collect", "ops_log", "snapshot_info"]

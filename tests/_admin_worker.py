@@ -25,5 +25,5 @@ def commit_loop(lib_name: str, path: str, commits: int, start_at: float) -> list
         arr[0:100] = i  # chunk 0 rewritten: the old version becomes garbage
         arr[100 * i:100 * (i + 1)] = i  # a new chunk, kept forever by the tip
         ids.append(session.commit(f"c{i}"))
-        time.sleep(0.02)
+        time.sleep(0.15)
     return ids

@@ -160,7 +160,8 @@ def test_gc_racing_commits_loses_nothing(tmp_path: Path, writer: str) -> None:
     """frazil's expire + GC loop against a committing process: every commit stays readable."""
     path = tmp_path / "race"
     lib = load_lib(writer)
-    commits = 12
+    commits = 14
+    grace = dt.timedelta(seconds=1.5)  # longer than any one commit takes, retries included
     repo = lib.Repository.create(lib.local_filesystem_storage(str(path)))
     s = repo.writable_session("main")
     zarr.create_array(s.store, name="data", shape=(100 * (commits + 1),), chunks=(100,),
@@ -173,13 +174,12 @@ def test_gc_racing_commits_loses_nothing(tmp_path: Path, writer: str) -> None:
         runs = deleted = 0
         deadline = time.time() + 60
         while not job.ready() and time.time() < deadline:
-            grace = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=0.3)
-            gc_repo.expire_snapshots(grace)
-            deleted += gc_repo.garbage_collect(grace).chunks_deleted
+            cut = dt.datetime.now(dt.UTC) - grace
+            gc_repo.expire_snapshots(cut)
+            deleted += gc_repo.garbage_collect(cut).chunks_deleted
             runs += 1
         ids = job.get(timeout=60)
-    time.sleep(0.4)
-    final = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=0.3)
+    final = dt.datetime.now(dt.UTC)  # the writer is done: no grace needed
     gc_repo.expire_snapshots(final)
     deleted += gc_repo.garbage_collect(final).chunks_deleted
     assert runs >= 2 and deleted > 0
@@ -192,3 +192,93 @@ def test_gc_racing_commits_loses_nothing(tmp_path: Path, writer: str) -> None:
         assert r.lookup_branch("main") == ids[-1]
         got = zarr.open_array(r.readonly_session(branch="main").store, path="data", mode="r")
         np.testing.assert_array_equal(got[:], expected)
+
+
+def _amend_flush_history(lib: Any, path: Path) -> dict[str, Any]:
+    repo = lib.Repository.create(lib.local_filesystem_storage(str(path)))
+    s = repo.writable_session("main")
+    g = zarr.group(store=s.store)
+    g.create_array("a", shape=(4,), chunks=(2,), dtype="i4")[:] = 1
+    g.create_group("sub")
+    out = {"c1": s.commit("one")}
+    s = repo.writable_session("main")
+    zarr.open_array(s.store, path="a", mode="r+")[0:2] = 5
+    out["status"] = str(s.status())
+    out["c2"] = s.commit("two")
+    s = repo.writable_session("main")
+    zarr.open_array(s.store, path="a", mode="r+")[2:4] = 7
+    del zarr.open_group(s.store, mode="r+")["sub"]
+    out["c3"] = s.amend("two amended", metadata={"m": 1})
+    assert s.snapshot_id == out["c3"]
+    s = repo.writable_session("main")
+    zarr.open_array(s.store, path="a", mode="r+")[0:2] = 9
+    out["flushed"] = s.flush("detached", metadata={"d": True})
+    assert repo.lookup_branch("main") == out["c3"]
+    return out
+
+
+@pytest.mark.parametrize("writer", LIBRARIES)
+@pytest.mark.parametrize("reader", LIBRARIES)
+def test_amend_flush_diff_status_read_by_the_other(tmp_path: Path, writer: str,
+                                                  reader: str) -> None:
+    path = tmp_path / "repo"
+    ids = _amend_flush_history(load_lib(writer), path)
+    r = _open(load_lib(reader), path)
+    root = "1CECHNKREP0F1RSTCMT0"
+    anc = [(a.id, a.message, a.metadata.get("m")) for a in r.ancestry(branch="main")]
+    assert anc == [(ids["c3"], "two amended", 1), (ids["c1"], "one", None),
+                   (root, "Repository initialized", None)]
+    assert [a.id for a in r.ancestry(snapshot_id=ids["flushed"])] == [
+        ids["flushed"], ids["c3"], ids["c1"], root]
+    arr = zarr.open_array(r.readonly_session(snapshot_id=ids["flushed"]).store, path="a",
+                          mode="r")
+    assert arr[:].tolist() == [9, 9, 7, 7]
+    kinds = [type(u.kind).__name__ for u in r.ops_log()]
+    assert kinds == ["NewDetachedSnapshot", "CommitAmended", "NewCommit", "NewCommit",
+                     "RepoInitialized"]
+    d = r.diff(from_snapshot_id=ids["c1"], to_branch="main")
+    assert d.deleted_groups == {"/sub"} and d.updated_chunks == {"/a": [[0], [1]]}
+    assert str(d) == repr(d) == ("Groups deleted:\n    /sub\n\nChunks updated:\n    /a:\n"
+                                 "        [0]\n        [1]\n")
+    d0 = r.diff(from_snapshot_id=root, to_snapshot_id=ids["flushed"])
+    assert str(d0) == ("Groups created:\n    /\n\nArrays created:\n    /a\n\n"
+                       "Chunks updated:\n    /a:\n        [0]\n        [1]\n")
+    assert ids["status"] == "Chunks updated:\n    /a:\n        [0]\n"
+    lib = load_lib(reader)
+    with pytest.raises(lib.InvalidInputError, match="ancestry doesn't include"):
+        r.diff(from_snapshot_id=ids["c3"], to_snapshot_id=ids["c3"])
+
+
+@pytest.mark.parametrize("name", LIBRARIES)
+def test_first_commit_cannot_be_amended(name: str) -> None:
+    lib = load_lib(name)
+    repo = lib.Repository.create(lib.in_memory_storage())
+    s = repo.writable_session("main")
+    zarr.group(store=s.store)
+    with pytest.raises(lib.SessionStateError, match="first commit in the repository"):
+        s.amend("x")
+
+
+def test_diff_text_matches_icechunk_on_every_section(tmp_path: Path) -> None:
+    path = tmp_path / "repo"
+    repo = icechunk.Repository.create(icechunk.local_filesystem_storage(str(path)))
+    s = repo.writable_session("main")
+    g = zarr.group(store=s.store)
+    g.create_group("g1")
+    g.create_group("g2")
+    g.create_array("x", shape=(30,), chunks=(1,), dtype="i1")
+    g.create_array("y", shape=(2,), chunks=(1,), dtype="i1")
+    c1 = s.commit("one")
+    s = repo.writable_session("main")
+    g = zarr.open_group(s.store, mode="r+")
+    g.create_group("g3")
+    g.create_array("z", shape=(2, 2), chunks=(1, 1), dtype="i1")[:] = 1
+    g["g1"].attrs["k"] = 1
+    g["y"].attrs["k"] = 2
+    del g["g2"]
+    g["x"][:] = 3  # 30 chunks: the text lists ten
+    c2 = s.commit("two")
+    texts = [str(lib.Repository.open(lib.local_filesystem_storage(str(path))).diff(
+        from_snapshot_id=c1, to_snapshot_id=c2)) for lib in (icechunk, frazil)]
+    assert texts[0] == texts[1]
+    assert "... 20 more" in texts[1] and "Group definitions updated" in texts[1]

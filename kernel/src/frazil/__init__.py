@@ -38,7 +38,15 @@ from frazil.errors import (
 from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
 from frazil.repository import Repository
 from frazil.session import Session
-from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
+from frazil.ops import (
+    FeatureFlag,
+    GCSummary,
+    RepoAvailability,
+    RepoStatus,
+    Update,
+    UpdateType,
+)
+from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo
 from frazil.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from frazil.store import IcechunkStore
 from frazil.virtual import (
@@ -83,6 +91,11 @@ __all__ = [
     "Storage",
     "StorageError",
     "Update",
+    "UpdateType",
+    "FeatureFlag",
+    "GCSummary",
+    "RepoAvailability",
+    "RepoStatus",
     "VersionSelection",
     "VirtualChunkContainer",
     "VirtualChunkSpec",

@@ -41,7 +41,8 @@ from frazil.format.model import (
     UpdateRecord,
 )
 from frazil.session import Session
-from frazil.snapshots import SnapshotInfo, Update
+from frazil.ops import Update
+from frazil.snapshots import Diff, SnapshotInfo
 from frazil.split import ManifestSplitPolicy, make_policy
 from frazil.storage import Storage
 
@@ -533,6 +534,23 @@ max_concurrent_listings
         return await ops.garbage_collect(
             self._state, self._assets, delete_object_older_than, dry_run=dry_run,
             max_concurrent_manifest_fetches=max_concurrent_manifest_fetches)
+
+    async def diff_async(self, *, from_branch: str | None = None, from_tag: str | None = None,
+                         from_snapshot_id: str | None = None, to_branch: str | None = None,
+                         to_tag: str | None = None, to_snapshot_id: str | None = None) -> Diff:
+        """What changed from version ``from`` to version ``to`` (``from`` an ancestor of ``to``).
+
+        Each side is named by exactly one of branch, tag or snapshot id.
+
+        Returns
+        -------
+        Diff
+            The union of the changes of every snapshot after ``from`` up to ``to``.
+        """
+        info = await self._repo_info()
+        src = await self._resolve(info, from_branch, from_tag, from_snapshot_id)
+        dst = await self._resolve(info, to_branch, to_tag, to_snapshot_id)
+        return await ops.diff_snapshots(self._state, self._assets, info, src, dst)
 
     async def chunk_storage_stats_async(
         self,

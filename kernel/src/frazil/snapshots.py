@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import html
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,3 +67,36 @@ class Diff:
         return not (self.new_groups or self.new_arrays or self.deleted_groups
                     or self.deleted_arrays or self.updated_groups or self.updated_arrays
                     or self.updated_chunks or self.moved_nodes)
+
+    def __str__(self) -> str:
+        """The sections icechunk prints: created, updated, deleted, chunks, moves."""
+        out: list[str] = []
+        for title, paths in (("Groups created", self.new_groups),
+                             ("Arrays created", self.new_arrays),
+                             ("Group definitions updated", self.updated_groups),
+                             ("Array definitions updated", self.updated_arrays),
+                             ("Groups deleted", self.deleted_groups),
+                             ("Arrays deleted", self.deleted_arrays)):
+            if paths:
+                out.append(f"{title}:\n")
+                out.extend(f"    {p}\n" for p in sorted(paths))
+                out.append("\n")
+        if self.updated_chunks:
+            out.append("Chunks updated:\n")
+            for path in sorted(self.updated_chunks):
+                chunks = self.updated_chunks[path]
+                out.append(f"    {path}:\n")
+                out.append("\n".join("        [" + ", ".join(str(i) for i in c) + "]"
+                                     for c in chunks[:10]) + "\n")
+                if len(chunks) > 10:
+                    out.append(f"        ... {len(chunks) - 10} more\n")
+        if self.moved_nodes:
+            out.append("Nodes moved/renamed:\n")
+            out.extend(f"    {a} -> {b}\n" for a, b in self.moved_nodes)
+            out.append("\n")
+        return "".join(out)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return "<pre>" + html.escape(str(self)) + "</pre>"

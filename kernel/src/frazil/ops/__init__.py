@@ -11,10 +11,19 @@ and :class:`UpdateType`.
 
 from __future__ import annotations
 
+from frazil.ops._diff import diff_snapshots
 from frazil.ops._expire import expire_snapshots
 from frazil.ops._gc import GCSummary, garbage_collect
 from frazil.ops._history import ancestry, as_of, ops_log, snapshot_info
 from frazil.ops._stats import ChunkStorageStats, chunk_storage_stats
+from frazil.ops._types import (
+    FeatureFlag,
+    RepoAvailability,
+    RepoStatus,
+    Update,
+    UpdateType,
+)
 
-__all__ = ["ChunkStorageStats", "GCSummary", "ancestry", "as_of", "chunk_storage_stats",
-           "expire_snapshots", "garbage_collect", "ops_log", "snapshot_info"]
+__all__ = ["ChunkStorageStats", "FeatureFlag", "GCSummary", "RepoAvailability", "RepoStatus",
+           "Update", "UpdateType", "ancestry", "as_of", "chunk_storage_stats",
+           "diff_snapshots", "expire_snapshots", "garbage_collect", "ops_log", "snapshot_info"]

@@ -17,8 +17,10 @@ objects (and report the same :class:`GCSummary` counts) on the same repository:
    leaves only unreachable garbage, never a dangling reference).
 
 Why a commit racing GC never loses a chunk: every object a commit writes is
-newer than the cut-off (give a cut-off in the past: the grace period) and so
-is never deleted by this run, and the chunks it carries over from its parent
+newer than the cut-off and so is never deleted by this run, provided the
+cut-off lies further in the past than the longest commit takes from its first
+chunk write to its repo-info update (the grace period: icechunk documents the
+same rule; days, not seconds, in production), and the chunks it carries over from its parent
 are retained through the parent, which is a branch tip or newer than the
 cut-off; a commit whose parent this run drops restarts the run (step 3).
 """

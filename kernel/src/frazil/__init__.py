@@ -35,9 +35,6 @@ from frazil.errors import (
     SnapshotNotFoundError,
     StorageError,
 )
-from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
-from frazil.repository import Repository
-from frazil.session import Session
 from frazil.ops import (
     FeatureFlag,
     GCSummary,
@@ -46,6 +43,9 @@ from frazil.ops import (
     Update,
     UpdateType,
 )
+from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
+from frazil.repository import Repository
+from frazil.session import Session
 from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo
 from frazil.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from frazil.store import IcechunkStore

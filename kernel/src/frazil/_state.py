@@ -31,13 +31,15 @@ from frazil.errors import (
     ConflictError,
     ErrorKind,
     FormatError,
+    ReadOnlyError,
 )
 from frazil.format import codec
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoInfo, SnapshotRecord, UpdateRecord
 from frazil.storage import ConditionFailedError
 
-__all__ = ["MAX_UPDATE_ATTEMPTS", "RepoInfoFileState", "RepoState", "now_micros"]
+__all__ = ["MAX_UPDATE_ATTEMPTS", "RepoInfoFileState", "RepoState", "now_micros",
+           "refuse_if_not_online"]
 
 MAX_UPDATE_ATTEMPTS = 100
 
@@ -80,6 +82,21 @@ def walk_records(info: RepoInfo, sid: ObjectId | None) -> Iterator[SnapshotRecor
             return
         yield rec
         sid = rec.parent_id
+
+
+def refuse_if_not_online(info: RepoInfo) -> None:
+    """``ReadOnlyError`` (with the recorded reason) unless the repository is online.
+
+    Every repo-info update checks this, except a mutation carrying the
+    attribute ``skip_online_check = True`` (setting the status itself).
+    """
+    st = info.status
+    if st.availability != 0:
+        state = "read-only" if st.availability == 1 else "offline"
+        why = f", reason: {st.limited_availability_reason}" \
+            if st.limited_availability_reason else ""
+        raise ReadOnlyError(f"the repository status is {state}{why}",
+                            ErrorKind.READ_ONLY_REPOSITORY)
 
 
 class RepoState(ABC):
@@ -146,6 +163,8 @@ class RepoInfoFileState(RepoState):
         delay = 0.005
         for _ in range(MAX_UPDATE_ATTEMPTS):
             info, token, raw = await self._assets.fetch_repo_info()
+            if not getattr(mutate, "skip_online_check", False):
+                refuse_if_not_online(info)
             new = copy_info(info)
             entry = mutate(new)
             entry.updated_at = now_micros()

@@ -17,7 +17,7 @@ from typing import Any
 
 from frazil import _refs, ops
 from frazil._assets import AssetManager
-from frazil._state import RepoInfoFileState, RepoState, now_micros
+from frazil._state import RepoInfoFileState, RepoState, now_micros, refuse_if_not_online
 from frazil._sync import sync, with_sync_facades
 from frazil._virtual import VirtualChunkReader
 from frazil.config import RepositoryConfig
@@ -40,8 +40,9 @@ from frazil.format.model import (
     TransactionLog,
     UpdateRecord,
 )
+from frazil.ops import FeatureFlag, RepoStatus, Update
+from frazil.ops._status import check_flag
 from frazil.session import Session
-from frazil.ops import Update
 from frazil.snapshots import Diff, SnapshotInfo
 from frazil.split import ManifestSplitPolicy, make_policy
 from frazil.storage import Storage
@@ -314,6 +315,7 @@ class Repository:
         sid = _refs.parse_snapshot_id(snapshot_id)
 
         def mutate(info: RepoInfo) -> UpdateRecord:
+            check_flag(info, "create_tag", "tag creation")
             if tag in info.tags:
                 raise AlreadyExistsError(f"tag {tag!r} already exists",
                                          ErrorKind.TAG_ALREADY_EXISTS)
@@ -329,6 +331,7 @@ class Repository:
     async def delete_tag_async(self, tag: str) -> None:
         """Delete ``tag``; its name can never be used again."""
         def mutate(info: RepoInfo) -> UpdateRecord:
+            check_flag(info, "delete_tag", "tag delete")
             if tag not in info.tags:
                 raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.TAG_NOT_FOUND)
             prev = info.tags.pop(tag)
@@ -453,6 +456,7 @@ class Repository:
             raise ReadOnlyError(f"cannot open a writable session: the storage {self._storage!r} "
                                 "is read-only", ErrorKind.READ_ONLY_STORE)
         info = await self._repo_info()
+        refuse_if_not_online(info)
         sid = await self._resolve(info, branch, None, None)
         return self._session(await self._assets.fetch_snapshot(sid), branch)
 
@@ -578,6 +582,37 @@ max_concurrent_listings
         stats = await ops.chunk_storage_stats(self._state, self._assets,
                                               max_concurrent_manifest_fetches)
         return stats.native_bytes
+
+    # ======================================================= status and flags
+    # (frazil.ops._status)
+    async def get_status_async(self) -> RepoStatus:
+        """The repository's availability (online or read-only), when and why it was set."""
+        return await ops.get_status(self._state)
+
+    @property
+    def status(self) -> RepoStatus:
+        """The repository's current status (see :meth:`get_status`)."""
+        return sync(self.get_status_async())
+
+    async def set_status_async(self, status: RepoStatus) -> None:
+        """Set the repository's status; a read-only repository refuses every write."""
+        await ops.set_status(self._state, status)
+
+    async def feature_flags_async(self) -> list[FeatureFlag]:
+        """Every feature flag with its default, explicit setting and effective value."""
+        return await ops.feature_flags(self._state)
+
+    async def enabled_feature_flags_async(self) -> list[FeatureFlag]:
+        """The feature flags in effect."""
+        return [f for f in await ops.feature_flags(self._state) if f.enabled]
+
+    async def disabled_feature_flags_async(self) -> list[FeatureFlag]:
+        """The feature flags switched off."""
+        return [f for f in await ops.feature_flags(self._state) if not f.enabled]
+
+    async def set_feature_flag_async(self, name: str, setting: bool | None) -> None:
+        """Enable (``True``), disable (``False``) or reset (``None``) the flag ``name``."""
+        await ops.set_feature_flag(self._state, name, setting)
 
     def __repr__(self) -> str:
         return f"<frazil.Repository storage={self._storage!r}>"

@@ -23,12 +23,6 @@ from frazil._sync import sync, with_sync_facades
 from frazil._virtual import VirtualChunkReader
 from frazil.changeset import UNCHANGED, ChangeSet
 from frazil.conflicts import rebase_session, resolve_solver
-from frazil.ops._commit import (
-    amend_mutation,
-    check_amendable,
-    flush_mutation,
-    merge_transaction_logs,
-)
 from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -56,6 +50,12 @@ from frazil.format.model import (
     SnapshotRecord,
     TransactionLog,
     UpdateRecord,
+)
+from frazil.ops._commit import (
+    amend_mutation,
+    check_amendable,
+    flush_mutation,
+    merge_transaction_logs,
 )
 from frazil.snapshots import Diff
 from frazil.store import IcechunkStore

@@ -60,8 +60,9 @@ async def diff_snapshots(state: RepoState, assets: AssetManager, info: RepoInfo,
             break
         chain.append(rec)
     if not found or not chain:
-        raise InvalidInputError(f"`to` snapshot ancestry doesn't include `from` ({from_sid} is "
-                                f"not a proper ancestor of {to_sid})", ErrorKind.INVALID_SNAPSHOT_ID)
+        raise InvalidInputError(f"`to` snapshot ancestry doesn't include `from` ({from_sid} "
+                                f"is not a proper ancestor of {to_sid})",
+                                ErrorKind.INVALID_SNAPSHOT_ID)
     wanted: list[tuple[ObjectId, bool]] = []
     for rec in chain:
         wanted.extend((p, True) for p in rec.pruned_ancestor_tx_logs or ())

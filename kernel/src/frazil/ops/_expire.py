@@ -35,11 +35,11 @@ log = logging.getLogger("frazil.ops")
 
 
 def datetime_to_micros(when: _dt.datetime, what: str) -> int:
-    """Microseconds since the epoch of an aware (or UTC-naive) datetime."""
+    """Microseconds since the epoch of a timezone-aware datetime."""
     if not isinstance(when, _dt.datetime):
         raise InvalidInputError(f"{what} must be a datetime.datetime, not {type(when).__name__}")
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=_dt.UTC)
+    if when.tzinfo is None:  # as icechunk: a naive time is ambiguous
+        raise TypeError(f"expected a datetime with non-None tzinfo for {what}")
     delta = when - _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 

@@ -345,3 +345,30 @@ def test_naive_datetimes_are_refused(name: str) -> None:
         repo.expire_snapshots(dt.datetime.now())
     with pytest.raises(TypeError, match="tzinfo"):
         repo.garbage_collect(dt.datetime.now())
+
+
+@pytest.mark.parametrize("builder", LIBRARIES)
+def test_inspect_json_matches_icechunk(tmp_path: Path, builder: str) -> None:
+    """Every inspect_* dict and list_manifest_files agree, including after expiration."""
+    path = tmp_path / "repo"
+    cut = build_history(load_lib(builder), path)
+    ic_repo, fr_repo = _open(icechunk, path), _open(frazil, path)
+    ic_repo.set_status(icechunk.RepoStatus(icechunk.RepoAvailability.read_only,
+                                           limited_availability_reason="x"))
+    fr_repo.set_status(frazil.RepoStatus(frazil.RepoAvailability.online))
+    fr_repo.set_feature_flag("move_node", False)
+    (ic_repo if builder == "frazil" else fr_repo).expire_snapshots(cut)
+    assert fr_repo.inspect_repo_info() == ic_repo.inspect_repo_info()
+    sids = {a.id for b in ("main", "feature") for a in ic_repo.ancestry(branch=b)}
+    composite = 0
+    for sid in sorted(sids):
+        assert fr_repo.inspect_snapshot(sid) == ic_repo.inspect_snapshot(sid)
+        tx = ic_repo.inspect_transaction_log(sid)
+        composite += "synthetic_composite" in tx
+        assert fr_repo.inspect_transaction_log(sid) == tx
+        files = ic_repo.list_manifest_files(sid)
+        assert [(m.id, m.size_bytes, m.num_chunk_refs) for m in fr_repo.list_manifest_files(sid)
+                ] == [(m.id, m.size_bytes, m.num_chunk_refs) for m in files]
+        for m in files:
+            assert fr_repo.inspect_manifest(m.id) == ic_repo.inspect_manifest(m.id)
+    assert composite > 0

@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 
-from frazil._assets import REPO_PATH, AssetManager, backup_path
+from frazil._assets import OVERWRITTEN, REPO_PATH, AssetManager, backup_path
 from frazil.config import RepositoryConfig
 from frazil.errors import (
     AlreadyExistsError,
@@ -171,12 +171,14 @@ class RepoInfoFileState(RepoState):
             bpath = backup_path()
             await self._storage.put_object(bpath, raw)
             if new.latest_updates:
-                new.latest_updates[0] = replace(new.latest_updates[0], backup_path=bpath)
+                # icechunk records the bare file name (under overwritten/)
+                new.latest_updates[0] = replace(new.latest_updates[0],
+                                                backup_path=bpath.removeprefix(OVERWRITTEN))
             new.latest_updates.insert(0, entry)
             limit = RepositoryConfig._from_dict(new.config)._updates_per_file
             if len(new.latest_updates) > limit:
                 del new.latest_updates[limit:]
-                new.repo_before_updates = bpath
+                new.repo_before_updates = bpath.removeprefix(OVERWRITTEN)
             try:
                 await self._storage.put_object_if(REPO_PATH, codec.encode_repo_info(new),
                                                   expected=token)
@@ -211,5 +213,6 @@ class RepoInfoFileState(RepoState):
                 raise FormatError(f"the ops log has a cycle: {prev} is reached twice through "
                                   "repo_before_updates", ErrorKind.REPOSITORY_STATE_CYCLE)
             files.add(prev)
-            data = await self._assets.fetch_object(prev, f"repo info backup {prev}")
+            path = prev if prev.startswith(OVERWRITTEN) else OVERWRITTEN + prev
+            data = await self._assets.fetch_object(path, f"repo info backup {prev}")
             info = codec.decode_repo_info(data, prev)

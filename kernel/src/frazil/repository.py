@@ -43,7 +43,7 @@ from frazil.format.model import (
 from frazil.ops import FeatureFlag, RepoStatus, Update
 from frazil.ops._status import check_flag
 from frazil.session import Session
-from frazil.snapshots import Diff, SnapshotInfo
+from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo
 from frazil.split import ManifestSplitPolicy, make_policy
 from frazil.storage import Storage
 
@@ -613,6 +613,34 @@ max_concurrent_listings
     async def set_feature_flag_async(self, name: str, setting: bool | None) -> None:
         """Enable (``True``), disable (``False``) or reset (``None``) the flag ``name``."""
         await ops.set_feature_flag(self._state, name, setting)
+
+    # ============================================================ inspection
+    # (frazil.ops._inspect: JSON-ready dicts shaped as icechunk's)
+    async def inspect_snapshot_async(self, snapshot_id: str) -> dict[str, Any]:
+        """The snapshot file ``snapshot_id``: header, time, message, manifests, node tree."""
+        sid = _refs.parse_snapshot_id(snapshot_id)
+        return await ops.inspect_snapshot(self._assets, sid)
+
+    async def inspect_repo_info_async(self) -> dict[str, Any]:
+        """The repo info file: refs, snapshots, metadata and the latest updates."""
+        return await ops.inspect_repo_info(self._assets)
+
+    async def inspect_manifest_async(self, manifest_id: str) -> dict[str, Any]:
+        """The manifest file ``manifest_id``: size and chunk-ref counts by kind and array."""
+        return await ops.inspect_manifest(self._assets, _refs.parse_snapshot_id(manifest_id))
+
+    async def inspect_transaction_log_async(self, snapshot_id: str) -> dict[str, Any]:
+        """What the commit ``snapshot_id`` changed (merged over expired ancestors, if any)."""
+        sid = _refs.parse_snapshot_id(snapshot_id)
+        rec = (await self._repo_info()).snapshots.get(sid)
+        pruned = list(rec.pruned_ancestor_tx_logs or ()) if rec is not None else []
+        return await ops.inspect_transaction_log(self._assets, sid, pruned)
+
+    async def list_manifest_files_async(self, snapshot_id: str) -> list[ManifestFileInfo]:
+        """The manifest files snapshot ``snapshot_id`` references."""
+        snap = await self._assets.fetch_snapshot(_refs.parse_snapshot_id(snapshot_id))
+        return [ManifestFileInfo(str(f.id), f.size_bytes, f.num_chunk_refs)
+                for f in snap.manifest_files]
 
     def __repr__(self) -> str:
         return f"<frazil.Repository storage={self._storage!r}>"

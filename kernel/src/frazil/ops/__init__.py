@@ -15,6 +15,12 @@ from frazil.ops._diff import diff_snapshots
 from frazil.ops._expire import expire_snapshots
 from frazil.ops._gc import GCSummary, garbage_collect
 from frazil.ops._history import ancestry, as_of, ops_log, snapshot_info
+from frazil.ops._inspect import (
+    inspect_manifest,
+    inspect_repo_info,
+    inspect_snapshot,
+    inspect_transaction_log,
+)
 from frazil.ops._stats import ChunkStorageStats, chunk_storage_stats
 from frazil.ops._status import feature_flags, get_status, set_feature_flag, set_status
 from frazil.ops._types import (
@@ -28,4 +34,5 @@ from frazil.ops._types import (
 __all__ = ["ChunkStorageStats", "FeatureFlag", "GCSummary", "RepoAvailability", "RepoStatus",
            "Update", "UpdateType", "ancestry", "as_of", "chunk_storage_stats",
            "diff_snapshots", "expire_snapshots", "feature_flags", "garbage_collect", "get_status",
+           "inspect_manifest", "inspect_repo_info", "inspect_snapshot", "inspect_transaction_log",
            "set_feature_flag", "set_status", "ops_log", "snapshot_info"]

@@ -1,4 +1,8 @@
-"""The ``frazil`` command: ``frazil plugins`` lists what is installed, by kind."""
+"""The ``frazil`` command.
+
+``frazil plugins`` lists what is installed, by kind; ``frazil check URL``
+verifies a repository's integrity (read-only) and exits 1 if it is damaged.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,10 @@ import argparse
 import sys
 
 from frazil import __version__
+from frazil.errors import IcechunkError
 from frazil.plugins import get_plugins
+from frazil.repository import Repository
+from frazil.storage import storage_from_url
 
 
 def _plugins(_: argparse.Namespace) -> int:
@@ -21,12 +28,41 @@ def _plugins(_: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    def progress(phase: str, done: int, total: int | None) -> None:
+        if args.progress and sys.stderr.isatty():
+            print(f"\r{phase}: {done}/{total if total is not None else '?'}", end="",
+                  file=sys.stderr, flush=True)
+
+    try:
+        repo = Repository.open(storage_from_url(args.url))
+        report = repo.check(progress=progress)
+    except IcechunkError as e:
+        print(f"frazil check: {e}", file=sys.stderr)
+        return 2
+    if args.progress and sys.stderr.isatty():
+        print(file=sys.stderr)
+    lines = str(report).splitlines()
+    if not args.dangling:
+        lines = [ln for ln in lines if not ln.startswith("dangling: ")]
+        if report.dangling:
+            lines.insert(-1, f"{len(report.dangling)} dangling object(s) (--dangling lists them)")
+    print("\n".join(lines))
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="frazil", description=__doc__)
     parser.add_argument("--version", action="version", version=f"frazil {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("plugins", help="list installed plugins of every kind").set_defaults(
         func=_plugins)
+    chk = sub.add_parser("check", help="verify a repository's integrity (changes nothing)")
+    chk.add_argument("url", help="repository path or URL (file://, s3://... with its plugin)")
+    chk.add_argument("--dangling", action="store_true", help="list unreferenced objects")
+    chk.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="no progress line on a terminal")
+    chk.set_defaults(func=_check)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -642,5 +642,27 @@ max_concurrent_listings
         return [ManifestFileInfo(str(f.id), f.size_bytes, f.num_chunk_refs)
                 for f in snap.manifest_files]
 
+    # ================================================================ check
+    async def check_async(self, *, progress: Any = None) -> ops.CheckReport:
+        """Verify the repository's integrity without changing anything (frazil extra).
+
+        Every ref, snapshot record and parent link, snapshot file, transaction
+        log, manifest (and the size its snapshot recorded) and native chunk
+        object (long enough for the ranges read from it) is checked; history
+        cycles are detected; objects nothing references are listed as dangling.
+
+        Parameters
+        ----------
+        progress
+            Optional ``progress(phase, done, total)`` callback.
+
+        Returns
+        -------
+        CheckReport
+            ``ok`` is true when there are no problems; ``problems`` and
+            ``dangling`` list what was found, one line each.
+        """
+        return await ops.check_repository(self._state, self._assets, progress=progress)
+
     def __repr__(self) -> str:
         return f"<frazil.Repository storage={self._storage!r}>"

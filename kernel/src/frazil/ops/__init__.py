@@ -11,6 +11,7 @@ and :class:`UpdateType`.
 
 from __future__ import annotations
 
+from frazil.ops._check import CheckReport, check_repository
 from frazil.ops._diff import diff_snapshots
 from frazil.ops._expire import expire_snapshots
 from frazil.ops._gc import GCSummary, garbage_collect
@@ -31,8 +32,9 @@ from frazil.ops._types import (
     UpdateType,
 )
 
-__all__ = ["ChunkStorageStats", "FeatureFlag", "GCSummary", "RepoAvailability", "RepoStatus",
-           "Update", "UpdateType", "ancestry", "as_of", "chunk_storage_stats",
-           "diff_snapshots", "expire_snapshots", "feature_flags", "garbage_collect", "get_status",
-           "inspect_manifest", "inspect_repo_info", "inspect_snapshot", "inspect_transaction_log",
-           "set_feature_flag", "set_status", "ops_log", "snapshot_info"]
+__all__ = ["CheckReport", "ChunkStorageStats", "FeatureFlag", "GCSummary", "RepoAvailability",
+           "RepoStatus", "Update", "UpdateType", "ancestry", "as_of", "check_repository",
+           "chunk_storage_stats", "diff_snapshots", "expire_snapshots", "feature_flags",
+           "garbage_collect", "get_status", "inspect_manifest", "inspect_repo_info",
+           "inspect_snapshot", "inspect_transaction_log", "ops_log", "set_feature_flag",
+           "set_status", "snapshot_info"]

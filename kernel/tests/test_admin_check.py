@@ -1,4 +1,4 @@
-"""``Repository.check`` and ``frazil check``: damage is found, garbage is listed, nothing changes."""
+"""``Repository.check`` and ``frazil check``: damage found, garbage listed, nothing changed."""
 
 from __future__ import annotations
 

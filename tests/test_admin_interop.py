@@ -372,3 +372,35 @@ def test_inspect_json_matches_icechunk(tmp_path: Path, builder: str) -> None:
         for m in files:
             assert fr_repo.inspect_manifest(m.id) == ic_repo.inspect_manifest(m.id)
     assert composite > 0
+
+
+def test_ancestry_graph_text_matches_icechunk(tmp_path: Path) -> None:
+    path = tmp_path / "repo"
+    repo = icechunk.Repository.create(icechunk.local_filesystem_storage(str(path)))
+
+    def commit(branch: str, msg: str, attr: int) -> str:
+        s = repo.writable_session(branch)
+        zarr.group(store=s.store, attributes={"a": attr}, overwrite=True)
+        return s.commit(msg)
+
+    first = commit("main", "first commit", 1)
+    repo.create_branch("dev", first)
+    commit("dev", "dev work", 2)
+    repo.create_branch("feat", first)
+    commit("feat", "feat 1", 3)
+    commit("feat", "feat 2", 4)
+    commit("main", "main work", 5)
+    dev2 = commit("dev", "dev 2", 6)
+    repo.create_branch("x", dev2)
+    commit("x", "x1", 7)
+    repo.create_tag("v2", dev2)
+    repo.create_tag("v1", first)
+    fr = _open(frazil, path)
+    for kw in ({}, {"branch": "dev"}, {"branch": "main"}, {"tag": "v1"},
+               {"snapshot_id": first}):
+        want = str(repo.ancestry_graph(plain=True, **kw))
+        assert str(fr.ancestry_graph(plain=True, **kw)) == want
+    coloured = str(fr.ancestry_graph())
+    assert "\x1b[" in coloured and "\x1b[" not in str(fr.ancestry_graph(plain=True))
+    svg = fr.ancestry_graph(branch="dev")._repr_svg_()
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>") and "dev 2" in svg

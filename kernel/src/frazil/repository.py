@@ -664,5 +664,29 @@ max_concurrent_listings
         """
         return await ops.check_repository(self._state, self._assets, progress=progress)
 
+    # ======================================================= ancestry graph
+    async def ancestry_graph_async(self, *, branch: str | None = None, tag: str | None = None,
+                                   snapshot_id: str | None = None,
+                                   plain: bool = False) -> ops.AncestryGraph:
+        """A drawing of the history: every branch as a tree, or one ref's linear history.
+
+        Parameters
+        ----------
+        branch, tag, snapshot_id
+            At most one: draw that version's ancestry. None: every branch.
+        plain
+            No colours (no ANSI codes in the text, no fills in the SVG).
+
+        Returns
+        -------
+        AncestryGraph
+            ``print()`` it in a terminal; notebooks display its SVG.
+        """
+        info = await self._repo_info()
+        tip = None
+        if (branch, tag, snapshot_id) != (None, None, None):
+            tip = await self._resolve(info, branch, tag, snapshot_id)
+        return ops.build_graph(info, tip, plain, branch if branch is not None else "")
+
     def __repr__(self) -> str:
         return f"<frazil.Repository storage={self._storage!r}>"

@@ -15,6 +15,7 @@ from frazil.ops._check import CheckReport, check_repository
 from frazil.ops._diff import diff_snapshots
 from frazil.ops._expire import expire_snapshots
 from frazil.ops._gc import GCSummary, garbage_collect
+from frazil.ops._graph import AncestryGraph, build_graph
 from frazil.ops._history import ancestry, as_of, ops_log, snapshot_info
 from frazil.ops._inspect import (
     inspect_manifest,
@@ -32,9 +33,10 @@ from frazil.ops._types import (
     UpdateType,
 )
 
-__all__ = ["CheckReport", "ChunkStorageStats", "FeatureFlag", "GCSummary", "RepoAvailability",
-           "RepoStatus", "Update", "UpdateType", "ancestry", "as_of", "check_repository",
-           "chunk_storage_stats", "diff_snapshots", "expire_snapshots", "feature_flags",
-           "garbage_collect", "get_status", "inspect_manifest", "inspect_repo_info",
-           "inspect_snapshot", "inspect_transaction_log", "ops_log", "set_feature_flag",
-           "set_status", "snapshot_info"]
+__all__ = ["AncestryGraph", "CheckReport", "ChunkStorageStats", "FeatureFlag", "GCSummary",
+           "RepoAvailability", "RepoStatus", "Update", "UpdateType", "ancestry", "as_of",
+           "build_graph", "check_repository", "chunk_storage_stats", "diff_snapshots",
+           "expire_snapshots", "feature_flags", "garbage_collect", "get_status",
+           "inspect_manifest", "inspect_repo_info", "inspect_snapshot",
+           "inspect_transaction_log", "ops_log", "set_feature_flag", "set_status",
+           "snapshot_info"]

@@ -404,3 +404,28 @@ def test_ancestry_graph_text_matches_icechunk(tmp_path: Path) -> None:
     assert "\x1b[" in coloured and "\x1b[" not in str(fr.ancestry_graph(plain=True))
     svg = fr.ancestry_graph(branch="dev")._repr_svg_()
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>") and "dev 2" in svg
+
+
+@pytest.mark.parametrize("writer", LIBRARIES)
+@pytest.mark.parametrize("method", ["new_commit", "amend"])
+def test_rewrite_manifests_read_by_the_other(tmp_path: Path, writer: str, method: str) -> None:
+    path = tmp_path / "repo"
+    build_history(icechunk, path)
+    w = _open(load_lib(writer), path)
+    before = w.lookup_branch("main")
+    old_files = {m.id for m in w.list_manifest_files(before)}
+    sid = w.rewrite_manifests("rewrite", branch="main", metadata={"u": 1},
+                              commit_method=method)
+    views = {name: read_everything(load_lib(name), path) for name in LIBRARIES}
+    assert views["frazil"] == views["icechunk"]
+    for name in LIBRARIES:
+        r = _open(load_lib(name), path)
+        info = r.lookup_snapshot(sid)
+        assert info.metadata["u"] == 1
+        assert info.metadata["__icechunk"]["splitting_config"] == {"split_sizes": [
+            [{"path_matches": {"regex": ".*"}},
+             [{"condition": "Any", "num_chunks": 4294967295}]]]}
+        assert {m.id for m in r.list_manifest_files(sid)}.isdisjoint(old_files)
+        assert r.diff(from_snapshot_id=info.parent_id, to_snapshot_id=sid).is_empty() == (
+            method == "new_commit")
+        assert (info.parent_id == before) == (method == "new_commit")

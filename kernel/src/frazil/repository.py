@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import copy
 import datetime as _dt
+import logging
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -48,6 +49,8 @@ from frazil.split import ManifestSplitPolicy, make_policy
 from frazil.storage import Storage
 
 __all__ = ["Repository"]
+
+log = logging.getLogger("frazil.ops")
 
 INITIAL_MESSAGE = "Repository initialized"
 # icechunk marks the first snapshot in its metadata (snapshot file and repo info)
@@ -687,6 +690,43 @@ max_concurrent_listings
         if (branch, tag, snapshot_id) != (None, None, None):
             tip = await self._resolve(info, branch, tag, snapshot_id)
         return ops.build_graph(info, tip, plain, branch if branch is not None else "")
+
+    # ===================================================== rewrite manifests
+    async def rewrite_manifests_async(self, message: str, *, branch: str,
+                                      metadata: dict[str, Any] | None = None,
+                                      commit_method: str = "new_commit") -> str:
+        """Rewrite every array's manifests on ``branch`` (current split config) and commit.
+
+        Parameters
+        ----------
+        message
+            The commit message.
+        branch
+            The branch to rewrite and commit to.
+        metadata
+            Commit metadata; the split configuration in effect is recorded
+            under ``__icechunk.splitting_config``, as icechunk does.
+        commit_method
+            ``"new_commit"`` (default) or ``"amend"`` (replace the tip instead).
+
+        Returns
+        -------
+        str
+            The new snapshot id.
+        """
+        if commit_method not in ("new_commit", "amend"):
+            raise InvalidInputError(f"commit_method must be 'new_commit' or 'amend', "
+                                    f"not {commit_method!r}")
+        md = copy.deepcopy(dict(metadata or {}))
+        internal = dict(md.get("__icechunk", {}))
+        internal["splitting_config"] = ops.splitting_config_json(self._config._to_dict())
+        md["__icechunk"] = internal
+        session = await self.writable_session_async(branch)
+        session._rewrite_all_manifests = True
+        log.info("rewrite_manifests: rewriting branch %r", branch)
+        if commit_method == "amend":
+            return await session.amend_async(message, metadata=md, allow_empty=True)
+        return await session.commit_async(message, md, allow_empty=True)
 
     def __repr__(self) -> str:
         return f"<frazil.Repository storage={self._storage!r}>"

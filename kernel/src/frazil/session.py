@@ -95,6 +95,9 @@ class Session:
     virtual chunk reader.
     """
 
+    #: set by ``Repository.rewrite_manifests``: the next commit rewrites every array's manifests
+    _rewrite_all_manifests: bool = False
+
     def __init__(self, repo: Repository, snapshot: Snapshot, *, branch: str | None,
                  read_only: bool, assets: AssetManager, state: RepoState,
                  virtual: VirtualChunkReader) -> None:
@@ -513,7 +516,8 @@ class Session:
             base = self._base_nodes.get(node.path)
             resized = base is not None and base.id == node.id and base.array is not None \
                 and base.array.shape != node.array.shape
-            if not ch.has_chunk_changes(node.id) and not resized:
+            if not ch.has_chunk_changes(node.id) and not resized \
+                    and not self._rewrite_all_manifests:
                 out_nodes.append(node)
                 for m in node.array.manifests:
                     if m.object_id in base_files:

@@ -12,6 +12,7 @@ and :class:`UpdateType`.
 from __future__ import annotations
 
 from frazil.ops._check import CheckReport, check_repository
+from frazil.ops._commit import splitting_config_json
 from frazil.ops._diff import diff_snapshots
 from frazil.ops._expire import expire_snapshots
 from frazil.ops._gc import GCSummary, garbage_collect
@@ -39,4 +40,5 @@ __all__ = ["AncestryGraph", "CheckReport", "ChunkStorageStats", "FeatureFlag", "
            "expire_snapshots", "feature_flags", "garbage_collect", "get_status",
            "inspect_manifest", "inspect_repo_info", "inspect_snapshot",
            "inspect_transaction_log", "ops_log", "set_feature_flag", "set_status",
-           "snapshot_info"]
+           "snapshot_info",
+           "splitting_config_json"]

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,8 @@ from frazil.format.ids import ObjectId
 from frazil.format.model import RepoInfo, Snapshot, SnapshotRecord, TransactionLog, UpdateRecord
 from frazil.ops._guard import check_online
 
-__all__ = ["amend_mutation", "check_amendable", "flush_mutation", "merge_transaction_logs"]
+__all__ = ["amend_mutation", "check_amendable", "flush_mutation", "merge_transaction_logs",
+           "splitting_config_json"]
 
 _FIRST_COMMIT = ("the first commit in the repository cannot be an amend, create a new commit "
                  "instead")
@@ -79,3 +81,17 @@ def flush_mutation(base: ObjectId, snap: Snapshot, message: str, md: dict[str, A
         info.snapshots[snap.id] = SnapshotRecord(snap.id, base, snap.flushed_at, message, md)
         return UpdateRecord("NewDetachedSnapshot", {"new_snap_id": snap.id}, 0)
     return mutate
+
+
+#: What icechunk records when no split sizes are configured: one manifest per array.
+_NO_SPLITTING = {"split_sizes": [[{"path_matches": {"regex": ".*"}},
+                                  [{"condition": "Any", "num_chunks": 4294967295}]]]}
+
+
+def splitting_config_json(config: dict[str, Any]) -> dict[str, Any]:
+    """The split configuration ``rewrite_manifests`` records in the commit metadata."""
+    manifest = config.get("manifest") if isinstance(config, dict) else None
+    splitting = manifest.get("splitting") if isinstance(manifest, dict) else None
+    if isinstance(splitting, dict) and splitting.get("split_sizes"):
+        return copy.deepcopy(splitting)
+    return copy.deepcopy(_NO_SPLITTING)

@@ -429,3 +429,30 @@ def test_rewrite_manifests_read_by_the_other(tmp_path: Path, writer: str, method
         assert r.diff(from_snapshot_id=info.parent_id, to_snapshot_id=sid).is_empty() == (
             method == "new_commit")
         assert (info.parent_id == before) == (method == "new_commit")
+
+
+ADMIN_METHODS = [
+    ("Repository", m) for m in (
+        "expire_snapshots", "garbage_collect", "chunk_storage_stats", "total_chunks_storage",
+        "diff", "get_status", "set_status", "feature_flags", "enabled_feature_flags",
+        "disabled_feature_flags", "set_feature_flag", "inspect_snapshot", "inspect_repo_info",
+        "inspect_manifest", "inspect_transaction_log", "list_manifest_files",
+        "rewrite_manifests", "ancestry_graph")
+] + [("Session", m) for m in ("amend", "flush", "status")]
+
+
+@pytest.mark.parametrize(("cls", "method"), ADMIN_METHODS)
+def test_admin_signatures_match_icechunk(cls: str, method: str) -> None:
+    """Same argument names, kinds and defaults, and an ``_async`` form where icechunk has one."""
+    import inspect
+
+    ice = inspect.signature(getattr(getattr(icechunk, cls), method))
+    flo = inspect.signature(getattr(getattr(frazil, cls), method))
+    for name, param in ice.parameters.items():
+        assert name in flo.parameters, f"{method}: missing argument {name}"
+        got = flo.parameters[name]
+        assert got.kind == param.kind, f"{method}({name}) kind differs"
+        assert got.default == param.default, f"{method}({name}) default differs"
+    if hasattr(getattr(icechunk, cls), method + "_async"):
+        assert hasattr(getattr(frazil, cls), method + "_async")
+    assert {"GCSummary", "Update", "UpdateType"} <= set(dir(frazil.ops))

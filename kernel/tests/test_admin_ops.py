@@ -128,3 +128,29 @@ def test_empty_diff_text_and_flush_without_changes(repo):
     fid = s.flush("nothing new")
     assert repo.diff(from_snapshot_id=sid, to_snapshot_id=fid).is_empty()
     assert repo.lookup_branch("main") == sid
+
+
+def test_gc_restarts_when_a_commit_lands_on_a_collected_snapshot(repo):
+    """The repo-info step of GC refuses to drop a snapshot something new builds on."""
+    from frazil._state import copy_info
+    from frazil.ops._gc import _drop_from_info, _Restart
+
+    ids = _history(repo, 3)
+    info = _info(repo)
+    recs = {str(k): k for k in info.snapshots}
+    old, mid, tip = (recs[i] for i in ids)
+    keep = {tip, mid} | {k for k in info.snapshots if info.snapshots[k].parent_id is None}
+    # `tip` (kept) sits on `mid`; dropping `old` re-parents `mid` over the gap
+    _drop_from_info(copy_info(info), set(keep), {old})
+    # a snapshot GC did not know about (committed meanwhile) whose parent is dropped: restart
+    with pytest.raises(_Restart):
+        _drop_from_info(copy_info(info), {k for k in keep if k != tip}, {mid})
+    # a ref pointing at a dropped snapshot: restart
+    with pytest.raises(_Restart):
+        _drop_from_info(copy_info(info), set(keep) - {tip}, {tip})
+
+
+def _info(repo: ic.Repository):
+    import asyncio
+
+    return asyncio.run(repo._state.fetch())

@@ -36,6 +36,7 @@ from typing import Any
 
 from frazil._assets import CHUNKS, MANIFESTS, SNAPSHOTS, TRANSACTIONS, AssetManager
 from frazil._state import RepoState, walk_records
+from frazil.errors import ConflictError, ErrorKind
 from frazil.format.ids import INITIAL_SNAPSHOT_ID, ObjectId
 from frazil.format.model import RepoInfo, UpdateRecord
 from frazil.ops._expire import datetime_to_micros, reparent_and_prune
@@ -217,5 +218,6 @@ async def garbage_collect(state: RepoState, assets: AssetManager,
         except _Restart as e:
             log.info("garbage_collect: restarting (%s), attempt %d", e, attempt + 2)
             await asyncio.sleep(0.01 * (attempt + 1))
-    return await _one_run(state, assets, limit, dry_run, max_concurrent_manifest_fetches,
-                          progress)
+    raise ConflictError(message=f"garbage collection restarted {_MAX_RESTARTS} times: the "
+                        "repository keeps changing under it (commits on snapshots being "
+                        "collected); run it again later", kind=ErrorKind.REPO_INFO_UPDATED)

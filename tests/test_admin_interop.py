@@ -155,8 +155,10 @@ def test_chunk_storage_stats_match_icechunk(tmp_path: Path, builder: str) -> Non
     assert got["frazil"][0] > 0 and got["frazil"][2] > 0
 
 
+@pytest.mark.parametrize("commits", [
+    16, pytest.param(80, marks=pytest.mark.slow, id="soak")])
 @pytest.mark.parametrize("writer", LIBRARIES)
-def test_gc_racing_commits_loses_nothing(tmp_path: Path, writer: str) -> None:
+def test_gc_racing_commits_loses_nothing(tmp_path: Path, writer: str, commits: int) -> None:
     """frazil's expire + GC loop against a committing process: every commit stays readable.
 
     The grace period (how far in the past the GC cut-off lies) must exceed the
@@ -166,7 +168,6 @@ def test_gc_racing_commits_loses_nothing(tmp_path: Path, writer: str) -> None:
     """
     path = tmp_path / "race"
     lib = load_lib(writer)
-    commits = 16
     grace = dt.timedelta(seconds=2.0)
     repo = lib.Repository.create(lib.local_filesystem_storage(str(path)))
     s = repo.writable_session("main")
@@ -178,14 +179,14 @@ def test_gc_racing_commits_loses_nothing(tmp_path: Path, writer: str) -> None:
         job = pool.apply_async(commit_loop, (writer, str(path), commits, time.time() + 1.0))
         gc_repo = _open(frazil, path)
         runs = deleted = 0
-        deadline = time.time() + 90
+        deadline = time.time() + 10 * commits
         while not job.ready() and time.time() < deadline:
             cut = dt.datetime.now(dt.UTC) - grace
             gc_repo.expire_snapshots(cut)
             deleted += gc_repo.garbage_collect(cut).chunks_deleted
             runs += 1
             time.sleep(0.2)  # an administrator's loop, not a denial of service
-        ids, longest = job.get(timeout=90)
+        ids, longest = job.get(timeout=10 * commits)
     assert longest < grace.total_seconds(), "premise: every commit shorter than the grace"
     final = dt.datetime.now(dt.UTC)  # the writer is done: no grace needed
     gc_repo.expire_snapshots(final)

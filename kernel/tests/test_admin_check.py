@@ -93,3 +93,18 @@ def test_check_after_gc_is_clean(repo_path):
     assert report.ok and report.dangling == []
     arr = zarr.open_array(repo.readonly_session(branch="main").store, path="a", mode="r")
     np.testing.assert_array_equal(arr[:100], 3)
+
+
+def test_cli_gc_dry_run_then_real(repo_path, capsys):
+    repo, ids = _repo(repo_path)
+    repo.delete_tag("first")
+    assert main(["gc", repo_path, "--older-than-days", "0", "--dry-run", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("would delete 0 snapshot(s)")  # dry run: nothing expired first
+    before = sorted(Path(repo_path, "chunks").iterdir())
+    assert main(["gc", repo_path, "--older-than-days", "0", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "expired 2 snapshot(s)" in out and "2 chunk(s)" in out
+    assert len(sorted(Path(repo_path, "chunks").iterdir())) == len(before) - 2
+    assert repo.check().ok
+    assert main(["gc", str(Path(repo_path) / "none"), "--older-than-days", "1"]) == 2

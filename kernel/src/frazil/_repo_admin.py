@@ -92,6 +92,7 @@ class RepositoryAdmin:
         max_concurrent_deletes: int = 10,
         max_consecutive_delete_failures: int = 50,
         max_concurrent_listings: int | None = None,
+        progress: Any = None,
     ) -> ops.GCSummary:
         """Delete every object no branch or tag reaches, stored before the cut-off.
 
@@ -108,6 +109,8 @@ max_concurrent_listings
             Accepted for icechunk compatibility; the storage bounds concurrency.
         max_concurrent_manifest_fetches
             At most this many manifests are fetched at once.
+        progress
+            frazil extra: ``progress(phase, done, total)`` is called as the run advances.
 
         Returns
         -------
@@ -117,7 +120,7 @@ max_concurrent_listings
         """
         return await ops.garbage_collect(
             self._state, self._assets, delete_object_older_than, dry_run=dry_run,
-            max_concurrent_manifest_fetches=max_concurrent_manifest_fetches)
+            max_concurrent_manifest_fetches=max_concurrent_manifest_fetches, progress=progress)
 
     async def diff_async(self, *, from_branch: str | None = None, from_tag: str | None = None,
                          from_snapshot_id: str | None = None, to_branch: str | None = None,

@@ -60,10 +60,19 @@ from frazil.errors import (
     StorageError,
 )
 from frazil.format.versions import SpecVersion
+from frazil.ops import (
+    AncestryGraph,
+    FeatureFlag,
+    GCSummary,
+    RepoAvailability,
+    RepoStatus,
+    Update,
+    UpdateType,
+)
 from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
 from frazil.repository import Repository
 from frazil.session import ForkSession, Session
-from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo, Update
+from frazil.snapshots import Diff, ManifestFileInfo, SnapshotInfo
 from frazil.storage import Storage, in_memory_storage, local_filesystem_storage, storage_from_url
 from frazil.store import IcechunkStore
 from frazil.types import CommitMethod, SessionMode
@@ -80,6 +89,7 @@ from frazil.virtual import (
 __version__ = "2.0.0.dev0"
 
 __all__ = [
+    "AncestryGraph",
     "AlreadyExistsError",
     "AnyCredential",
     "AnyObjectStoreConfig",
@@ -133,6 +143,11 @@ __all__ = [
     "StorageSettings",
     "StorageTimeoutSettings",
     "Update",
+    "UpdateType",
+    "FeatureFlag",
+    "GCSummary",
+    "RepoAvailability",
+    "RepoStatus",
     "VersionSelection",
     "VirtualChunkContainer",
     "VirtualChunkSpec",

@@ -24,20 +24,22 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 
-from frazil._assets import REPO_PATH, AssetManager, backup_path, remember_repo_info
+from frazil._assets import OVERWRITTEN, REPO_PATH, AssetManager, backup_path, remember_repo_info
 from frazil.config import RepositoryConfig
 from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
     ErrorKind,
     FormatError,
+    ReadOnlyError,
 )
 from frazil.format import codec
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoInfo, SnapshotRecord, UpdateRecord
 from frazil.storage import ConditionFailedError
 
-__all__ = ["MAX_UPDATE_ATTEMPTS", "RepoInfoFileState", "RepoState", "now_micros"]
+__all__ = ["MAX_UPDATE_ATTEMPTS", "RepoInfoFileState", "RepoState", "now_micros",
+           "refuse_if_not_online"]
 
 MAX_UPDATE_ATTEMPTS = 100
 
@@ -80,6 +82,21 @@ def walk_records(info: RepoInfo, sid: ObjectId | None) -> Iterator[SnapshotRecor
             return
         yield rec
         sid = rec.parent_id
+
+
+def refuse_if_not_online(info: RepoInfo) -> None:
+    """``ReadOnlyError`` (with the recorded reason) unless the repository is online.
+
+    Every repo-info update checks this, except a mutation carrying the
+    attribute ``skip_online_check = True`` (setting the status itself).
+    """
+    st = info.status
+    if st.availability != 0:
+        state = "read-only" if st.availability == 1 else "offline"
+        why = f", reason: {st.limited_availability_reason}" \
+            if st.limited_availability_reason else ""
+        raise ReadOnlyError(f"the repository status is {state}{why}",
+                            ErrorKind.READ_ONLY_REPOSITORY)
 
 
 class RepoState(ABC):
@@ -151,18 +168,22 @@ class RepoInfoFileState(RepoState):
         delay = 0.005
         for _ in range(MAX_UPDATE_ATTEMPTS):
             info, token, raw = await self._assets.fetch_repo_info()
+            if not getattr(mutate, "skip_online_check", False):
+                refuse_if_not_online(info)
             new = copy_info(info)
             entry = mutate(new)
             entry.updated_at = now_micros()
             bpath = backup_path()
             await self._storage.put_object(bpath, raw)
             if new.latest_updates:
-                new.latest_updates[0] = replace(new.latest_updates[0], backup_path=bpath)
+                # icechunk records the bare file name (under overwritten/)
+                new.latest_updates[0] = replace(new.latest_updates[0],
+                                                backup_path=bpath.removeprefix(OVERWRITTEN))
             new.latest_updates.insert(0, entry)
             limit = RepositoryConfig._from_dict(new.config)._updates_per_file
             if len(new.latest_updates) > limit:
                 del new.latest_updates[limit:]
-                new.repo_before_updates = bpath
+                new.repo_before_updates = bpath.removeprefix(OVERWRITTEN)
             data = codec.encode_repo_info(new)
             try:
                 await self._storage.put_object_if(REPO_PATH, data, expected=token)
@@ -203,5 +224,6 @@ class RepoInfoFileState(RepoState):
                 raise FormatError(f"the ops log has a cycle: {prev} is reached twice through "
                                   "repo_before_updates", ErrorKind.REPOSITORY_STATE_CYCLE)
             files.add(prev)
-            data = await self._assets.fetch_object(prev, f"repo info backup {prev}")
+            path = prev if prev.startswith(OVERWRITTEN) else OVERWRITTEN + prev
+            data = await self._assets.fetch_object(path, f"repo info backup {prev}")
             info = codec.decode_repo_info(data, prev)

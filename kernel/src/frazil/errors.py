@@ -159,6 +159,7 @@ class ErrorKind(StrEnum):
     INCONSISTENT_MANIFESTS = "inconsistent-manifests"
     POISON_LOCK = "poison-lock"
     PICKLE = "pickle"
+    UNKNOWN_FEATURE_FLAG = "unknown-feature-flag"
     UNKNOWN = "unknown"
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from frazil import _fork, _refs, ops
 from frazil._assets import AssetManager
-from frazil._state import RepoInfoFileState, RepoState, now_micros
+from frazil._repo_admin import RepositoryAdmin
+from frazil._state import RepoInfoFileState, RepoState, now_micros, refuse_if_not_online
 from frazil._state_v1 import RefsState, needs_v2_error
 from frazil._sync import sync, with_sync_facades
 from frazil._virtual import VirtualChunkReader
@@ -43,8 +44,10 @@ from frazil.format.model import (
     UpdateRecord,
 )
 from frazil.format.versions import SpecVersion, parse_spec_version
+from frazil.ops import Update
+from frazil.ops._status import check_flag
 from frazil.session import Session
-from frazil.snapshots import SnapshotInfo, Update
+from frazil.snapshots import SnapshotInfo
 from frazil.split import ManifestSplitPolicy, make_policy
 from frazil.storage import Storage
 
@@ -56,7 +59,7 @@ _ROOT_MD = {"__icechunk": {"is_root": True}}
 
 
 @with_sync_facades
-class Repository:
+class Repository(RepositoryAdmin):
     """A versioned Zarr repository on a ``Storage`` (icechunk's ``Repository``)."""
 
     def __init__(self, storage: Storage, config: RepositoryConfig,
@@ -345,6 +348,7 @@ class Repository:
         sid = _refs.parse_snapshot_id(snapshot_id)
 
         def mutate(info: RepoInfo) -> UpdateRecord:
+            check_flag(info, "create_tag", "tag creation")
             if tag in info.tags:
                 raise AlreadyExistsError(f"tag {tag!r} already exists",
                                          ErrorKind.TAG_ALREADY_EXISTS)
@@ -360,6 +364,7 @@ class Repository:
     async def delete_tag_async(self, tag: str) -> None:
         """Delete ``tag``; its name can never be used again."""
         def mutate(info: RepoInfo) -> UpdateRecord:
+            check_flag(info, "delete_tag", "tag delete")
             if tag not in info.tags:
                 raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.TAG_NOT_FOUND)
             prev = info.tags.pop(tag)
@@ -487,6 +492,7 @@ class Repository:
             raise ReadOnlyError(f"cannot open a writable session: the storage {self._storage!r} "
                                 "is read-only", ErrorKind.READ_ONLY_STORE)
         info = await self._repo_info()
+        refuse_if_not_online(info)
         sid = await self._resolve(info, branch, None, None)
         return self._session(await self._assets.fetch_snapshot(sid), branch)
 

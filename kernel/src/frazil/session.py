@@ -54,6 +54,12 @@ from frazil.format.model import (
     TransactionLog,
     UpdateRecord,
 )
+from frazil.ops._commit import (
+    amend_mutation,
+    check_amendable,
+    flush_mutation,
+    merge_transaction_logs,
+)
 from frazil.snapshots import Diff
 from frazil.store import IcechunkStore
 from frazil.types import SessionMode
@@ -92,6 +98,9 @@ class Session:
     ``virtual`` are the repository handle's asset manager, state layer and
     virtual chunk reader.
     """
+
+    #: set by ``Repository.rewrite_manifests``: the next commit rewrites every array's manifests
+    _rewrite_all_manifests: bool = False
 
     def __init__(self, repo: Repository, snapshot: Snapshot, *, branch: str | None,
                  read_only: bool, assets: AssetManager, state: RepoState,
@@ -522,7 +531,8 @@ class Session:
             base = self._base_nodes.get(node.path)
             resized = base is not None and base.id == node.id and base.array is not None \
                 and base.array.shape != node.array.shape
-            if not ch.has_chunk_changes(node.id) and not resized:
+            if not ch.has_chunk_changes(node.id) and not resized \
+                    and not self._rewrite_all_manifests:
                 out_nodes.append(node)
                 for m in node.array.manifests:
                     if m.object_id in base_files:
@@ -666,6 +676,97 @@ class Session:
                 continue  # its edits are already here
             current = {n.path: n for n in self.list_nodes()}
             _fork.merge_changes(self._changes, self._base_nodes, current, other._changes)
+
+    # ======================================================= amend / flush
+    # (the repo-info side lives in frazil.ops._commit)
+    def _check_can_write_snapshot(self, message: str, allow_empty: bool, what: str) -> None:
+        if self._read_only:
+            raise SessionStateError(f"cannot {what} a read-only session (sessions are "
+                                    "read-only after they commit)", ErrorKind.COMMIT_NOT_ALLOWED)
+        if not isinstance(message, str):
+            raise InvalidInputError(f"{what} message must be a string")
+        if self._changes.is_empty() and not allow_empty:
+            raise SessionStateError(f"cannot {what}, no changes made to the session (use "
+                                    "allow_empty=True)", ErrorKind.NO_CHANGES_TO_COMMIT)
+
+    def _settle_on(self, snap: Snapshot) -> str:
+        """After a snapshot is recorded: the session is read-only at ``snap``."""
+        self._snapshot = snap
+        self._base_nodes = {n.path: n for n in snap.nodes}
+        self._changes = ChangeSet()
+        self._ref_indexes.clear()
+        self._read_only = True
+        if self._store is not None:
+            self._store._read_only = True
+        return str(snap.id)
+
+    async def _write_snapshot(self, message: str, metadata: dict[str, Any] | None,
+                              amend: bool) -> Snapshot:
+        md = dict(self._repo.default_commit_metadata)
+        md.update(metadata or {})
+        base = self._snapshot.id
+        if amend:
+            check_amendable(await self._state.fetch(), base)
+        snap, tx, manifests = await self._build_commit(message, md)
+        if amend:
+            previous = await self._assets.fetch_transaction_log(base)
+            tx = merge_transaction_logs(snap.id, [previous, tx])
+        await asyncio.gather(*(self._assets.write_manifest(m, d) for m, d in manifests))
+        await asyncio.gather(self._assets.write_transaction_log(tx),
+                             self._assets.write_snapshot(snap))
+        if amend:
+            assert self._branch is not None
+            await self._state.update(amend_mutation(self._branch, base, snap, message, md))
+        else:
+            await self._state.update(flush_mutation(base, snap, message, md))
+        return snap
+
+    async def amend_async(self, message: str, *, metadata: dict[str, Any] | None = None,
+                          allow_empty: bool = False) -> str:
+        """Replace the branch's last commit by one with this session's changes added.
+
+        Parameters
+        ----------
+        message
+            The message of the replacing commit.
+        metadata
+            Its metadata (merged over the repository's default commit metadata).
+        allow_empty
+            Allow amending without changes (to change only the message).
+
+        Returns
+        -------
+        str
+            The new snapshot id; the session is then read-only at it.
+
+        Raises
+        ------
+        ConflictError
+            If the branch moved since the session started.
+        SessionStateError
+            For the repository's first commit, which cannot be amended.
+        """
+        self._check_can_write_snapshot(message, allow_empty, "amend")
+        return self._settle_on(await self._write_snapshot(message, metadata, amend=True))
+
+    async def flush_async(self, message: str, *, metadata: dict[str, Any] | None = None
+                          ) -> str:
+        """Save the changes as a new snapshot without moving any branch (anonymous snapshot).
+
+        Parameters
+        ----------
+        message
+            The snapshot's message.
+        metadata
+            Its metadata (merged over the repository's default commit metadata).
+
+        Returns
+        -------
+        str
+            The new snapshot id; the session is then read-only at it.
+        """
+        self._check_can_write_snapshot(message, True, "flush")
+        return self._settle_on(await self._write_snapshot(message, metadata, amend=False))
 
 
 @with_sync_facades

@@ -10,7 +10,8 @@ from frazil._state import RepoState
 from frazil.errors import ErrorKind, SnapshotNotFoundError
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoInfo, SnapshotRecord
-from frazil.snapshots import SnapshotInfo, Update, micros_to_datetime
+from frazil.ops._types import Update, update_from_record
+from frazil.snapshots import SnapshotInfo, micros_to_datetime
 
 __all__ = ["ancestry", "ancestry_list", "as_of", "ops_log", "snapshot_info"]
 
@@ -52,8 +53,4 @@ async def as_of(state: RepoState, tip: ObjectId, when: _dt.datetime, branch: str
 
 async def ops_log(state: RepoState) -> list[Update]:
     """Every operation performed on the repository, newest first."""
-    out: list[Update] = []
-    async for u in state.ops_log():
-        fields = {k: str(v) if isinstance(v, ObjectId) else v for k, v in u.fields.items()}
-        out.append(Update(u.kind, micros_to_datetime(u.updated_at), u.backup_path, fields))
-    return out
+    return [update_from_record(u) async for u in state.ops_log()]

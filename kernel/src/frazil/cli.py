@@ -14,6 +14,8 @@ import argparse
 import datetime as _dt
 import sys
 
+from tqdm import tqdm
+
 from frazil import __version__
 from frazil._cli_commands import add_icechunk_commands
 from frazil.errors import IcechunkError
@@ -34,20 +36,42 @@ def _plugins(_: argparse.Namespace) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace) -> int:
-    def progress(phase: str, done: int, total: int | None) -> None:
-        if args.progress and sys.stderr.isatty():
-            print(f"\r{phase}: {done}/{total if total is not None else '?'}", end="",
-                  file=sys.stderr, flush=True)
+class _Bars:
+    """``progress(phase, done, total)`` drawn as one tqdm bar per phase (terminals only)."""
 
+    def __init__(self, enabled: bool) -> None:
+        self._enabled = enabled
+        self._bar: tqdm | None = None
+        self._phase = ""
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None or phase != self._phase:
+            self.close()
+            self._bar = tqdm(total=total, desc=phase, unit="obj", file=sys.stderr, leave=False)
+            self._phase = phase
+        if total is not None and self._bar.total != total:
+            self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _check(args: argparse.Namespace) -> int:
+    bars = _Bars(args.progress and sys.stderr.isatty())
     try:
         repo = Repository.open(storage_from_url(args.url))
-        report = repo.check(progress=progress)
+        report = repo.check(progress=bars)
     except IcechunkError as e:
         print(f"frazil check: {e}", file=sys.stderr)
         return 2
-    if args.progress and sys.stderr.isatty():
-        print(file=sys.stderr)
+    finally:
+        bars.close()
     lines = str(report).splitlines()
     if not args.dangling:
         lines = [ln for ln in lines if not ln.startswith("dangling: ")]
@@ -57,31 +81,20 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _progress_printer(enabled: bool) -> object:
-    def progress(phase: str, done: int, total: int | None) -> None:
-        if enabled:
-            width = 30
-            filled = width if not total else int(width * done / total)
-            print(f"\r{phase:<16} [{'#' * filled}{'.' * (width - filled)}] {done}/"
-                  f"{total if total is not None else '?'}", end="", file=sys.stderr, flush=True)
-    return progress
-
-
 def _gc(args: argparse.Namespace) -> int:
-    show = args.progress and sys.stderr.isatty()
+    bars = _Bars(args.progress and sys.stderr.isatty())
     cut = _dt.datetime.now(_dt.UTC) - _dt.timedelta(days=args.older_than_days)
     try:
         repo = Repository.open(storage_from_url(args.url))
         if args.expire and not args.dry_run:
             expired = repo.expire_snapshots(cut)
             print(f"expired {len(expired)} snapshot(s) older than {cut.isoformat()}")
-        summary = repo.garbage_collect(cut, dry_run=args.dry_run,
-                                       progress=_progress_printer(show))
+        summary = repo.garbage_collect(cut, dry_run=args.dry_run, progress=bars)
     except IcechunkError as e:
         print(f"frazil gc: {e}", file=sys.stderr)
         return 2
-    if show:
-        print(file=sys.stderr)
+    finally:
+        bars.close()
     verb = "would delete" if args.dry_run else "deleted"
     print(f"{verb} {summary.snapshots_deleted} snapshot(s), {summary.manifests_deleted} "
           f"manifest(s), {summary.transaction_logs_deleted} transaction log(s), "

@@ -29,7 +29,7 @@ from frazil.storage import (
     ConditionFailedError,
     ObjectInfo,
     ObjectNotFoundError,
-    Storage,
+    PrefixedStorage,
     VersionToken,
     resolve_byte_range,
 )
@@ -64,7 +64,7 @@ def quote_etag(token: VersionToken | str) -> str:
     return f'"{normalize_etag(value)}"'
 
 
-class AzureStorage(Storage):
+class AzureStorage(PrefixedStorage):
     """A repository under ``az://container/prefix`` of one storage account.
 
     Build it with :func:`~frazil_azure.azure_storage` (icechunk's signature) or directly.
@@ -90,13 +90,12 @@ class AzureStorage(Storage):
                  settings: AzureSettings | None = None,
                  max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
                  read_only: bool = False) -> None:
-        super().__init__(max_concurrent_requests=max_concurrent_requests)
         if not container or "/" in container:
             raise InvalidInputError(f"invalid Azure container name: {container!r}",
                                     ErrorKind.STORAGE_CONFIG)
+        super().__init__(f"Azure container {container!r}", prefix, read_only=read_only,
+                         max_concurrent_requests=max_concurrent_requests)
         self._container = container
-        self._prefix = (prefix or "").strip("/")
-        self._read_only = read_only
         creds = azure_from_env_credentials() if credentials is None else \
             coerce_credentials(credentials)
         self._az = AzureClient(options, creds,
@@ -113,24 +112,8 @@ class AzureStorage(Storage):
         return self._container
 
     @property
-    def prefix(self) -> str:
-        return self._prefix
-
-    @property
     def settings(self) -> AzureSettings:
         return self._az.settings
-
-    @property
-    def can_write(self) -> bool:
-        return not self._read_only
-
-    def check_can_create_repository(self) -> None:
-        if not self._prefix:
-            raise InvalidInputError(
-                f"creating a repository at the root of Azure container {self._container!r} is "
-                "not supported (as in icechunk >= 2.1); use a non-empty prefix. Existing "
-                "container-root repositories can still be opened and updated.",
-                ErrorKind.STORAGE_CONFIG)
 
     def container_client(self) -> Any:
         """The SDK's ``ContainerClient`` of this process (built on first use)."""
@@ -142,12 +125,6 @@ class AzureStorage(Storage):
         if self._az.options.get("endpoint") or self._az.options.use_emulator:
             fields["endpoint"] = self._az.options.endpoint
         return fields
-
-    def _key(self, path: str) -> str:
-        return f"{self._prefix}/{path}" if self._prefix else path
-
-    def _rel(self, key: str) -> str:
-        return key[len(self._prefix) + 1:] if self._prefix else key
 
     # -- error mapping -----------------------------------------------------------------
 

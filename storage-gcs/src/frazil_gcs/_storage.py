@@ -29,7 +29,7 @@ from frazil.storage import (
     ConditionFailedError,
     ObjectInfo,
     ObjectNotFoundError,
-    Storage,
+    PrefixedStorage,
     VersionToken,
     resolve_byte_range,
 )
@@ -43,7 +43,7 @@ __all__ = ["GcsStorage"]
 _BATCH = 100  # sub-requests per batch request
 
 
-class GcsStorage(Storage):
+class GcsStorage(PrefixedStorage):
     """A repository under ``gs://bucket/prefix``.
 
     Build it with :func:`~frazil_gcs.gcs_storage` (icechunk's signature) or directly.
@@ -72,13 +72,12 @@ class GcsStorage(Storage):
                  max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
                  read_only: bool = False, read_headers: dict[str, str] | None = None,
                  write_headers: dict[str, str] | None = None) -> None:
-        super().__init__(max_concurrent_requests=max_concurrent_requests)
         if not bucket or "/" in bucket:
             raise InvalidInputError(f"invalid GCS bucket name: {bucket!r}",
                                     ErrorKind.STORAGE_CONFIG)
+        super().__init__(f"bucket {bucket!r}", prefix, read_only=read_only,
+                         max_concurrent_requests=max_concurrent_requests)
         self._bucket = bucket
-        self._prefix = (prefix or "").strip("/")
-        self._read_only = read_only
         self._batch_ok: bool | None = None  # None: not tried yet
         self._gcs = GcsClient(options or GcsOptions(), as_gcs_credentials(credentials),
                               settings or GcsSettings(), max_concurrent_requests,
@@ -91,41 +90,19 @@ class GcsStorage(Storage):
         return self._bucket
 
     @property
-    def prefix(self) -> str:
-        return self._prefix
-
-    @property
     def settings(self) -> GcsSettings:
         return self._gcs.settings
-
-    @property
-    def can_write(self) -> bool:
-        return not self._read_only
 
     @property
     def client(self) -> Any:
         """The underlying ``google.cloud.storage.Client`` of this process."""
         return self._gcs.client()
 
-    def check_can_create_repository(self) -> None:
-        if not self._prefix:
-            raise InvalidInputError(
-                f"creating a repository at the root of bucket {self._bucket!r} is not "
-                "supported (as in icechunk >= 2.1); use a non-empty prefix. Existing "
-                "bucket-root repositories can still be opened and updated.",
-                ErrorKind.STORAGE_CONFIG)
-
     def _repr_fields(self) -> dict[str, object]:
         fields: dict[str, object] = {"bucket": self._bucket, "prefix": self._prefix}
         if self._gcs.endpoint:
             fields["endpoint"] = self._gcs.endpoint
         return fields
-
-    def _key(self, path: str) -> str:
-        return f"{self._prefix}/{path}" if self._prefix else path
-
-    def _rel(self, key: str) -> str:
-        return key[len(self._prefix) + 1:] if self._prefix else key
 
     # -- calls and errors --------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from frazil.storage import (
     ConditionFailedError,
     ObjectInfo,
     ObjectNotFoundError,
+    PrefixedStorage,
     Storage,
     VersionToken,
     resolve_byte_range,
@@ -58,7 +59,7 @@ _DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", 
                  "ExpiredToken", "InvalidToken", "AllAccessDisabled"}
 
 
-class S3Storage(Storage):
+class S3Storage(PrefixedStorage):
     """A repository under ``s3://bucket/prefix``.
 
     Build it with :func:`s3_storage` (icechunk's signature) or directly.
@@ -91,18 +92,17 @@ class S3Storage(Storage):
                  read_headers: dict[str, str] | None = None,
                  write_headers: dict[str, str] | None = None,
                  legacy_rooted_keys: bool | None = None, read_only: bool = False) -> None:
-        super().__init__(max_concurrent_requests=max_concurrent_requests)
         if not bucket or "/" in bucket:
             raise InvalidInputError(f"invalid S3 bucket name: {bucket!r}", ErrorKind.STORAGE_CONFIG)
+        super().__init__(f"bucket {bucket!r}", prefix, read_only=read_only,
+                         max_concurrent_requests=max_concurrent_requests)
         self._bucket = bucket
-        self._prefix = (prefix or "").strip("/")
         if legacy_rooted_keys and self._prefix:
             raise InvalidInputError("legacy_rooted_keys is only valid with an empty prefix",
                                     ErrorKind.STORAGE_CONFIG)
         # "" standard keys, "/" a leading slash; None: probe on first use
         self._root: str | None = "/" if legacy_rooted_keys else (
             "" if legacy_rooted_keys is False or self._prefix else None)
-        self._read_only = read_only
         self._s3 = S3Client(options or S3Options(), credentials or s3_credentials(),
                             settings or S3Settings(), max_concurrent_requests,
                             read_headers=read_headers, write_headers=write_headers)
@@ -114,24 +114,8 @@ class S3Storage(Storage):
         return self._bucket
 
     @property
-    def prefix(self) -> str:
-        return self._prefix
-
-    @property
     def settings(self) -> S3Settings:
         return self._s3.settings
-
-    @property
-    def can_write(self) -> bool:
-        return not self._read_only
-
-    def check_can_create_repository(self) -> None:
-        if not self._prefix:
-            raise InvalidInputError(
-                f"creating a repository at the root of bucket {self._bucket!r} is not "
-                "supported (as in icechunk >= 2.1); use a non-empty prefix. Existing "
-                "bucket-root repositories can still be opened and updated.",
-                ErrorKind.STORAGE_CONFIG)
 
     @property
     def client(self) -> Any:

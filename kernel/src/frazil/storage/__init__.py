@@ -20,6 +20,7 @@ from frazil.storage._base import (
 from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
 from frazil.storage._local import LocalFileSystemStorage
 from frazil.storage._memory import InMemoryStorage
+from frazil.storage._prefixed import PrefixedStorage
 from frazil.storage._retry import RetrySettings, SecretRedactor, call_with_retries
 from frazil.storage._url import storage_from_url
 
@@ -31,6 +32,7 @@ __all__ = [
     "LocalFileSystemStorage",
     "ObjectInfo",
     "ObjectNotFoundError",
+    "PrefixedStorage",
     "RetrySettings",
     "SecretRedactor",
     "Storage",

@@ -16,6 +16,7 @@ from typing import Any
 
 from frazil import _fork, _refs, ops
 from frazil._assets import AssetManager
+from frazil._logs import Attribution
 from frazil._repo_admin import RepositoryAdmin
 from frazil._state import RepoInfoFileState, RepoState, now_micros, refuse_if_not_online
 from frazil._state_v1 import RefsState, needs_v2_error
@@ -142,7 +143,9 @@ class Repository(RepositoryAdmin):
             config=cfg._to_dict() if config is not None else None,
         )
         await state.initialize(info)
-        return cls(storage, cfg, authorize_virtual_chunk_access, int(version))
+        repo = cls(storage, cfg, authorize_virtual_chunk_access, int(version))
+        repo._attribution = attribution
+        return repo
 
     @classmethod
     async def open_async(
@@ -165,7 +168,9 @@ class Repository(RepositoryAdmin):
             version, stored = SpecVersion.v1, await v1.fetch_config()
         persisted = RepositoryConfig._from_dict(stored)
         cfg = persisted.merge(config) if config is not None else persisted
-        return cls(storage, cfg, authorize_virtual_chunk_access, int(version))
+        repo = cls(storage, cfg, authorize_virtual_chunk_access, int(version))
+        repo._attribution = attribution
+        return repo
 
     @classmethod
     async def open_or_create_async(cls, storage: Storage, config: RepositoryConfig | None = None,
@@ -180,7 +185,7 @@ class Repository(RepositoryAdmin):
                                       create_version, check_clean_root)
 
     @staticmethod
-    async def exists_async(storage: Storage) -> bool:
+    async def exists_async(storage: Storage, storage_settings: Any = None) -> bool:
         """Whether a repository exists at ``storage``."""
         return await Repository._detect_spec_version(storage) is not None
 
@@ -194,7 +199,8 @@ class Repository(RepositoryAdmin):
         return SpecVersion.v1 if v1 else None
 
     @staticmethod
-    async def fetch_spec_version_async(storage: Storage) -> SpecVersion | None:
+    async def fetch_spec_version_async(storage: Storage, storage_settings: Any = None
+                                       ) -> SpecVersion | None:
         """The spec version of the repository at ``storage`` (``None`` if none)."""
         version = await Repository._detect_spec_version(storage)
         if version != SpecVersion.v2:
@@ -222,6 +228,11 @@ class Repository(RepositoryAdmin):
     @property
     def spec_version(self) -> SpecVersion:
         return self._spec
+
+    @property
+    def attribution(self) -> Attribution | None:
+        """The labels this handle attaches to its requests (given to create/open)."""
+        return getattr(self, "_attribution", None)
 
     def authorized_virtual_container_prefixes(self) -> set[str]:
         return self._virtual.authorized_prefixes

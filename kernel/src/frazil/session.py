@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -381,9 +381,21 @@ class Session:
         grid = [n for _, n in node.array.shape]
         return sorted(c for c in found if all(x < n for x, n in zip(c, grid, strict=False)))
 
-    def chunk_coordinates(self, array_path: str) -> Iterator[tuple[int, ...]]:
-        """Coordinates of every chunk the array at ``array_path`` has in this session."""
-        return iter(sync(self.chunk_coordinates_async(array_path)))
+    def chunk_coordinates(self, array_path: str, batch_size: int = 1000
+                          ) -> AsyncIterator[tuple[int, ...]]:
+        """An async iterator over the coordinates of every chunk of an array (as icechunk's).
+
+        ``async for index in session.chunk_coordinates("/a"): ...``;
+        :meth:`chunk_coordinates_async` returns them as a list (frazil extra).
+        """
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise InvalidInputError(f"batch_size must be a positive int, got {batch_size!r}")
+
+        async def each() -> AsyncIterator[tuple[int, ...]]:
+            for index in await self.chunk_coordinates_async(array_path):
+                yield index
+
+        return each()
 
     async def chunk_type_async(self, array_path: str, chunk_coordinates: Any) -> ChunkType:
         """The ``frazil.ChunkType`` of one chunk as this session sees it."""

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GcsBearerCredential:
     """A bearer (OAuth2 access) token and when it expires (icechunk's ``GcsBearerCredential``).
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from frazil.plugins import NameRegistry, StorageRegistry, VirtualChunkResolverRegistry, hookimpl
+from frazil.storage import Storage
 
 from frazil_http._config import http_store
 from frazil_http._redirect import redirect_from_url, redirect_storage
@@ -32,3 +33,16 @@ def frazil_register_names(registry: NameRegistry) -> None:
     """icechunk's HTTP names in the ``frazil`` namespace (``frazil.http_storage``...)."""
     for obj in (http_storage, http_store, redirect_storage):
         registry.add(obj.__name__, obj)
+    registry.add("new_http", new_http, module="frazil.Storage")
+    registry.add("new_redirect", new_redirect, module="frazil.Storage")
+
+
+def new_http(base_url: str, config: dict[str, str] | None = None,
+             headers: dict[str, str] | None = None) -> Storage:
+    """icechunk's ``Storage.new_http``."""
+    return http_storage(base_url, config, headers)
+
+
+def new_redirect(base_url: str) -> Storage:
+    """icechunk's ``Storage.new_redirect``."""
+    return redirect_storage(base_url)

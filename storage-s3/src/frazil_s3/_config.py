@@ -99,7 +99,7 @@ def _redact(value: str | None) -> str | None:
     return "***" + value[-4:] if len(value) > 12 else "***"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class S3StaticCredentials:
     """One set of S3 credentials, as returned by a ``get_credentials`` callback.
 
@@ -134,6 +134,21 @@ class S3Credentials:
             return f"S3Credentials.Static({self.static!r})"
         return f"S3Credentials.{self.kind.title().replace('_', '')}()"
 
+
+def _variant(name: str, make: Callable[..., S3Credentials]) -> None:
+    """icechunk's variant constructors: ``S3Credentials.Static(static)`` and the like."""
+    def new(cls: type, *args: Any) -> S3Credentials:
+        return make(*args)
+
+    setattr(S3Credentials, name, type(name, (), {"__new__": new,
+                                                "__qualname__": f"S3Credentials.{name}"}))
+
+
+_variant("Static", lambda static: S3Credentials("static", static))
+_variant("Anonymous", lambda: S3Credentials("anonymous"))
+_variant("FromEnv", lambda: S3Credentials("from_env"))
+_variant("Refreshable", lambda get_credentials, current=None: S3Credentials(
+    "refreshable", get_credentials=get_credentials))
 
 #: icechunk's union of S3 credential kinds: one class (with a ``kind``) in frazil-s3
 AnyS3Credential = S3Credentials

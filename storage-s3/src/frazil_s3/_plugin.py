@@ -5,8 +5,9 @@ from __future__ import annotations
 from frazil.plugins import NameRegistry, StorageRegistry, VirtualChunkResolverRegistry, hookimpl
 
 import frazil_s3
+from frazil_s3._config import S3Credentials, S3Options
 from frazil_s3._resolver import S3ChunkResolver
-from frazil_s3._storage import r2_storage, s3_from_url, s3_storage, tigris_storage
+from frazil_s3._storage import S3Storage, r2_storage, s3_from_url, s3_storage, tigris_storage
 
 
 @hookimpl
@@ -36,3 +37,17 @@ def frazil_register_names(registry: NameRegistry) -> None:
     """icechunk's S3 names in the ``frazil`` namespace (``frazil.s3_storage``...)."""
     for name in ICECHUNK_NAMES:
         registry.add(name, getattr(frazil_s3, name))
+    registry.add("new_s3", new_s3, module="frazil.Storage")
+    registry.add("new_s3_object_store", new_s3, module="frazil.Storage")
+
+
+def new_s3(config: S3Options, bucket: str, prefix: str | None,
+           credentials: S3Credentials | None = None, legacy_rooted_keys: bool | None = None, *,
+           read_headers: dict[str, str] | None = None,
+           write_headers: dict[str, str] | None = None,
+           headers: dict[str, str] | None = None) -> S3Storage:
+    """icechunk's ``Storage.new_s3``: an S3 storage from options and credentials objects."""
+    return S3Storage(bucket, prefix, options=config, credentials=credentials,
+                     read_headers={**(headers or {}), **(read_headers or {})} or None,
+                     write_headers={**(headers or {}), **(write_headers or {})} or None,
+                     legacy_rooted_keys=legacy_rooted_keys)

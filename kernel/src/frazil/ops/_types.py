@@ -34,6 +34,8 @@ class RepoAvailability(enum.Enum):
 class RepoStatus:
     """The availability of a repository, when it was set, and why (icechunk's ``RepoStatus``)."""
 
+    __slots__ = ("availability", "limited_availability_reason", "set_at")
+
     def __init__(self, availability: RepoAvailability, set_at: _dt.datetime | None = None,
                  limited_availability_reason: str | None = None) -> None:
         self.availability = RepoAvailability(availability)

@@ -65,6 +65,10 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
             "azure_refreshable_credentials", "azure_static_credentials", "azure_storage")},
         **dict.fromkeys(("frazil.http_storage", "frazil.http_store",
                          "frazil.redirect_storage"), "frazil-http"),
+        **{f"frazil.Storage.{n}": "frazil-s3" for n in ("new_s3", "new_s3_object_store")},
+        **{f"frazil.Storage.{n}": "frazil-http" for n in ("new_http", "new_redirect")},
+        "frazil.Storage.new_gcs": "frazil-gcs",
+        "frazil.Storage.new_azure_blob": "frazil-azure",
         **{f"{module}.{solver}": "frazil-conflict-solvers"
            for module in ("frazil", "frazil.conflicts")
            for solver in ("BasicConflictSolver", "AttributeMergeSolver",
@@ -267,9 +271,9 @@ class NameRegistry(Registry):
         """Make ``obj`` importable as ``<module>.<name>`` (``module``: ``frazil``...)."""
         if not isinstance(name, str) or not name.isidentifier():
             raise InvalidInputError(f"not a Python name: {name!r}")
-        if module not in ("frazil", "frazil.conflicts"):
-            raise InvalidInputError(f"plugins may add names to 'frazil' and 'frazil.conflicts', "
-                                    f"not {module!r}")
+        if module not in ("frazil", "frazil.conflicts", "frazil.Storage"):
+            raise InvalidInputError(f"plugins may add names to 'frazil', 'frazil.conflicts' and "
+                                    f"'frazil.Storage', not {module!r}")
         # Provider needs a callable: wrap constants so any object can be registered
         return self._add(f"{module}.{name}", lambda: obj, (), distribution, {"object": obj})
 

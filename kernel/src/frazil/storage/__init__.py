@@ -59,3 +59,9 @@ def local_filesystem_storage(path: str) -> Storage:
     :class:`LocalFileSystemStorage`).
     """
     return LocalFileSystemStorage(path)
+
+
+# icechunk's constructors on ``Storage`` for the kernel's own backends; the
+# others (``Storage.new_s3``...) come from their distributions through the plugins
+Storage.new_in_memory = staticmethod(in_memory_storage)  # type: ignore[attr-defined]
+Storage.new_local_filesystem = staticmethod(local_filesystem_storage)  # type: ignore[attr-defined]

@@ -22,13 +22,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from abc import ABC, abstractmethod
+from abc import ABC, ABCMeta, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from frazil._settings import StorageSettings
+from frazil._sync import sync
 from frazil.errors import ErrorKind, InvalidInputError, ReadOnlyError
+from frazil.plugins import KNOWN_PROVIDERS, get_plugins
 from frazil.storage._errors import ObjectNotFoundError
 
 __all__ = [
@@ -157,7 +160,24 @@ def resolve_byte_range(byte_range: ByteRange, size: int) -> tuple[int, int]:
     return start, size if end is None else min(end, size)
 
 
-class Storage(ABC):
+class _StorageMeta(ABCMeta):
+    """``Storage.new_s3(...)`` and the other backend constructors icechunk puts on
+    ``Storage`` come from the backend distributions (``frazil_register_names``
+    with ``module="frazil.Storage"``); a missing one names what to install."""
+
+    def __getattr__(cls, name: str) -> Any:
+        if not name.startswith("new_"):
+            raise AttributeError(name)
+        try:
+            return get_plugins().public_name("frazil.Storage", name)
+        except InvalidInputError:
+            dist = KNOWN_PROVIDERS["name"].get(f"frazil.Storage.{name}")
+            hint = f": it needs the {dist} distribution (pip install {dist})" if dist else ""
+            raise AttributeError(f"type object 'Storage' has no attribute {name!r}{hint}") \
+                from None
+
+
+class Storage(ABC, metaclass=_StorageMeta):
     """An object store holding one repository, addressed by relative keys.
 
     Subclasses implement the ``_``-prefixed coroutines and call
@@ -190,6 +210,15 @@ class Storage(ABC):
     def can_write(self) -> bool:
         """Whether this storage accepts writes (``False`` for read-only backends)."""
         return True
+
+    def default_settings(self) -> StorageSettings:
+        """The storage settings this backend uses when a repository sets none."""
+        return StorageSettings()
+
+    def list_objects_metadata(self, settings: Any = None, prefix: str | None = None
+                              ) -> list[ObjectInfo]:
+        """Every object under ``prefix`` (default: the whole repository), with its metadata."""
+        return sync(self.list_objects(prefix or ""))
 
     def check_can_create_repository(self) -> None:
         """Raise :class:`~frazil.InvalidInputError` if no new repository may be created here.

@@ -299,7 +299,8 @@ def test_roundtrip_models() -> None:
     assert back.new_groups == tx.new_groups and back.moved_nodes == tx.moved_nodes
     assert back.updated_chunks.keys() == tx.updated_chunks.keys()
     for k, v in tx.updated_chunks.items():
-        assert np.array_equal(back.updated_chunks[k], v) or v.size == back.updated_chunks[k].size == 0
+        got = back.updated_chunks[k]
+        assert np.array_equal(got, v) or v.size == got.size == 0
     empty_tx = TransactionLog(_oid(2))
     assert codec.decode_transaction_log(codec.encode_transaction_log(empty_tx), "t") == empty_tx
 
@@ -498,7 +499,8 @@ def test_inline_virtual_speed() -> None:
     td, back = _best(lambda: codec.decode_manifest(data, "m"))
     _assert_refs_equal(inl, back.arrays[0])
     n = 100_000
-    vir = ArrayRefs(_nid(2), np.stack([np.arange(n) // 100, np.arange(n) % 100], 1).astype(np.uint32),
+    grid = np.stack([np.arange(n) // 100, np.arange(n) % 100], 1).astype(np.uint32)
+    vir = ArrayRefs(_nid(2), grid,
                     np.full(n, KIND_VIRTUAL, np.uint8), np.arange(n, dtype=np.uint64) * 100,
                     np.full(n, 100, np.uint64), np.zeros((n, 12), np.uint8), [None] * n,
                     [f"s3://bucket/some/prefix/file-{i // 10}.nc" for i in range(n)],

@@ -41,16 +41,11 @@ _DIM = struct.Struct("<QQ")  # DimensionShape: array_length, chunk_length
 
 
 def _metadata_obj(md: dict[str, Any]) -> Vec:
-    items = sorted(md.items(), key=lambda kv: kv[0].encode())
-    return Vec([T((0, "off", Str(k)), (1, "off", Blob(_msgpack.encode(v)))) for k, v in items])
+    return codec._metadata_obj(md, _msgpack.encode)  # v1 values are MessagePack
 
 
 def _metadata(t: Tab, slot: int, what: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in t.tables(slot) or []:
-        name = item.need(item.string(0), "name")
-        out[name] = _msgpack.decode(item.need(item.bytes(1), "value"), what)
-    return out
+    return codec._metadata(t, slot, what, _msgpack.decode)
 
 
 def _chunk_length(length: int, nchunks: int) -> int:

@@ -41,16 +41,17 @@ __all__ = [
 # ----------------------------------------------------------------- shared
 
 
-def _metadata_obj(md: dict[str, Any]) -> Vec:
+def _metadata_obj(md: dict[str, Any], encode: Any = _flex.encode) -> Vec:
+    """Metadata as name/value tables; values in ``encode``'s form (flexbuffers in v2)."""
     items = sorted(md.items(), key=lambda kv: kv[0].encode())
-    return Vec([T((0, "off", Str(k)), (1, "off", Blob(_flex.encode(v)))) for k, v in items])
+    return Vec([T((0, "off", Str(k)), (1, "off", Blob(encode(v)))) for k, v in items])
 
 
-def _metadata(t: Tab, slot: int, what: str) -> dict[str, Any]:
+def _metadata(t: Tab, slot: int, what: str, decode: Any = _flex.decode) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in t.tables(slot) or []:
         name = item.need(item.string(0), "name")
-        out[name] = _flex.decode(item.need(item.bytes(1), "value"), what)
+        out[name] = decode(item.need(item.bytes(1), "value"), what)
     return out
 
 

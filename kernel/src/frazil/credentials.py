@@ -13,11 +13,15 @@ distribution; the kernel only carries them to the resolver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import pickle
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
     "AnyCredential",
+    "pickled_refresh_function",
     "Credentials",
     "HttpAccess",
     "LocalFileSystemAccess",
@@ -130,3 +134,18 @@ def unwrap_credentials(cred: Any) -> Any:
     if isinstance(cred, _Wrapped):
         return cred.credentials
     return cred
+
+
+def pickled_refresh_function(get_credentials: Callable[[], Any]) -> bytes:
+    """``get_credentials`` pickled, as refreshable credentials carry it to other processes.
+
+    Backends call it when building refreshable credentials; a function that is
+    not callable or not picklable is refused up front with a clear error.
+    """
+    if not callable(get_credentials):
+        raise InvalidInputError("get_credentials must be callable", ErrorKind.STORAGE_CONFIG)
+    try:
+        return pickle.dumps(get_credentials)
+    except Exception as exc:
+        raise InvalidInputError(f"get_credentials must be picklable: {exc}",
+                                ErrorKind.STORAGE_CONFIG) from exc

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from frazil.errors import ErrorKind, StorageError
-from frazil.storage import SecretRedactor, call_with_retries
+from frazil.storage import SecretRedactor, call_with_retries, thread_pool
 
 from frazil_azure._auth import Resolved, resolve
 from frazil_azure._config import AzureOptions, AzureSettings, parse_bool, parse_duration
@@ -55,21 +55,10 @@ def _install_redaction() -> None:
     _REDACTOR.install(_LOGGERS)
 
 
-_POOL_LOCK = threading.Lock()
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
-_POOL_SIZE = 128
 
 
 def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    pid = os.getpid()
-    pool = _POOL
-    if pool is None or pool[0] != pid:  # a forked child cannot use its parent's threads
-        with _POOL_LOCK:
-            if _POOL is None or _POOL[0] != pid:
-                _POOL = (pid, ThreadPoolExecutor(_POOL_SIZE, thread_name_prefix="frazil-azure"))
-            pool = _POOL
-    return pool[1]
+    return thread_pool("frazil-azure")
 
 
 def status_of(exc: BaseException | None) -> int | None:

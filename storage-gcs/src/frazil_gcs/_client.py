@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from frazil.errors import ErrorKind, InvalidInputError
-from frazil.storage import SecretRedactor, call_with_retries
+from frazil.storage import SecretRedactor, call_with_retries, thread_pool
 
 from frazil_gcs._auth import emulator_endpoint, key_endpoint, resolve_credentials
 from frazil_gcs._config import GcsOptions, GcsSettings
@@ -38,8 +38,6 @@ _NOISY_LOGGERS = ("google.auth", "google.auth.transport.requests", "google.cloud
 
 
 _REDACTOR = SecretRedactor(_SECRET)
-_LOCK = threading.Lock()
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def _install_redaction() -> None:
@@ -47,15 +45,7 @@ def _install_redaction() -> None:
 
 
 def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    pid = os.getpid()
-    pool = _POOL
-    if pool is None or pool[0] != pid:  # a forked child cannot use its parent's threads
-        with _LOCK:
-            if _POOL is None or _POOL[0] != pid:
-                _POOL = (pid, ThreadPoolExecutor(128, thread_name_prefix="frazil-gcs"))
-            pool = _POOL
-    return pool[1]
+    return thread_pool("frazil-gcs")
 
 
 def status_of(exc: BaseException | None) -> int | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from frazil.credentials import pickled_refresh_function
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
@@ -161,13 +162,7 @@ def gcs_refreshable_credentials(get_credentials: Callable[[], Any],
     processes. ``scatter_initial_credentials`` calls it once now and ships the
     token with every copy until it expires.
     """
-    if not callable(get_credentials):
-        raise InvalidInputError("get_credentials must be callable", ErrorKind.STORAGE_CONFIG)
-    try:
-        pickled = pickle.dumps(get_credentials)
-    except Exception as exc:
-        raise InvalidInputError(f"get_credentials must be picklable: {exc}",
-                                ErrorKind.STORAGE_CONFIG) from exc
+    pickled = pickled_refresh_function(get_credentials)
     current = get_credentials() if scatter_initial_credentials else None
     return GcsCredentials.Refreshable(pickled, current)
 

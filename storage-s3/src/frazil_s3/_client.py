@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frazil.storage import SecretRedactor, call_with_retries
+from frazil.storage import SecretRedactor, call_with_retries, thread_pool
 
 from frazil_s3._config import S3Credentials, S3Options, S3Settings
 from frazil_s3._direct import DirectS3, FallBack
@@ -78,20 +78,10 @@ def _botocore_session() -> Any:
     return session
 
 
-_POOL: tuple[int, ThreadPoolExecutor] | None = None
-_POOL_SIZE = 128
 
 
 def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    pid = os.getpid()
-    pool = _POOL
-    if pool is None or pool[0] != pid:  # a forked child cannot use its parent's threads
-        with _POOL_LOCK:
-            if _POOL is None or _POOL[0] != pid:
-                _POOL = (pid, ThreadPoolExecutor(_POOL_SIZE, thread_name_prefix="frazil-s3"))
-            pool = _POOL
-    return pool[1]
+    return thread_pool("frazil-s3")
 
 
 def status_of(exc: BaseException) -> int | None:

@@ -21,7 +21,7 @@ from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
 from frazil.storage._local import LocalFileSystemStorage
 from frazil.storage._memory import InMemoryStorage
 from frazil.storage._prefixed import PrefixedStorage
-from frazil.storage._retry import RetrySettings, SecretRedactor, call_with_retries
+from frazil.storage._retry import RetrySettings, SecretRedactor, call_with_retries, thread_pool
 from frazil.storage._url import storage_from_url
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "normalize_byte_range",
     "resolve_byte_range",
     "storage_from_url",
+    "thread_pool",
     "validate_path",
 ]
 

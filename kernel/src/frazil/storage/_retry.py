@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
 from frazil.errors import ErrorKind, StorageError
 
-__all__ = ["RetrySettings", "SecretRedactor", "call_with_retries"]
+__all__ = ["RetrySettings", "SecretRedactor", "call_with_retries", "thread_pool"]
 
 T = TypeVar("T")
 log = logging.getLogger("frazil.storage")
@@ -119,3 +122,23 @@ class SecretRedactor(logging.Filter):
             logger = logging.getLogger(name)
             if self not in logger.filters:
                 logger.addFilter(self)
+
+
+_POOLS: dict[str, tuple[int, ThreadPoolExecutor]] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def thread_pool(name: str, size: int = 128) -> ThreadPoolExecutor:
+    """The process's thread pool ``name`` for a blocking SDK (rebuilt after a fork).
+
+    A forked child cannot use its parent's threads, so the pool is keyed by
+    process id as well as by name.
+    """
+    pid = os.getpid()
+    entry = _POOLS.get(name)
+    if entry is None or entry[0] != pid:
+        with _POOLS_LOCK:
+            entry = _POOLS.get(name)
+            if entry is None or entry[0] != pid:
+                entry = _POOLS[name] = (pid, ThreadPoolExecutor(size, thread_name_prefix=name))
+    return entry[1]

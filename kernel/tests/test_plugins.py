@@ -97,7 +97,7 @@ def test_builtins_are_plugins() -> None:
     assert isinstance(opened, LocalFileSystemStorage)
     rows = plugins.list_plugins()
     assert PluginInfo("storage", "in_memory", "frazil", rows[0].version) in rows
-    assert all(isinstance(r, tuple) and len(r) == 4 for r in rows)
+    assert all(isinstance(r, tuple) and len(r) == 5 and r.conflict == "" for r in rows)
     assert plugins.manager.has_plugin("frazil-builtin")
 
 
@@ -166,17 +166,56 @@ def test_register_and_unregister_refresh_lookups() -> None:
         plugins.conflict_solver("late-solver")
 
 
-def test_duplicate_scheme_is_an_error() -> None:
+def test_duplicate_scheme_breaks_only_that_scheme() -> None:
     clash = types.ModuleType("clash")
 
     @hookimpl
     def frazil_register_storage(registry: StorageRegistry) -> None:
-        registry.add("my-file", LocalFileSystemStorage, url_schemes=("file",))
+        registry.add("my-file", LocalFileSystemStorage, url_schemes=("file", "myfile"))
 
     clash.frazil_register_storage = frazil_register_storage  # type: ignore[attr-defined]
     plugins = new_plugins(autoload=False, plugins=[("clash", clash)])
-    with pytest.raises(PluginConflictError, match="scheme 'file://' registered twice"):
+    with pytest.raises(PluginConflictError, match="scheme 'file://' registered 2 times"):
         plugins.storage_for_scheme("file")
+    # the clash breaks 'file://' only: the rest of both plugins still works
+    assert plugins.storage_for_scheme("memory") is not None
+    assert plugins.storage_factory("my-file") is LocalFileSystemStorage
+    assert plugins.storage_for_scheme("myfile") is LocalFileSystemStorage
+    rows = [r for r in plugins.list_plugins() if r.kind == "storage"]
+    flagged = [r for r in rows if "scheme 'file://'" in r.conflict]
+    assert {r.name for r in flagged} == {"my-file", "local_filesystem"}
+    assert all(not r.conflict for r in rows if r.name not in {"my-file", "local_filesystem"})
+
+
+def test_duplicate_name_from_two_entry_points_is_reported_by_the_cli(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from frazil import cli
+    from frazil.plugins import reset_plugins
+
+    sys.modules["frazil_ep_a"] = make_plugin("twin")
+    sys.modules["frazil_ep_b"] = make_plugin("twin")
+    eps = [importlib.metadata.EntryPoint(n, m, "frazil.storage")._for(FakeDist())  # type: ignore[attr-defined]
+           for n, m in (("frazil-a", "frazil_ep_a"), ("frazil-b", "frazil_ep_b"))]
+    monkeypatch.setattr(manager, "_entry_points",
+                        lambda group: eps if group == "frazil.storage" else [])
+    monkeypatch.delenv(AUTOLOAD_ENV, raising=False)
+    monkeypatch.delenv(BLOCKED_ENV, raising=False)
+    reset_plugins()
+    try:
+        assert cli.main(["plugins"]) == 0  # reports instead of crashing
+        out = capsys.readouterr().out
+        twin_rows = [line for line in out.splitlines() if "  twin " in line]
+        assert len(twin_rows) == 2 and all("CONFLICT: name 'twin'" in r for r in twin_rows)
+        local = [line for line in out.splitlines() if "  local_filesystem " in line]
+        assert local and "CONFLICT" not in local[0]
+        plugins = manager.get_plugins()
+        with pytest.raises(PluginConflictError, match="name 'twin' registered 2 times"):
+            plugins.storage_factory("twin")
+        local_factory = plugins.storage_factory("local_filesystem")
+        assert isinstance(local_factory("/tmp/x"), LocalFileSystemStorage)
+    finally:
+        reset_plugins()
+        del sys.modules["frazil_ep_a"], sys.modules["frazil_ep_b"]
 
 
 def test_unknown_hook_fails_check_pending() -> None:

@@ -32,7 +32,8 @@ def _plugins(_: argparse.Namespace) -> int:
     width = max(len(r.kind) for r in rows)
     for r in rows:
         dist = f"{r.distribution} {r.version}".strip() or "(in-process)"
-        print(f"{r.kind:<{width}}  {r.name:<20}  {dist}")
+        note = f"  CONFLICT: {r.conflict}" if r.conflict else ""
+        print(f"{r.kind:<{width}}  {r.name:<20}  {dist}{note}")
     return 0
 
 

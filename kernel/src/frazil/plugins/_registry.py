@@ -135,6 +135,11 @@ class Registry:
     def __init__(self) -> None:
         self._by_name: dict[str, Provider] = {}
         self._by_scheme: dict[str, Provider] = {}
+        # every provider in registration order, clashing ones included (for listings)
+        self._all: list[Provider] = []
+        # keys ("name 'x'" / "scheme 'x://'") claimed by more than one provider: a lookup of
+        # such a key raises PluginConflictError naming all of them; other keys still work
+        self._clashes: dict[str, list[Provider]] = {}
         # Set by the plugin manager: hook implementation code -> (distribution, version)
         self._provenance: dict[CodeType, tuple[str, str]] = {}
 
@@ -157,19 +162,36 @@ class Registry:
         dist = distribution or own_dist
         version = own_version if dist == own_dist else ""
         entry = Provider(self.kind, name, factory, schemes, dist, version, extra)
-        if name in self._by_name:
-            old = self._by_name[name]
-            raise PluginConflictError(_clash(self.kind, f"name {name!r}", old, entry))
+        self._all.append(entry)
+        self._claim(self._by_name, name, f"name {name!r}", entry)
         for s in schemes:
-            if s in self._by_scheme:
-                raise PluginConflictError(
-                    _clash(self.kind, f"scheme '{s}://'", self._by_scheme[s], entry))
-        self._by_name[name] = entry
-        self._by_scheme.update(dict.fromkeys(schemes, entry))
+            self._claim(self._by_scheme, s, f"scheme '{s}://'", entry)
         return entry
 
+    def _claim(self, table: dict[str, Provider], key: str, what: str, entry: Provider) -> None:
+        """Give ``key`` to ``entry``; a second claimant breaks that key only (not the kind)."""
+        if what in self._clashes:
+            self._clashes[what].append(entry)
+        elif key in table:
+            self._clashes[what] = [table.pop(key), entry]
+        else:
+            table[key] = entry
+
+    def _check_clash(self, what: str) -> None:
+        providers = self._clashes.get(what)
+        if providers:
+            raise PluginConflictError(_clash(self.kind, what, providers))
+
+    def clashes(self) -> dict[str, list[Provider]]:
+        """Keys registered by more than one provider, each with every claimant."""
+        return {k: list(v) for k, v in self._clashes.items()}
+
     def by_name(self, name: str) -> Provider:
-        """The provider registered as ``name``; :class:`PluginNotFoundError` if none."""
+        """The provider registered as ``name``; :class:`PluginNotFoundError` if none.
+
+        :class:`PluginConflictError` when two plugins registered ``name``.
+        """
+        self._check_clash(f"name {name!r}")
         try:
             return self._by_name[name]
         except KeyError:
@@ -177,8 +199,12 @@ class Registry:
                 f"no {self.kind} named {name!r}: {install_hint(self.kind, name)}") from None
 
     def by_scheme(self, scheme: str) -> Provider:
-        """The provider serving URL ``scheme``; :class:`PluginNotFoundError` if none."""
+        """The provider serving URL ``scheme``; :class:`PluginNotFoundError` if none.
+
+        :class:`PluginConflictError` when two plugins registered ``scheme``.
+        """
         scheme = scheme.lower().removesuffix("://")
+        self._check_clash(f"scheme '{scheme}://'")
         try:
             return self._by_scheme[scheme]
         except KeyError:
@@ -187,16 +213,17 @@ class Registry:
             ) from None
 
     def __iter__(self) -> Any:
-        return iter(self._by_name.values())
+        """Every registered provider, including those whose name or scheme clashes."""
+        return iter(list(self._all))
 
     def __len__(self) -> int:
-        return len(self._by_name)
+        return len(self._all)
 
 
-def _clash(kind: str, what: str, old: Provider, new: Provider) -> str:
-    return (f"{kind} {what} registered twice: by {old.distribution or '<in-process>'} "
-            f"and by {new.distribution or '<in-process>'}; uninstall or block one "
-            "(FRAZIL_BLOCKED_PLUGINS)")
+def _clash(kind: str, what: str, providers: list[Provider]) -> str:
+    by = " and by ".join(p.distribution or "<in-process>" for p in providers)
+    return (f"{kind} {what} registered {len(providers)} times: by {by}; uninstall or block "
+            "all but one (FRAZIL_BLOCKED_PLUGINS)")
 
 
 class StorageRegistry(Registry):

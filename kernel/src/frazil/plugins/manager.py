@@ -79,6 +79,9 @@ class PluginInfo(NamedTuple):
     name: str
     distribution: str
     version: str
+    #: empty, or why this provider is unusable for some key, e.g.
+    #: ``"scheme 's3://' also registered by other-dist"``
+    conflict: str = ""
 
 
 def _entry_points(group: str) -> Iterable[importlib.metadata.EntryPoint]:
@@ -229,14 +232,24 @@ class Plugins:
         return self._registry(NameRegistry).lookup(module, name)
 
     def list_plugins(self) -> list[PluginInfo]:
-        """Everything registered, as ``(kind, name, distribution, version)`` rows."""
+        """Everything registered, as ``(kind, name, distribution, version, conflict)`` rows.
+
+        Providers whose name or URL scheme another plugin also registered are listed
+        too, with ``conflict`` saying which key clashes and with whom.
+        """
         rows = []
         for cls in _HOOKS:
             if cls is NameRegistry:  # names are what plugins export, not plugins
                 continue
-            for p in self._registry(cls):
+            reg = self._registry(cls)
+            clashes = reg.clashes()
+            for p in reg:
+                notes = [f"{what} also registered by "
+                         + ", ".join(o.distribution or "<in-process>"
+                                     for o in owners if o is not p)
+                         for what, owners in clashes.items() if any(o is p for o in owners)]
                 rows.append(PluginInfo(p.kind, p.name, p.distribution,
-                                       p.version or _version(p.distribution)))
+                                       p.version or _version(p.distribution), "; ".join(notes)))
         return rows
 
 

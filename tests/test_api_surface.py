@@ -55,9 +55,7 @@ def test_commit_signature():
 # --------------------------------------------------------------- top-level names
 #: icechunk 2.3 names frazil does not provide yet, each with its reason. The list
 #: may only shrink; a new icechunk name missing from frazil fails the test.
-NOT_YET = {
-    "hf_storage": "Hugging Face S3 gateway backend: not built yet",
-}
+NOT_YET: dict[str, str] = {}
 
 
 #: names icechunk has that are not its API (appear once something imports them)
@@ -121,13 +119,7 @@ def test_print_debug_info(capsys):
 
 
 #: class members icechunk 2.3 has and frazil does not yet, each with its reason
-NOT_YET_MEMBERS = {
-    ("Storage", "new_azure_blob"): "use frazil.azure_storage(...); the constructor form is next",
-    ("Storage", "new_gcs"): "use frazil.gcs_storage(...); the constructor form is next",
-    ("Storage", "new_tigris"): "use frazil.tigris_storage(...); the constructor form is next",
-    ("Storage", "new_r2"): "use frazil.r2_storage(...); the constructor form is next",
-    ("Storage", "new_hf"): "Hugging Face S3 gateway backend: not built yet",
-}
+NOT_YET_MEMBERS: dict[tuple[str, str], str] = {}
 
 
 def test_class_members_match_icechunk():

@@ -65,7 +65,7 @@ def test_no_secret_in_reprs(gcs_kwargs):
     for thing in things:
         text = repr(thing) + str(thing)
         assert SECRET not in text and "SECRET KEY" not in text, text
-    assert "gcs_base_url" not in repr(things[-1]) and "bucket=" in repr(things[-1])
+    assert "gcs_base_url" not in repr(things[-1]) and "bucket: " in repr(things[-1])
 
 
 def test_config_keys():

@@ -106,7 +106,8 @@ def test_url_form_and_repr(redirects, target):
     url = redirects.add("/form", target.replace("http://", "http+ic://"))
     storage = storage_from_url("redirect+" + url)
     assert isinstance(storage, RedirectStorage) and storage.url == url
-    assert repr(redirect_storage(url + "?token=SECRET")) == f"RedirectStorage(url={url!r})"
+    assert repr(redirect_storage(url + "?token=SECRET")) == \
+        f"<frazil.Storage>\ntype: redirect\nurl: {url}\n"
     with pytest.raises(frazil.InvalidInputError):
         redirect_storage("s3://bucket/prefix")
     assert frazil.redirect_storage is redirect_storage

@@ -11,10 +11,10 @@ from frazil.errors import ErrorKind, InvalidInputError
 from frazil.storage import DEFAULT_MAX_CONCURRENT_REQUESTS, Storage
 
 from frazil_azure._config import AzureOptions, AzureSettings
-from frazil_azure._credentials import azure_credentials
+from frazil_azure._credentials import AnyAzureCredential, azure_credentials
 from frazil_azure._storage import AzureStorage
 
-__all__ = ["AZURE_SCHEMES", "azure_from_url", "azure_storage", "split_azure_url"]
+__all__ = ["AZURE_SCHEMES", "azure_from_url", "azure_storage", "new_azure_blob", "split_azure_url"]
 
 #: URL schemes of Azure blobs, as object_store (and so icechunk) reads them
 AZURE_SCHEMES = ("az", "abfs", "abfss", "azure")
@@ -77,6 +77,17 @@ def azure_storage(*, account: str, container: str, prefix: str,
     return AzureStorage(container, prefix, options=AzureOptions(account, dict(config or {})),
                         credentials=creds, settings=st,
                         max_concurrent_requests=max_concurrent_requests, read_only=read_only)
+
+
+def new_azure_blob(account: str, container: str, prefix: str,
+                   credentials: AnyAzureCredential | None = None, *,
+                   config: dict[str, str] | None = None) -> Storage:
+    """icechunk's ``Storage.new_azure_blob``: Azure storage from a credentials object
+    (``None``: from the environment, as :func:`azure_storage`)."""
+    if not isinstance(account, str) or not account:
+        raise InvalidInputError("new_azure_blob needs an account", ErrorKind.STORAGE_CONFIG)
+    return AzureStorage(container, prefix, options=AzureOptions(account, dict(config or {})),
+                        credentials=credentials)
 
 
 def split_azure_url(url: str) -> tuple[str | None, str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from frazil.plugins import NameRegistry, StorageRegistry, VirtualChunkResolverRegistry, hookimpl
 
 import frazil_azure
-from frazil_azure._factory import AZURE_SCHEMES, azure_from_url, azure_storage
+from frazil_azure._factory import AZURE_SCHEMES, azure_from_url, azure_storage, new_azure_blob
 from frazil_azure._resolver import AzureChunkResolver
 
 
@@ -36,3 +36,4 @@ def frazil_register_names(registry: NameRegistry) -> None:
     """icechunk's Azure names in the ``frazil`` namespace (``frazil.azure_storage``...)."""
     for name in ICECHUNK_NAMES:
         registry.add(name, getattr(frazil_azure, name))
+    registry.add("new_azure_blob", new_azure_blob, module="frazil.Storage")

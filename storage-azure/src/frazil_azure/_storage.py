@@ -119,12 +119,12 @@ class AzureStorage(PrefixedStorage):
         """The SDK's ``ContainerClient`` of this process (built on first use)."""
         return self._az.container(self._container)
 
+    def _repr_type(self) -> str:
+        return "Azure"
+
     def _repr_fields(self) -> dict[str, object]:
-        fields: dict[str, object] = {"account": self.account, "container": self._container,
-                                     "prefix": self._prefix}
-        if self._az.options.get("endpoint") or self._az.options.use_emulator:
-            fields["endpoint"] = self._az.options.endpoint
-        return fields
+        prefix = getattr(self, "_given_prefix", self._prefix)
+        return {"account": self.account, "container": self._container, "prefix": prefix or ""}
 
     # -- error mapping -----------------------------------------------------------------
 

@@ -16,10 +16,10 @@ from frazil_gcs._config import (
     parse_config,
     settings_from_storage_settings,
 )
-from frazil_gcs._credentials import gcs_credentials
+from frazil_gcs._credentials import AnyGcsCredential, as_gcs_credentials, gcs_credentials
 from frazil_gcs._storage import GcsStorage
 
-__all__ = ["gcs_from_url", "gcs_storage", "request_headers"]
+__all__ = ["gcs_from_url", "gcs_storage", "new_gcs", "request_headers"]
 
 _SETTINGS = set(GcsSettings.__dataclass_fields__) - {"extra"}
 
@@ -71,18 +71,7 @@ def gcs_storage(*, bucket: str, prefix: str | None, service_account_file: str | 
     ``read_timeout_s``, ``operation_timeout_s``, ``resumable_chunk_size``,
     ``list_page_size``, ``storage_class``.
     """
-    unknown = set(settings) - _SETTINGS
-    if unknown:
-        raise InvalidInputError(f"unknown gcs_storage option(s): {sorted(unknown)}",
-                                ErrorKind.STORAGE_CONFIG)
-    cfg = parse_config(config)
-    if cfg.get("bucket") not in (None, bucket):
-        raise InvalidInputError("config names another bucket than bucket=",
-                                ErrorKind.STORAGE_CONFIG)
-    if "timeout" in cfg:
-        settings.setdefault("read_timeout_s", cfg["timeout"])
-    if "connect_timeout" in cfg:
-        settings.setdefault("connect_timeout_s", cfg["connect_timeout"])
+    cfg = _checked_config(bucket, config, settings)
     given = any(v is not None for v in (service_account_file, service_account_key,
                                         application_credentials, bearer_token))
     if not given and not anonymous and get_credentials is None:
@@ -97,12 +86,59 @@ def gcs_storage(*, bucket: str, prefix: str | None, service_account_file: str | 
                             bearer_token=bearer_token, from_env=from_env, anonymous=anonymous,
                             get_credentials=get_credentials,
                             scatter_initial_credentials=scatter_initial_credentials)
+    return _build(bucket, prefix, creds, cfg, endpoint_url, storage_settings,
+                  max_concurrent_requests, read_only, request_headers(headers, read_headers,
+                                                                      write_headers), settings)
+
+
+def new_gcs(bucket: str, prefix: str | None, credentials: AnyGcsCredential | None = None, *,
+            config: dict[str, str] | None = None, read_headers: dict[str, str] | None = None,
+            write_headers: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None) -> Storage:
+    """icechunk's ``Storage.new_gcs``: GCS storage from a credentials object.
+
+    Without ``credentials``, as :func:`gcs_storage` without credentials (from the
+    ``config`` keys, else from the environment).
+    """
+    if credentials is None:
+        return gcs_storage(bucket=bucket, prefix=prefix, config=config,
+                           read_headers=read_headers, write_headers=write_headers,
+                           headers=headers)
+    settings: dict[str, Any] = {}
+    cfg = _checked_config(bucket, config, settings)
+    return _build(bucket, prefix, as_gcs_credentials(credentials), cfg, None, None,
+                  DEFAULT_MAX_CONCURRENT_REQUESTS, False,
+                  request_headers(headers, read_headers, write_headers), settings)
+
+
+def _checked_config(bucket: str, config: dict[str, str] | None,
+                    settings: dict[str, Any]) -> dict[str, Any]:
+    """The parsed ``config``; its timeouts become defaults of ``settings``."""
+    unknown = set(settings) - _SETTINGS
+    if unknown:
+        raise InvalidInputError(f"unknown gcs_storage option(s): {sorted(unknown)}",
+                                ErrorKind.STORAGE_CONFIG)
+    cfg = parse_config(config)
+    if cfg.get("bucket") not in (None, bucket):
+        raise InvalidInputError("config names another bucket than bucket=",
+                                ErrorKind.STORAGE_CONFIG)
+    if "timeout" in cfg:
+        settings.setdefault("read_timeout_s", cfg["timeout"])
+    if "connect_timeout" in cfg:
+        settings.setdefault("connect_timeout_s", cfg["connect_timeout"])
+    return cfg
+
+
+def _build(bucket: str, prefix: str | None, creds: AnyGcsCredential, cfg: dict[str, Any],
+           endpoint_url: str | None, storage_settings: Any, max_concurrent_requests: int,
+           read_only: bool, headers: tuple[dict[str, str], dict[str, str]],
+           settings: dict[str, Any]) -> Storage:
     options = GcsOptions(endpoint_url=endpoint_url or cfg.get("endpoint"),
                          allow_http=bool(cfg.get("allow_http", False)),
                          project=cfg.get("project"),
                          verify_tls=not cfg.get("allow_invalid_certificates", False),
                          proxy_url=cfg.get("proxy_url"), user_agent=cfg.get("user_agent"))
-    read, write = request_headers(headers, read_headers, write_headers)
+    read, write = headers
     return GcsStorage(bucket, prefix, options=options, credentials=creds,
                       settings=dataclasses.replace(
                           settings_from_storage_settings(storage_settings), **settings),

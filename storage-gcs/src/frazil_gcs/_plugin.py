@@ -5,7 +5,7 @@ from __future__ import annotations
 from frazil.plugins import NameRegistry, StorageRegistry, VirtualChunkResolverRegistry, hookimpl
 
 import frazil_gcs
-from frazil_gcs._factory import gcs_from_url, gcs_storage
+from frazil_gcs._factory import gcs_from_url, gcs_storage, new_gcs
 from frazil_gcs._resolver import GcsChunkResolver
 
 
@@ -34,3 +34,4 @@ def frazil_register_names(registry: NameRegistry) -> None:
     """icechunk's GCS names in the ``frazil`` namespace (``frazil.gcs_storage``...)."""
     for name in ICECHUNK_NAMES:
         registry.add(name, getattr(frazil_gcs, name))
+    registry.add("new_gcs", new_gcs, module="frazil.Storage")

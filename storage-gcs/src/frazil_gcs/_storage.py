@@ -98,11 +98,11 @@ class GcsStorage(PrefixedStorage):
         """The underlying ``google.cloud.storage.Client`` of this process."""
         return self._gcs.client()
 
+    def _repr_type(self) -> str:
+        return "GCS"
+
     def _repr_fields(self) -> dict[str, object]:
-        fields: dict[str, object] = {"bucket": self._bucket, "prefix": self._prefix}
-        if self._gcs.endpoint:
-            fields["endpoint"] = self._gcs.endpoint
-        return fields
+        return {"bucket": self._bucket, "prefix": getattr(self, "_given_prefix", self._prefix)}
 
     # -- calls and errors --------------------------------------------------------------
 

@@ -105,8 +105,11 @@ class RedirectStorage(Storage):
         raise ReadOnlyError(f"cannot create a repository: {self!r} is read-only",
                             ErrorKind.READ_ONLY_STORE)
 
+    def _repr_type(self) -> str:
+        return "redirect"
+
     def _repr_fields(self) -> dict[str, object]:
-        return {"url": self.url}
+        return {"url": self.url}  # without user info and query: they may hold secrets
 
     # -- resolution ------------------------------------------------------------------
 

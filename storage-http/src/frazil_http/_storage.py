@@ -132,10 +132,11 @@ class HttpStorage(Storage):
             raise InvalidInputError(f"not an http(s):// URL with a host: "
                                     f"{redact_url(base_url)!r}", ErrorKind.CANNOT_PARSE_URL)
         options = options or HttpStoreOptions()
-        if not options.allow_http(base_url):
+        if parts.scheme.lower() == "http" and not options.allow_http(base_url):
             raise InvalidInputError(f"plain http:// is disabled (allow_http=false) for "
                                     f"{redact_url(base_url)}", ErrorKind.STORAGE_CONFIG)
         self._parts = parts._replace(path=parts.path.rstrip("/"), fragment="")
+        self._shown_url = redact_url(base_url)  # as given (icechunk's repr), minus secrets
         self._client = HttpClient(options, settings or HttpSettings(), max_concurrent_requests)
 
     # -- properties ----------------------------------------------------------------------
@@ -157,11 +158,11 @@ class HttpStorage(Storage):
         raise ReadOnlyError(f"cannot create a repository: {self!r} is read-only",
                             ErrorKind.READ_ONLY_STORE)
 
+    def _repr_type(self) -> str:
+        return "HTTP"
+
     def _repr_fields(self) -> dict[str, object]:
-        fields: dict[str, object] = {"url": self.base_url}
-        if self._client.options.headers:  # names only: values are credentials
-            fields["headers"] = sorted(self._client.options.headers)
-        return fields
+        return {"url": getattr(self, "_shown_url", self.base_url)}  # without user info and query: they may hold secrets
 
     def url_of(self, path: str) -> str:
         """The full URL of object ``path`` (with the base URL's query string, if any)."""

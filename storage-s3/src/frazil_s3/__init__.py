@@ -21,7 +21,15 @@ from frazil_s3._config import (
     s3_store,
 )
 from frazil_s3._resolver import S3ChunkResolver, S3ContainerAccess, s3_container_access
-from frazil_s3._storage import S3Storage, r2_storage, s3_from_url, s3_storage, tigris_storage
+from frazil_s3._storage import (
+    S3Storage,
+    hf_storage,
+    r2_storage,
+    s3_from_options,
+    s3_from_url,
+    s3_storage,
+    tigris_storage,
+)
 
 __all__ = [
     "ChecksumAlgorithm",
@@ -33,10 +41,12 @@ __all__ = [
     "S3Settings",
     "S3StaticCredentials",
     "S3Storage",
+    "hf_storage",
     "r2_storage",
     "s3_anonymous_credentials",
     "s3_container_access",
     "s3_credentials",
+    "s3_from_options",
     "s3_from_env_credentials",
     "s3_from_url",
     "s3_refreshable_credentials",

@@ -20,6 +20,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +37,7 @@ from frazil.storage import (
     PrefixedStorage,
     Storage,
     VersionToken,
+    redact_url,
     resolve_byte_range,
 )
 
@@ -46,10 +49,12 @@ from frazil_s3._config import (
     S3Options,
     S3Settings,
     request_headers,
+    s3_anonymous_credentials,
     s3_credentials,
 )
 
-__all__ = ["S3Storage", "r2_storage", "s3_from_url", "s3_storage", "tigris_storage"]
+__all__ = ["HF_S3_ENDPOINT", "S3Storage", "hf_storage", "new_hf", "new_r2", "new_tigris",
+           "r2_storage", "s3_from_options", "s3_from_url", "s3_storage", "tigris_storage"]
 
 _DELETE_BATCH = 1000
 _NOT_FOUND_CODES = {"NoSuchKey", "NotFound", "404"}
@@ -122,11 +127,19 @@ class S3Storage(PrefixedStorage):
         """The underlying boto3 client of this process (built on first use)."""
         return self._s3.client()
 
+    def _repr_type(self) -> str:
+        return getattr(self, "_shown", ("S3 (native)", None))[0]
+
     def _repr_fields(self) -> dict[str, object]:
-        fields: dict[str, object] = {"bucket": self._bucket, "prefix": self._prefix}
-        if self._s3.options.endpoint_url:
-            fields["endpoint_url"] = self._s3.options.endpoint_url
-        return fields
+        """icechunk's fields: what was set, endpoints without user info or query."""
+        o = getattr(self, "_shown", (None, None))[1] or self._s3.options
+        checksum = o.checksum_algorithm
+        return {"bucket": self._bucket, "prefix": self._prefix or None, "region": o.region,
+                "endpoint_url": o.endpoint_url and redact_url(o.endpoint_url),
+                "anonymous": o.anonymous or None, "allow_http": o.allow_http or None,
+                "force_path_style": o.force_path_style or None,
+                "requester_pays": o.requester_pays or None,
+                "checksum_algorithm": None if checksum is None else checksum.name}
 
     def _key(self, path: str) -> str:
         """The object key of ``path`` (the layout must be known: see :meth:`_k`)."""
@@ -415,11 +428,6 @@ def s3_storage(*, bucket: str, prefix: str | None, region: str | None = None,
     ``minimum_size_for_multipart_upload``), ``multipart_part_size``,
     ``storage_class``, ``max_concurrent_requests``.
     """
-    read, write = request_headers(headers, read_headers, write_headers)
-    st = _settings(settings)
-    if settings:
-        raise InvalidInputError(f"unknown s3_storage option(s): {sorted(settings)}",
-                                ErrorKind.STORAGE_CONFIG)
     creds = s3_credentials(access_key_id=access_key_id, secret_access_key=secret_access_key,
                            session_token=session_token, expires_after=expires_after,
                            anonymous=anonymous, from_env=from_env,
@@ -430,10 +438,44 @@ def s3_storage(*, bucket: str, prefix: str | None, region: str | None = None,
                      network_stream_timeout_seconds=network_stream_timeout_seconds,
                      requester_pays=requester_pays,
                      checksum_algorithm=ChecksumAlgorithm.parse(checksum_algorithm))
-    return S3Storage(bucket, prefix, options=opts, credentials=creds, settings=st,
-                     max_concurrent_requests=max_concurrent_requests, read_headers=read,
-                     write_headers=write, legacy_rooted_keys=legacy_rooted_keys,
-                     read_only=read_only)
+    return s3_from_options(opts, bucket, prefix, creds, legacy_rooted_keys,
+                           read_headers=read_headers, write_headers=write_headers,
+                           headers=headers, max_concurrent_requests=max_concurrent_requests,
+                           read_only=read_only, **settings)
+
+
+def s3_from_options(config: S3Options, bucket: str, prefix: str | None,
+                    credentials: S3Credentials | None = None,
+                    legacy_rooted_keys: bool | None = None, *,
+                    read_headers: dict[str, str] | None = None,
+                    write_headers: dict[str, str] | None = None,
+                    headers: dict[str, str] | None = None,
+                    max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS,
+                    read_only: bool = False, shown: S3Options | None = None,
+                    label: str = "S3 (native)", **settings: Any) -> S3Storage:
+    """An :class:`S3Storage` from an options object and a credentials object.
+
+    The form of icechunk's ``Storage.new_s3``; the other keywords are the frazil
+    extras of :func:`s3_storage`, plus ``shown`` and ``label``: the options and the
+    type name ``str(storage)`` prints (those the user gave, before defaults).
+    """
+    read, write = request_headers(headers, read_headers, write_headers)
+    st = _settings(settings)
+    if settings:
+        raise InvalidInputError(f"unknown s3_storage option(s): {sorted(settings)}",
+                                ErrorKind.STORAGE_CONFIG)
+    if credentials is not None and not isinstance(credentials, S3Credentials):
+        raise InvalidInputError(f"S3 credentials must come from frazil.s3_credentials(...) "
+                                f"and the like, not {type(credentials).__name__}",
+                                ErrorKind.STORAGE_CONFIG)
+    if credentials is None:
+        credentials = s3_anonymous_credentials() if config.anonymous else s3_credentials()
+    storage = S3Storage(bucket, prefix, options=config, credentials=credentials, settings=st,
+                        max_concurrent_requests=max_concurrent_requests, read_headers=read,
+                        write_headers=write, legacy_rooted_keys=legacy_rooted_keys,
+                        read_only=read_only)
+    storage._shown = (label, shown or config)
+    return storage
 
 
 def _with_required(user: dict[str, str], required: dict[str, str]) -> dict[str, str]:
@@ -442,8 +484,25 @@ def _with_required(user: dict[str, str], required: dict[str, str]) -> dict[str, 
     return {**{k: v for k, v in user.items() if k.lower() not in names}, **required}
 
 
+_CREDENTIAL_ARGS = ("access_key_id", "secret_access_key", "session_token", "expires_after",
+                    "anonymous", "from_env", "get_credentials", "scatter_initial_credentials")
+_OPTION_ARGS = ("allow_http", "force_path_style", "network_stream_timeout_seconds",
+                "requester_pays", "checksum_algorithm")
+
+
+def _split_args(kwargs: dict[str, Any], **options: Any) -> tuple[S3Options, S3Credentials]:
+    """Pop the credentials and options keywords of an icechunk-style factory."""
+    creds = s3_credentials(**{k: kwargs.pop(k) for k in _CREDENTIAL_ARGS if k in kwargs})
+    given = {k: kwargs.pop(k) for k in _OPTION_ARGS if k in kwargs}
+    return S3Options(anonymous=creds.kind == "anonymous", **options, **given), creds
+
+
+TIGRIS_ENDPOINT = "https://t3.storage.dev"
+
+
 def tigris_storage(*, bucket: str, prefix: str | None, region: str | None = None,
                    endpoint_url: str | None = None, use_weak_consistency: bool = False,
+                   legacy_rooted_keys: bool | None = None,
                    read_headers: dict[str, str] | None = None,
                    write_headers: dict[str, str] | None = None,
                    headers: dict[str, str] | None = None, **kwargs: Any) -> Storage:
@@ -453,9 +512,24 @@ def tigris_storage(*, bucket: str, prefix: str | None, region: str | None = None
     with ``X-Tigris-Regions`` and ask for ``X-Tigris-Consistent: true``; reads
     also send ``Cache-Control: no-cache``. ``use_weak_consistency=True`` reads
     from the nearest region instead and gives a read-only storage.
+    Credentials and other keywords as :func:`s3_storage`.
     """
+    options, creds = _split_args(kwargs, region=region, endpoint_url=endpoint_url)
+    return new_tigris(options, bucket, prefix, use_weak_consistency, creds, legacy_rooted_keys,
+                      read_headers=read_headers, write_headers=write_headers, headers=headers,
+                      **kwargs)
+
+
+def new_tigris(config: S3Options, bucket: str, prefix: str | None, use_weak_consistency: bool,
+               credentials: S3Credentials | None = None,
+               legacy_rooted_keys: bool | None = None, *,
+               read_headers: dict[str, str] | None = None,
+               write_headers: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+    """icechunk's ``Storage.new_tigris``: Tigris from an options object (see
+    :func:`tigris_storage`)."""
     read, write = request_headers(headers, read_headers, write_headers)
-    read_only = bool(kwargs.pop("read_only", False)) or use_weak_consistency
+    region = config.region
     if not use_weak_consistency:
         if not region:
             raise StorageError("Tigris storage needs a region for full consistency: set "
@@ -464,25 +538,107 @@ def tigris_storage(*, bucket: str, prefix: str | None, region: str | None = None
         pinned = {"X-Tigris-Regions": region, "X-Tigris-Consistent": "true"}
         read = _with_required(read, {**pinned, "Cache-Control": "no-cache"})
         write = _with_required(write, pinned)
-    return s3_storage(bucket=bucket, prefix=prefix, region=region or "auto",
-                      endpoint_url=endpoint_url or "https://t3.storage.dev",
-                      read_headers=read, write_headers=write,
-                      read_only=read_only, **kwargs)
+    shown = dataclasses.replace(config, endpoint_url=config.endpoint_url or TIGRIS_ENDPOINT)
+    read_only = bool(extras.pop("read_only", False)) or use_weak_consistency
+    return s3_from_options(dataclasses.replace(shown, region=region or "auto"), bucket, prefix,
+                           credentials, legacy_rooted_keys, read_headers=read,
+                           write_headers=write, read_only=read_only, shown=shown, **extras)
 
 
 def r2_storage(*, bucket: str | None = None, prefix: str | None = None,
                account_id: str | None = None, endpoint_url: str | None = None,
-               region: str | None = None, **kwargs: Any) -> Storage:
-    """Storage on Cloudflare R2 (``account_id`` or ``endpoint_url`` required)."""
+               region: str | None = None, legacy_rooted_keys: bool | None = None,
+               read_headers: dict[str, str] | None = None,
+               write_headers: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None, **kwargs: Any) -> Storage:
+    """Storage on Cloudflare R2 (``account_id`` or ``endpoint_url`` required).
+
+    Without ``bucket``, ``prefix`` is ``"bucket/prefix"``, as in icechunk.
+    Credentials and other keywords as :func:`s3_storage`.
+    """
+    options, creds = _split_args(kwargs, region=region, endpoint_url=endpoint_url)
+    return new_r2(options, bucket, prefix, account_id, creds, legacy_rooted_keys,
+                  read_headers=read_headers, write_headers=write_headers, headers=headers,
+                  **kwargs)
+
+
+def new_r2(config: S3Options, bucket: str | None = None, prefix: str | None = None,
+           account_id: str | None = None, credentials: S3Credentials | None = None,
+           legacy_rooted_keys: bool | None = None, *,
+           read_headers: dict[str, str] | None = None,
+           write_headers: dict[str, str] | None = None,
+           headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+    """icechunk's ``Storage.new_r2``: R2 from an options object (see :func:`r2_storage`)."""
+    endpoint_url = config.endpoint_url
     if endpoint_url is None:
         if not account_id:
             raise InvalidInputError("r2_storage needs account_id or endpoint_url",
                                     ErrorKind.STORAGE_CONFIG)
         endpoint_url = f"https://{account_id}.r2.cloudflarestorage.com"
     if not bucket:
-        raise InvalidInputError("r2_storage needs a bucket", ErrorKind.STORAGE_CONFIG)
-    return s3_storage(bucket=bucket, prefix=prefix, region=region or "auto",
-                      endpoint_url=endpoint_url, force_path_style=True, **kwargs)
+        bucket, _, prefix = (prefix or "").strip("/").partition("/")
+        if not bucket:
+            raise InvalidInputError("r2_storage needs a bucket (or a prefix 'bucket/path')",
+                                    ErrorKind.STORAGE_CONFIG)
+    config = dataclasses.replace(config, region=config.region or "auto",
+                                 endpoint_url=endpoint_url, force_path_style=True)
+    return s3_from_options(config, bucket, prefix, credentials, legacy_rooted_keys,
+                           read_headers=read_headers, write_headers=write_headers,
+                           headers=headers, **extras)
+
+
+#: the Hugging Face S3 gateway; ``FRAZIL_HF_S3_ENDPOINT`` replaces it (tests, mirrors)
+HF_S3_ENDPOINT = "https://s3.hf.co"
+
+
+def hf_storage(*, bucket: str, prefix: str | None, namespace: str,
+               access_key_id: str | None = None, secret_access_key: str | None = None,
+               session_token: str | None = None, expires_after: datetime | None = None,
+               from_env: bool | None = None, get_credentials: Callable[[], Any] | None = None,
+               scatter_initial_credentials: bool = False,
+               network_stream_timeout_seconds: int = 60,
+               legacy_rooted_keys: bool | None = None,
+               read_headers: dict[str, str] | None = None,
+               write_headers: dict[str, str] | None = None,
+               headers: dict[str, str] | None = None) -> Storage:
+    """Storage in a Hugging Face storage bucket, through its S3-compatible gateway.
+
+    ``namespace`` is the bucket's owner (user or organization); ``bucket`` is the
+    bucket name without it. The credentials are the S3 key pair generated from a
+    Hugging Face access token (the token itself is not an S3 credential).
+    Requests go to ``https://s3.hf.co/<namespace>`` with path-style addressing,
+    region ``us-east-1``; the environment variable ``FRAZIL_HF_S3_ENDPOINT``
+    replaces ``https://s3.hf.co`` (e.g. with a local S3 server for tests).
+    """
+    creds = s3_credentials(access_key_id=access_key_id, secret_access_key=secret_access_key,
+                           session_token=session_token, expires_after=expires_after,
+                           from_env=from_env, get_credentials=get_credentials,
+                           scatter_initial_credentials=scatter_initial_credentials)
+    options = S3Options(network_stream_timeout_seconds=network_stream_timeout_seconds)
+    return new_hf(options, bucket, prefix, namespace, creds, legacy_rooted_keys,
+                  read_headers=read_headers, write_headers=write_headers, headers=headers)
+
+
+def new_hf(config: S3Options, bucket: str, prefix: str | None, namespace: str,
+           credentials: S3Credentials | None = None, legacy_rooted_keys: bool | None = None, *,
+           read_headers: dict[str, str] | None = None,
+           write_headers: dict[str, str] | None = None,
+           headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+    """icechunk's ``Storage.new_hf``: Hugging Face from an options object (see
+    :func:`hf_storage`); its endpoint and addressing are always the gateway's."""
+    if not isinstance(namespace, str) or not namespace.strip("/"):
+        raise InvalidInputError("hf_storage needs a namespace (a Hugging Face user or "
+                                "organization)", ErrorKind.STORAGE_CONFIG)
+    base = os.environ.get("FRAZIL_HF_S3_ENDPOINT") or HF_S3_ENDPOINT
+    endpoint = f"{base.rstrip('/')}/{namespace.strip('/')}"
+    allow_http = config.allow_http or (base != HF_S3_ENDPOINT
+                                       and endpoint.lower().startswith("http://"))
+    config = dataclasses.replace(config, region=config.region or "us-east-1",
+                                 endpoint_url=endpoint, allow_http=allow_http,
+                                 force_path_style=True)
+    return s3_from_options(config, bucket, prefix, credentials, legacy_rooted_keys,
+                           read_headers=read_headers, write_headers=write_headers,
+                           headers=headers, **extras)
 
 
 def s3_from_url(url: str, **options: Any) -> Storage:

@@ -34,8 +34,9 @@ __all__ = [
 KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
     "storage": {
         "s3": "frazil-s3", "s3a": "frazil-s3", "s3_compatible": "frazil-s3", "tigris": "frazil-s3",
-        "r2": "frazil-s3", "gs": "frazil-gcs", "gcs": "frazil-gcs", "az": "frazil-azure",
-        "abfs": "frazil-azure", "azure": "frazil-azure", "http": "frazil-http",
+        "r2": "frazil-s3", "hf": "frazil-s3", "gs": "frazil-gcs", "gcs": "frazil-gcs",
+        "az": "frazil-azure", "abfs": "frazil-azure", "azure": "frazil-azure",
+        "http": "frazil-http",
         "https": "frazil-http", "redirect": "frazil-http",
     },
     "virtual chunk resolver": {
@@ -50,7 +51,8 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
     "name": {
         **{f"frazil.{n}": "frazil-s3" for n in (
             "AnyS3Credential", "ChecksumAlgorithm", "S3Credentials", "S3Options",
-            "S3StaticCredentials", "r2_storage", "s3_anonymous_credentials", "s3_credentials",
+            "S3StaticCredentials", "hf_storage", "r2_storage", "s3_anonymous_credentials",
+            "s3_credentials",
             "s3_from_env_credentials", "s3_refreshable_credentials", "s3_static_credentials",
             "s3_storage", "s3_store", "tigris_storage")},
         **{f"frazil.{n}": "frazil-gcs" for n in (
@@ -65,7 +67,8 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
             "azure_refreshable_credentials", "azure_static_credentials", "azure_storage")},
         **dict.fromkeys(("frazil.http_storage", "frazil.http_store",
                          "frazil.redirect_storage"), "frazil-http"),
-        **{f"frazil.Storage.{n}": "frazil-s3" for n in ("new_s3", "new_s3_object_store")},
+        **{f"frazil.Storage.{n}": "frazil-s3" for n in (
+            "new_s3", "new_s3_object_store", "new_tigris", "new_r2", "new_hf")},
         **{f"frazil.Storage.{n}": "frazil-http" for n in ("new_http", "new_redirect")},
         "frazil.Storage.new_gcs": "frazil-gcs",
         "frazil.Storage.new_azure_blob": "frazil-azure",

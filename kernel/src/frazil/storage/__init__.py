@@ -14,6 +14,7 @@ from frazil.storage._base import (
     Storage,
     VersionToken,
     normalize_byte_range,
+    redact_url,
     resolve_byte_range,
     validate_path,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "in_memory_storage",
     "local_filesystem_storage",
     "normalize_byte_range",
+    "redact_url",
     "resolve_byte_range",
     "storage_from_url",
     "thread_pool",

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from frazil._settings import StorageSettings
 from frazil._sync import sync
@@ -41,6 +42,7 @@ __all__ = [
     "Storage",
     "VersionToken",
     "normalize_byte_range",
+    "redact_url",
     "resolve_byte_range",
     "validate_path",
 ]
@@ -81,6 +83,40 @@ class ObjectInfo:
     path: str
     size_bytes: int
     last_modified: datetime
+
+
+#: the look of ``Storage._repr_html_`` in notebooks (Jupyter's colors when present)
+_HTML_STYLE = """<style>
+.icechunk-repr { line-height: 1.6; max-width: 700px;
+                 color: var(--jp-content-font-color0, inherit); }
+.icechunk-repr .icechunk-header { font-weight: 500; padding-bottom: 6px; margin-bottom: 4px;
+                                  border-bottom: 1px solid var(--jp-border-color2, #ccc); }
+.icechunk-repr .icechunk-field { padding: 2px 0; }
+.icechunk-repr .icechunk-field-name { font-weight: 500;
+                                      color: var(--jp-content-font-color2, #777); }
+.icechunk-repr .icechunk-field-value { padding-left: 0.3em; }
+</style>"""
+
+
+def redact_url(url: str) -> str:
+    """``url`` without user info, query string and fragment: what a ``repr`` may show."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return "<unparsable URL>"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _shown(value: object) -> str:
+    return str(value)
+
+
+def _html(text: str) -> str:
+    # icechunk escapes only the angle brackets; doing the same keeps the output identical
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def validate_path(path: str) -> str:
@@ -228,11 +264,34 @@ class Storage(ABC, metaclass=_StorageMeta):
         """
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in self._repr_fields().items())
-        return f"{type(self).__name__}({fields})"
+        """icechunk's text form: a ``<frazil.Storage>`` line, then ``field: value`` lines."""
+        label, fields = self._described()
+        lines = ["<frazil.Storage>", f"type: {label}",
+                 *(f"{k}: {_shown(v)}" for k, v in fields.items())]
+        return "\n".join(lines) + "\n"
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        """The fields of ``repr`` as HTML, laid out as icechunk lays out its storages."""
+        label, fields = self._described()
+        rows = "".join(
+            f'  <div class="icechunk-field"><span class="icechunk-field-name">{_html(k)}:</span>'
+            f' <span class="icechunk-field-value">{_html(_shown(v))}</span></div>\n'
+            for k, v in {"type": label, **fields}.items())
+        return (f"{_HTML_STYLE}\n<div class=\"icechunk-repr\">\n"
+                f'  <div class="icechunk-header">frazil.Storage</div>\n{rows}</div>\n')
+
+    def _described(self) -> tuple[str, dict[str, object]]:
+        fields = {k: v for k, v in self._repr_fields().items() if v is not None}
+        return self._repr_type(), fields
+
+    def _repr_type(self) -> str:
+        """The ``type:`` line of ``repr`` (icechunk's name for the backend)."""
+        return type(self).__name__
 
     def _repr_fields(self) -> dict[str, object]:
-        """Fields shown by ``repr``; never include credentials."""
+        """Fields shown by ``repr`` in order; ``None`` ones are left out. Never credentials."""
         return {}
 
     # -- pickling -------------------------------------------------------------
@@ -259,7 +318,8 @@ class Storage(ABC, metaclass=_StorageMeta):
 
     def _check_writable(self) -> None:
         if not self.can_write:
-            raise ReadOnlyError(f"{self!r} is read-only", ErrorKind.READ_ONLY_STORE)
+            raise ReadOnlyError(f"{self._repr_type()} storage is read-only",
+                                ErrorKind.READ_ONLY_STORE)
 
     # -- public coroutines ----------------------------------------------------
 

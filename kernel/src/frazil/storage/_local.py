@@ -96,6 +96,7 @@ class LocalFileSystemStorage(Storage):
     ) -> None:
         super().__init__(max_concurrent_requests=max_concurrent_requests)
         self._root = os.path.abspath(os.fspath(root))
+        self._given_path = os.fspath(root)  # shown by repr, as icechunk shows it
         # target directory -> staging directory to use for it (after one check)
         self._staging_for: dict[str, str] = {}
 
@@ -109,8 +110,11 @@ class LocalFileSystemStorage(Storage):
         """Absolute path of the repository directory."""
         return self._root
 
+    def _repr_type(self) -> str:
+        return "local filesystem"
+
     def _repr_fields(self) -> dict[str, object]:
-        return {"root": self._root}
+        return {"path": getattr(self, "_given_path", self._root)}
 
     # -- helpers ----------------------------------------------------------------
 

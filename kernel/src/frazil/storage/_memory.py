@@ -39,8 +39,8 @@ class InMemoryStorage(Storage):
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
 
-    def _repr_fields(self) -> dict[str, object]:
-        return {"objects": len(self._objects)}
+    def _repr_type(self) -> str:
+        return "in-memory"
 
     def __getstate__(self) -> dict[str, Any]:
         # icechunk's rule: in-memory data never leaves its process (a Repository

@@ -33,6 +33,7 @@ class PrefixedStorage(Storage):
         super().__init__(max_concurrent_requests=max_concurrent_requests)
         self._root_label = root
         self._prefix = (prefix or "").strip("/")
+        self._given_prefix = prefix  # shown by some backends' repr as given, like icechunk
         self._read_only = read_only
 
     @property

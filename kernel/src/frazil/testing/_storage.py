@@ -281,7 +281,9 @@ class StorageTests:
             assert type(clone) is type(s)
             assert clone.max_concurrent_requests == s.max_concurrent_requests
             await clone.exists("x")
-            assert type(s).__name__ in repr(s) and len(repr(s)) < 300
+            # icechunk's form: "<frazil.Storage>\ntype: <backend>\n<field>: <value>\n..."
+            assert repr(s).startswith("<frazil.Storage>\ntype: ") and len(repr(s)) < 300
+            assert str(s) == repr(s) and "frazil.Storage" in s._repr_html_()
             assert isinstance(s.can_write, bool)
 
         run(body)

@@ -66,7 +66,9 @@ class Bars:
             return
         if self._bar is None or phase != self._phase:
             self.close()
-            self._bar = tqdm(total=total, desc=phase, unit="obj", file=sys.stderr, leave=False)
+            sized = _stderr_columns() > 0  # tqdm draws nothing on an unsized terminal
+            self._bar = tqdm(total=total, desc=phase, unit="obj", file=sys.stderr, leave=False,
+                             ncols=None if sized else 80, nrows=None if sized else 24)
             self._phase = phase
         if total is not None and self._bar.total != total:
             self._bar.total = total
@@ -77,6 +79,14 @@ class Bars:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+def _stderr_columns() -> int:
+    """The width of the terminal on stderr (0 if unknown: a pty nobody sized draws nothing)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 class _BarSafeHandler(logging.Handler):

@@ -17,7 +17,7 @@ from frazil._refs import parse_snapshot_id
 from frazil.errors import IcechunkError, InvalidInputError
 from frazil.repository import Repository
 
-__all__ = ["add_icechunk_commands"]
+__all__ = ["add_icechunk_commands", "resolve_reference"]
 
 ALIAS_HELP = "Alias of the repository in the config"
 
@@ -27,7 +27,7 @@ def _open(alias: str) -> Repository:
     return Repository.open(cc.open_storage(defn), config=cc.repository_config(defn))
 
 
-def _reference(repo: Repository, reference: str) -> str:
+def resolve_reference(repo: Repository, reference: str) -> str:
     """A snapshot id from a snapshot id, branch or tag (tried in that order, as icechunk)."""
     try:
         parse_snapshot_id(reference)
@@ -63,7 +63,7 @@ def _refs(kind: str) -> Any:
 
 def _branch_create(a: argparse.Namespace) -> int:
     repo = _open(a.alias)
-    repo.create_branch(a.branch, _reference(repo, a.source))
+    repo.create_branch(a.branch, resolve_reference(repo, a.source))
     print(f"✅ Created branch {a.branch!r} from {a.source!r} in repository {a.alias!r}")
     return 0
 
@@ -76,7 +76,7 @@ def _branch_delete(a: argparse.Namespace) -> int:
 
 def _tag_create(a: argparse.Namespace) -> int:
     repo = _open(a.alias)
-    target = _reference(repo, a.target)
+    target = resolve_reference(repo, a.target)
     repo.create_tag(a.tag, target)
     print(f"✅ Created tag {a.tag!r} for {target} in repository {a.alias!r}")
     return 0
@@ -90,7 +90,7 @@ def _tag_delete(a: argparse.Namespace) -> int:
 
 def _ancestry(a: argparse.Namespace) -> int:
     repo = _open(a.alias)
-    sid = _reference(repo, a.reference)
+    sid = resolve_reference(repo, a.reference)
     for n, snap in enumerate(repo.ancestry(snapshot_id=sid)):
         if n >= a.n:
             break

@@ -57,7 +57,8 @@ class RepositoryAdmin:
     # (frazil.ops: expiry, garbage collection, statistics)
     async def expire_snapshots_async(self, older_than: _dt.datetime, *,
                                      delete_expired_branches: bool = False,
-                                     delete_expired_tags: bool = False) -> set[str]:
+                                     delete_expired_tags: bool = False,
+                                     progress: Any = None) -> set[str]:
         """Expire the snapshots written before ``older_than``; returns the expired ids.
 
         Parameters
@@ -69,6 +70,8 @@ class RepositoryAdmin:
             Delete branches (never ``main``) whose tip is older than the cut-off.
         delete_expired_tags
             Delete tags whose snapshot is older than the cut-off.
+        progress
+            frazil extra: ``progress(phase, done, total)`` is called as the run advances.
 
         Returns
         -------
@@ -78,7 +81,8 @@ class RepositoryAdmin:
         """
         return await ops.expire_snapshots(
             self._state, older_than, delete_expired_branches=delete_expired_branches,
-            delete_expired_tags=delete_expired_tags, can_write=self._storage.can_write)
+            delete_expired_tags=delete_expired_tags, can_write=self._storage.can_write,
+            progress=progress)
 
     async def garbage_collect_async(
         self,

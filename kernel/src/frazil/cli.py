@@ -1,11 +1,15 @@
 """The ``frazil`` command.
 
 icechunk's subcommands (``config``, ``repo``, ``ancestry``, ``branch``,
-``tag``) over the aliases of the CLI config both commands share; ``frazil
-plugins`` lists what is installed, by kind; ``frazil check URL`` verifies a
-repository's integrity (read-only) and exits 1 if it is damaged; ``frazil gc
-URL --older-than-days N`` expires history and collects garbage older than N
-days (``--dry-run`` only counts).
+``tag``) over the aliases of the CLI config both commands share; frazil's
+own: ``plugins`` lists what is installed, by kind; ``check REPO`` verifies a
+repository's integrity (read-only) and exits 1 if it is damaged; ``gc REPO
+--older-than-days N`` expires history and collects garbage older than N days
+(``--dry-run`` only counts); ``expire REPO --older-than 30d`` drops old
+snapshots from the history; ``diff REPO FROM [TO]`` and ``log REPO [REF]``
+show what changed and the history. ``REPO`` is an alias of the CLI config or
+a path or URL. Long commands draw progress bars when stderr is a terminal;
+``-v``/``-vv`` log progress (INFO) or everything (DEBUG) to stderr.
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ import argparse
 import datetime as _dt
 import sys
 
-from tqdm import tqdm
-
 from frazil import __version__
 from frazil._cli_commands import add_icechunk_commands
+from frazil._cli_ops import (
+    REPO_HELP,
+    Bars,
+    add_history_commands,
+    open_repo,
+    verbose_option,
+    verbosity,
+)
 from frazil.errors import IcechunkError
 from frazil.plugins import get_plugins
-from frazil.repository import Repository
-from frazil.storage import storage_from_url
 
 
 def _plugins(_: argparse.Namespace) -> int:
@@ -37,36 +45,13 @@ def _plugins(_: argparse.Namespace) -> int:
     return 0
 
 
-class _Bars:
-    """``progress(phase, done, total)`` drawn as one tqdm bar per phase (terminals only)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self._enabled = enabled
-        self._bar: tqdm | None = None
-        self._phase = ""
-
-    def __call__(self, phase: str, done: int, total: int | None) -> None:
-        if not self._enabled:
-            return
-        if self._bar is None or phase != self._phase:
-            self.close()
-            self._bar = tqdm(total=total, desc=phase, unit="obj", file=sys.stderr, leave=False)
-            self._phase = phase
-        if total is not None and self._bar.total != total:
-            self._bar.total = total
-        self._bar.n = done
-        self._bar.refresh()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+_Bars = Bars  # the name the tests and older code use
 
 
 def _check(args: argparse.Namespace) -> int:
-    bars = _Bars(args.progress and sys.stderr.isatty())
+    bars = Bars.for_stderr(args.progress)
     try:
-        repo = Repository.open(storage_from_url(args.url))
+        repo = open_repo(args.url)
         report = repo.check(progress=bars)
     except IcechunkError as e:
         print(f"frazil check: {e}", file=sys.stderr)
@@ -83,12 +68,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _gc(args: argparse.Namespace) -> int:
-    bars = _Bars(args.progress and sys.stderr.isatty())
+    bars = Bars.for_stderr(args.progress)
     cut = _dt.datetime.now(_dt.UTC) - _dt.timedelta(days=args.older_than_days)
     try:
-        repo = Repository.open(storage_from_url(args.url))
+        repo = open_repo(args.url)
         if args.expire and not args.dry_run:
-            expired = repo.expire_snapshots(cut)
+            expired = repo.expire_snapshots(cut, progress=bars)
             print(f"expired {len(expired)} snapshot(s) older than {cut.isoformat()}")
         summary = repo.garbage_collect(cut, dry_run=args.dry_run, progress=bars)
     except IcechunkError as e:
@@ -104,20 +89,23 @@ def _gc(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="frazil", description=__doc__)
+    parser = argparse.ArgumentParser(prog="frazil", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"frazil {__version__}")
+    verbose_option(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("plugins", help="list installed plugins of every kind").set_defaults(
         func=_plugins)
     add_icechunk_commands(sub)
     chk = sub.add_parser("check", help="verify a repository's integrity (changes nothing)")
-    chk.add_argument("url", help="repository path or URL (file://, s3://... with its plugin)")
+    chk.add_argument("url", metavar="repo", help=REPO_HELP)
     chk.add_argument("--dangling", action="store_true", help="list unreferenced objects")
     chk.add_argument("--no-progress", dest="progress", action="store_false",
                      help="no progress line on a terminal")
+    verbose_option(chk)
     chk.set_defaults(func=_check)
     gc = sub.add_parser("gc", help="expire old history and delete unreachable objects")
-    gc.add_argument("url", help="repository path or URL")
+    gc.add_argument("url", metavar="repo", help=REPO_HELP)
     gc.add_argument("--older-than-days", type=float, required=True,
                     help="only objects (and snapshots) older than this many days")
     gc.add_argument("--no-expire", dest="expire", action="store_false",
@@ -125,13 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     gc.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     gc.add_argument("--no-progress", dest="progress", action="store_false",
                     help="no progress bar on a terminal")
+    verbose_option(gc)
     gc.set_defaults(func=_gc)
+    add_history_commands(sub)
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except IcechunkError as e:  # a clear line, not a traceback
-        print(f"frazil: error: {e}", file=sys.stderr)
-        return 1
+    with verbosity(args.verbose):
+        try:
+            return int(args.func(args))
+        except IcechunkError as e:  # a clear line, not a traceback
+            print(f"frazil: error: {e}", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

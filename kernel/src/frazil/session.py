@@ -18,6 +18,7 @@ from frazil import _chunkrefs as cr
 from frazil import _fork, _reindex
 from frazil._assets import AssetManager
 from frazil._grid import chunk_counts
+from frazil._progress import progress_log
 from frazil._refs import normalize_node_path
 from frazil._split import split_array_refs
 from frazil._state import RepoState, now_micros
@@ -536,6 +537,10 @@ class Session:
         manifests: list[Manifest] = []
         files: dict[ObjectId, ManifestFileInfo] = {}
         out_nodes: list[NodeSnapshot] = []
+        # rewrite_manifests can be long: its progress is logged on frazil.ops
+        report = progress_log("rewrite_manifests", None) if self._rewrite_all_manifests else None
+        n_arrays = sum(1 for n in nodes if n.array is not None) if report else 0
+        rewritten = 0
         for node in nodes:
             if node.array is None:
                 out_nodes.append(node)
@@ -561,6 +566,9 @@ class Session:
                 files[man.id] = ManifestFileInfo(man.id, 0, len(part))
             arr = ArrayData(node.array.shape, node.array.dimension_names, mrefs)
             out_nodes.append(NodeSnapshot(node.id, node.path, node.user_data, arr, node.extra))
+            if report is not None:
+                rewritten += 1
+                report("rewrite arrays", rewritten, n_arrays)
         # manifest sizes are only known once encoded; encode here, write later
         mcfg = config.get("manifest")
         vcomp = mcfg.get("virtual_chunk_location_compression") if isinstance(mcfg, dict) else None

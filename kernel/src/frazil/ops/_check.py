@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from frazil._assets import CHUNKS, MANIFESTS, SNAPSHOTS, TRANSACTIONS, AssetManager
+from frazil._progress import progress_log
 from frazil._state import RepoState
 from frazil.errors import IcechunkError
 from frazil.format.ids import ObjectId, b32encode
@@ -66,11 +67,28 @@ class CheckReport:
         return "\n".join(lines)
 
 
+async def _load_snapshot(assets: AssetManager, rep: CheckReport, sid: ObjectId,
+                         present: dict[str, int]) -> Snapshot | None:
+    if str(sid) not in present:
+        rep.problems.append(f"snapshot {sid} is missing ({SNAPSHOTS}{sid})")
+        return None
+    try:
+        return await assets.fetch_snapshot(sid)
+    except IcechunkError as e:
+        rep.problems.append(f"snapshot {sid} does not decode: {e}")
+        return None
+
+
 async def check_repository(state: RepoState, assets: AssetManager, *,
                            max_concurrent_fetches: int = 64,
                            progress: Callable[[str, int, int | None], None] | None = None
                            ) -> CheckReport:
-    """Verify every ref, snapshot, manifest and chunk object; change nothing."""
+    """Verify every ref, snapshot, manifest and chunk object; change nothing.
+
+    Progress goes to ``progress(phase, done, total)`` and, throttled, to the
+    ``frazil.ops`` logger at INFO level.
+    """
+    progress = progress_log("check", progress)
     rep = CheckReport()
     storage = assets.storage
     info = await state.fetch()
@@ -109,15 +127,16 @@ async def check_repository(state: RepoState, assets: AssetManager, *,
         if str(sid) not in tx_sizes:
             rep.problems.append(f"transaction log of snapshot {sid} is missing")
 
+    loaded = 0
+
     async def load(sid: ObjectId) -> Snapshot | None:
-        if str(sid) not in snap_sizes:
-            rep.problems.append(f"snapshot {sid} is missing ({SNAPSHOTS}{sid})")
-            return None
+        nonlocal loaded
         try:
-            return await assets.fetch_snapshot(sid)
-        except IcechunkError as e:
-            rep.problems.append(f"snapshot {sid} does not decode: {e}")
-            return None
+            return await _load_snapshot(assets, rep, sid, snap_sizes)
+        finally:
+            loaded += 1
+            if progress is not None:
+                progress("check snapshots", loaded, len(info.snapshots))
 
     snaps = [s for s in await bounded_gather(list(info.snapshots), load, max_concurrent_fetches)
              if s is not None]
@@ -130,6 +149,14 @@ async def check_repository(state: RepoState, assets: AssetManager, *,
 
     async def visit(mid: ObjectId) -> None:
         nonlocal done
+        try:
+            await check_one(mid)
+        finally:
+            done += 1
+            if progress is not None:
+                progress("check manifests", done, len(man_expect))
+
+    async def check_one(mid: ObjectId) -> None:
         name = str(mid)
         if name not in man_sizes:
             rep.problems.append(f"manifest {mid} is missing ({MANIFESTS}{mid})")
@@ -151,9 +178,6 @@ async def check_repository(state: RepoState, assets: AssetManager, *,
             for row, end in zip(refs.chunk_ids[nat], ends.tolist(), strict=True):
                 key = b32encode(row.tobytes())
                 chunk_need[key] = max(chunk_need.get(key, 0), int(end))
-        done += 1
-        if progress is not None:
-            progress("check manifests", done, len(man_expect))
 
     await bounded_gather(list(man_expect), visit, max_concurrent_fetches)
     for cid, end in sorted(chunk_need.items()):

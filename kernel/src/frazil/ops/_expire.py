@@ -23,13 +23,14 @@ import datetime as _dt
 import logging
 from dataclasses import replace
 
-from frazil._state import RepoState, walk_records
+from frazil._progress import Progress, progress_log
+from frazil._state import RepoState, copy_info, walk_records
 from frazil.errors import InvalidInputError
 from frazil.format.ids import INITIAL_SNAPSHOT_ID, ObjectId
 from frazil.format.model import RepoInfo, SnapshotRecord, UpdateRecord
 from frazil.ops._guard import check_online
 
-__all__ = ["datetime_to_micros", "expire_snapshots", "reparent_and_prune"]
+__all__ = ["datetime_to_micros", "expire_snapshots", "plan_expiry", "reparent_and_prune"]
 
 log = logging.getLogger("frazil.ops")
 
@@ -117,18 +118,27 @@ def _expire(info: RepoInfo, limit: int, delete_branches: bool, delete_tags: bool
 async def expire_snapshots(state: RepoState, older_than: _dt.datetime, *,
                            delete_expired_branches: bool = False,
                            delete_expired_tags: bool = False,
-                           can_write: bool = True) -> set[str]:
+                           can_write: bool = True,
+                           progress: Progress | None = None) -> set[str]:
     """Expire the snapshots written before ``older_than``; returns the released ids.
 
     One optimistic update of the repo info file: a concurrent change makes
     it recompute from the new state, so nothing committed meanwhile is lost.
+    ``progress("expire snapshots", done, total)`` counts the snapshot records
+    examined (also logged on ``frazil.ops``).
     """
     limit = datetime_to_micros(older_than, "older_than")
-    check_online(await state.fetch(), "expire snapshots", can_write)
+    first = await state.fetch()
+    check_online(first, "expire snapshots", can_write)
+    report = progress_log("expire_snapshots", progress)
+    report("expire snapshots", 0, len(first.snapshots))
     released: set[ObjectId] = set()
+    examined = 0
 
     def mutate(info: RepoInfo) -> UpdateRecord:
         check_online(info, "expire snapshots", can_write)
+        nonlocal examined
+        examined = len(info.snapshots)
         rel, branches, tags = _expire(info, limit, delete_expired_branches,
                                       delete_expired_tags)
         released.clear()
@@ -138,6 +148,23 @@ async def expire_snapshots(state: RepoState, older_than: _dt.datetime, *,
         return UpdateRecord("ExpirationRan", {}, 0)
 
     await state.update(mutate)
+    report("expire snapshots", examined, examined)
     return {str(s) for s in released}
 
 
+
+
+async def plan_expiry(state: RepoState, older_than: _dt.datetime, *,
+                      delete_expired_branches: bool = False,
+                      delete_expired_tags: bool = False
+                      ) -> tuple[set[str], set[str], set[str]]:
+    """What :func:`expire_snapshots` would do now, writing nothing.
+
+    Returns the snapshot ids it would release and the branches and tags it
+    would delete.
+    """
+    limit = datetime_to_micros(older_than, "older_than")
+    info = copy_info(await state.fetch())
+    released, branches, tags = _expire(info, limit, delete_expired_branches,
+                                       delete_expired_tags)
+    return {str(s) for s in released}, branches, tags

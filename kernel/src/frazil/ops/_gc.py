@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from frazil._assets import CHUNKS, MANIFESTS, SNAPSHOTS, TRANSACTIONS, AssetManager
+from frazil._progress import progress_log
 from frazil._state import RepoState, walk_records
 from frazil.errors import ConflictError, ErrorKind
 from frazil.format.ids import INITIAL_SNAPSHOT_ID, ObjectId
@@ -207,10 +208,12 @@ async def garbage_collect(state: RepoState, assets: AssetManager,
     """Delete every object no ref reaches that was stored before ``delete_object_older_than``.
 
     ``progress``, if given, is called as ``progress(phase, done, total)``;
-    the ``frazil.ops`` logger reports the same at INFO level.
+    the ``frazil.ops`` logger reports the same at INFO level (throttled, see
+    :mod:`frazil._progress`).
     """
     limit = datetime_to_micros(delete_object_older_than, "delete_object_older_than")
     check_online(await state.fetch(), "garbage collect", assets.storage.can_write)
+    progress = progress_log("garbage_collect", progress)
     for attempt in range(_MAX_RESTARTS):
         try:
             return await _one_run(state, assets, limit, dry_run,

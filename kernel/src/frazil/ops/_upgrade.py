@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 
 from frazil._assets import REPO_PATH, AssetManager
+from frazil._progress import progress_log
 from frazil._state import RepoInfoFileState, now_micros, walk_records
 from frazil._state_v1 import CONFIG_PATH, REFS, RefsState, tag_path
 from frazil.config import RepositoryConfig
@@ -156,7 +157,10 @@ async def upgrade_v1_to_v2(storage: Storage, *, dry_run: bool,
         raise SessionStateError("the storage instance used to initialize this repo is "
                                 "read-only, the migration process needs to make changes in "
                                 "object store", ErrorKind.READ_ONLY_STORE)
+    report = progress_log("upgrade", None)
+    report("plan", 0, None)
     plan = await plan_upgrade(storage)
+    report("plan", len(plan.info.snapshots), len(plan.info.snapshots))
     if dry_run:
         return plan
     try:
@@ -165,6 +169,8 @@ async def upgrade_v1_to_v2(storage: Storage, *, dry_run: bool,
         raise AlreadyExistsError("the repository was upgraded concurrently",
                                  ErrorKind.REPOSITORY_ALREADY_EXISTS) from None
     if delete_unused_v1_files:  # refs first, config.yaml last, as icechunk
+        report("delete v1 files", 0, len(plan.v1_files))
         await storage.delete_objects([p for p in plan.v1_files if p != CONFIG_PATH])
         await storage.delete_objects([p for p in plan.v1_files if p == CONFIG_PATH])
+        report("delete v1 files", len(plan.v1_files), len(plan.v1_files))
     return plan

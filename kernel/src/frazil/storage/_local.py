@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 import stat
 import threading
@@ -64,6 +65,8 @@ _T = TypeVar("_T")
 # One process-wide pool: blocking file I/O runs here so many chunk reads overlap.
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
+_NOTED = False  # the concurrency note was logged (once per process)
+log = logging.getLogger("frazil.storage")
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -72,6 +75,27 @@ def _pool() -> ThreadPoolExecutor:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="frazil-local")
         return _POOL
+
+
+def _note_concurrency_once() -> None:
+    """Log, once per process, what concurrent commits to a local repository rely on.
+
+    icechunk logs a warning that its local storage is unsafe for concurrent
+    commits; frazil's is safe where ``flock`` locks work, and says where not.
+    """
+    global _NOTED
+    with _POOL_LOCK:
+        if _NOTED:
+            return
+        _NOTED = True
+    if fcntl is None:  # pragma: no cover - Windows
+        log.warning("The LocalFileSystem storage has no file locks on this platform: it is "
+                    "not safe for concurrent commits; prefer object stores if more than one "
+                    "thread or process commits at the same time.")
+    else:
+        log.warning("The LocalFileSystem storage makes concurrent commits safe with flock "
+                    "file locks, which network filesystems (NFS, SMB...) may not honour: "
+                    "prefer object stores for a repository that machines share.")
 
 
 def version_of(data: bytes) -> VersionToken:
@@ -97,6 +121,7 @@ class LocalFileSystemStorage(Storage):
         super().__init__(max_concurrent_requests=max_concurrent_requests)
         self._root = os.path.abspath(os.fspath(root))
         self._given_path = os.fspath(root)  # shown by repr, as icechunk shows it
+        _note_concurrency_once()
         # target directory -> staging directory to use for it (after one check)
         self._staging_for: dict[str, str] = {}
 

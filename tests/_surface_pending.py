@@ -30,10 +30,6 @@ PENDING: dict[str, str] = {
         "not done yet",
     "ConflictType(): parameters ['value'] != frazil ['values']":
         "not done yet",
-    "ForkSession.commit: parameters ['self', 'message', 'metadata', 'rebase_with', 'rebase_tries', 'allow_empty'] != frazil ['self', 'message', 'metadata', 'allow_empty', 'rebase_with', 'rebase_tries', '_']":
-        "not done yet",
-    "ForkSession.commit_async: parameters ['self', 'message', 'metadata', 'rebase_with', 'rebase_tries', 'allow_empty'] != frazil ['self', 'message', 'metadata', 'allow_empty', 'rebase_with', 'rebase_tries', '_']":
-        "not done yet",
     'GcsBearerCredential(): parameter expires_after: kind KEYWORD_ONLY != frazil POSITIONAL_OR_KEYWORD':
         "not done yet",
     'GcsCredentials.Refreshable(): parameter current: default <required> != frazil None':
@@ -102,10 +98,6 @@ PENDING: dict[str, str] = {
         "storage helper",
     'ObjectStoreConfig.Tigris(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
         "storage helper",
-    'Repository.authorized_virtual_container_prefixes: kind data != frazil method':
-        "not done yet",
-    'Repository.default_commit_metadata: kind method != frazil data':
-        "not done yet",
     'RepositoryConfig.default: kind staticmethod != frazil classmethod':
         "not done yet",
     "S3Credentials.Refreshable(): parameters ['pickled_function', 'current'] != frazil ['args']":
@@ -118,10 +110,6 @@ PENDING: dict[str, str] = {
         "not done yet",
     "S3Options(): parameters ['region', 'endpoint_url', 'allow_http', 'anonymous', 'force_path_style', 'network_stream_timeout_seconds', 'requester_pays', 'checksum_algorithm'] != frazil ['region', 'endpoint_url', 'allow_http', 'anonymous', 'force_path_style', 'network_stream_timeout_seconds', 'requester_pays', 's3_compatible', 'checksum_algorithm']":
         "storage helper",
-    "Session.commit: parameters ['self', 'message', 'metadata', 'rebase_with', 'rebase_tries', 'allow_empty'] != frazil ['self', 'message', 'metadata', 'allow_empty', 'rebase_with', 'rebase_tries', '_']":
-        "not done yet",
-    "Session.commit_async: parameters ['self', 'message', 'metadata', 'rebase_with', 'rebase_tries', 'allow_empty'] != frazil ['self', 'message', 'metadata', 'allow_empty', 'rebase_with', 'rebase_tries', '_']":
-        "not done yet",
     "Storage.list_objects: parameters ['self', 'settings', 'prefix'] != frazil ['self', 'prefix']":
         "storage helper",
     'Storage.new_azure_blob: missing':

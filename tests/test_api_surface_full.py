@@ -68,3 +68,27 @@ def test_walker_sees_a_difference():
     assert found == {"Ice(): parameters ['a'] != frazil ['b']",
                      "Ice.f: parameter y: default 2 != frazil 3",
                      "Ice.g: missing"}
+
+
+# ------------------------------------------------------------- behaviour behind the fixes
+@pytest.fixture(params=["icechunk", "frazil"])
+def ic(request):
+    return pytest.importorskip(request.param)
+
+
+def test_repository_metadata_accessors_have_icechunks_shape(ic):
+    repo = ic.Repository.create(ic.in_memory_storage())
+    repo.set_default_commit_metadata({"author": "me"})
+    assert repo.default_commit_metadata() == {"author": "me"}  # a method
+    assert repo.authorized_virtual_container_prefixes == set()  # a property
+
+
+def test_commit_keywords_in_any_order(ic):
+    repo = ic.Repository.create(ic.in_memory_storage())
+    session = repo.writable_session("main")
+    with pytest.raises(TypeError):
+        session.commit("m", None, False)  # rebase_with and later are keyword-only
+    with pytest.raises(TypeError):
+        session.commit("m", not_an_argument=1)
+    snap = session.commit("m", allow_empty=True, rebase_tries=3)
+    assert [s.id for s in repo.ancestry(branch="main")][0] == snap

@@ -234,8 +234,10 @@ class Repository(RepositoryAdmin):
         """The labels this handle attaches to its requests (given to create/open)."""
         return getattr(self, "_attribution", None)
 
+    @property
     def authorized_virtual_container_prefixes(self) -> set[str]:
-        return self._virtual.authorized_prefixes
+        """The virtual chunk container prefixes this handle may read (icechunk: a property)."""
+        return set(self._virtual.authorized_prefixes)
 
     async def reopen_async(self, config: RepositoryConfig | None = None,
                            authorize_virtual_chunk_access: dict[str, Any] | None = None,
@@ -258,7 +260,6 @@ class Repository(RepositoryAdmin):
     def set_default_commit_metadata(self, metadata: dict[str, Any]) -> None:
         self._default_commit_metadata = dict(metadata)
 
-    @property
     def default_commit_metadata(self) -> dict[str, Any]:
         return dict(self._default_commit_metadata)
 

@@ -220,8 +220,20 @@ def public_members(cls: type) -> list[str]:
 
 
 def _has_constructor(cls: type) -> bool:
-    """False for a Rust class Python code cannot instantiate (no ``#[new]``)."""
-    return cls.__module__ != "builtins" or "__new__" in vars(cls)
+    """False for a Rust class Python code cannot instantiate (no ``#[new]``) and for a Python
+    enum (its call signature is the enum machinery's)."""
+    if issubclass(cls, enum.Enum):
+        return False
+    return "__new__" in vars(cls) or any(inspect.isfunction(vars(k).get("__init__"))
+                                         for k in cls.__mro__)
+
+
+def _enum_params(cls: type) -> list[Param]:
+    """What calling a Python enum class takes: one value, unless its metaclass says more."""
+    call = type(cls).__call__
+    if call is enum.EnumType.__call__:
+        return [("value", "POSITIONAL_OR_KEYWORD", "")]
+    return (_runtime_params(call) or [])[1:]
 
 
 def compare_class(path: str, ice: type, flo: Any, qualname: str, seen: set[int],
@@ -239,8 +251,10 @@ def compare_class(path: str, ice: type, flo: Any, qualname: str, seen: set[int],
         if lost:
             out.append(Difference(path, f"frazil's class lacks bases {lost}"))
     if not issubclass(ice, BaseException) and _has_constructor(ice):
+        # a Python enum's call signature is EnumType's (*values); what it takes is one value
+        flo_params = _enum_params(flo) if issubclass(flo, enum.Enum) else _runtime_params(flo)
         out += compare_params(path + "()", icechunk_params(ice, qualname, bound=True),
-                              _runtime_params(flo))
+                              flo_params)
     inherited = set(dir(outer)) if outer is not None else set()
     for name in public_members(ice):
         member_path = f"{path}.{name}"

@@ -28,61 +28,11 @@ PENDING: dict[str, str] = {
         "not done yet",
     'AzureRefreshableCredential.SasToken.token: missing':
         "not done yet",
-    "ConflictType(): parameters ['value'] != frazil ['values']":
-        "not done yet",
     'GcsBearerCredential(): parameter expires_after: kind KEYWORD_ONLY != frazil POSITIONAL_OR_KEYWORD':
         "not done yet",
     'GcsCredentials.Refreshable(): parameter current: default <required> != frazil None':
         "not done yet",
     'GcsCredentials.Refreshable.pickled_function: missing':
-        "not done yet",
-    'IcechunkStore.get: parameter prototype: default <required> != frazil None':
-        "not done yet",
-    'ManifestPreloadCondition.And(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "not done yet",
-    "ManifestPreloadCondition.NameMatches(): parameters ['regex'] != frazil ['args', '_make']":
-        "not done yet",
-    'ManifestPreloadCondition.NameMatches.regex: missing':
-        "not done yet",
-    'ManifestPreloadCondition.NumRefs.from: missing':
-        "not done yet",
-    'ManifestPreloadCondition.NumRefs.to: missing':
-        "not done yet",
-    'ManifestPreloadCondition.Or(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "not done yet",
-    "ManifestPreloadCondition.PathMatches(): parameters ['regex'] != frazil ['args', '_make']":
-        "not done yet",
-    'ManifestPreloadCondition.PathMatches.regex: missing':
-        "not done yet",
-    'ManifestPreloadCondition.and_conditions: kind staticmethod != frazil classmethod':
-        "not done yet",
-    'ManifestPreloadCondition.name_matches: kind staticmethod != frazil classmethod':
-        "not done yet",
-    'ManifestPreloadCondition.or_conditions: kind staticmethod != frazil classmethod':
-        "not done yet",
-    'ManifestPreloadCondition.path_matches: kind staticmethod != frazil classmethod':
-        "not done yet",
-    'ManifestSplitCondition.And(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "not done yet",
-    "ManifestSplitCondition.NameMatches(): parameters ['regex'] != frazil ['args', '_make']":
-        "not done yet",
-    'ManifestSplitCondition.NameMatches.regex: missing':
-        "not done yet",
-    'ManifestSplitCondition.Or(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "not done yet",
-    "ManifestSplitCondition.PathMatches(): parameters ['regex'] != frazil ['args', '_make']":
-        "not done yet",
-    'ManifestSplitCondition.PathMatches.regex: missing':
-        "not done yet",
-    'ManifestSplitCondition.and_conditions: kind staticmethod != frazil classmethod':
-        "not done yet",
-    'ManifestSplitCondition.name_matches: kind staticmethod != frazil classmethod':
-        "not done yet",
-    'ManifestSplitCondition.or_conditions: kind staticmethod != frazil classmethod':
-        "not done yet",
-    'ManifestSplitCondition.path_matches: kind staticmethod != frazil classmethod':
-        "not done yet",
-    "ManifestSplittingConfig.to_dict: parameters ['config'] != frazil ['self']":
         "not done yet",
     'ObjectStoreConfig.Azure(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
         "storage helper",

@@ -92,3 +92,33 @@ def test_commit_keywords_in_any_order(ic):
         session.commit("m", not_an_argument=1)
     snap = session.commit("m", allow_empty=True, rebase_tries=3)
     assert [s.id for s in repo.ancestry(branch="main")][0] == snap
+
+
+def test_condition_constructors_return_icechunks_variant_classes(ic):
+    pre, split = ic.ManifestPreloadCondition, ic.ManifestSplitCondition
+    n = pre.NumRefs(1, 2)
+    assert (getattr(n, "from"), n.to) == (1, 2)
+    assert isinstance(n, pre.NumRefs) and isinstance(n, pre)
+    assert pre.NameMatches(regex="x").regex == "x"
+    assert type(pre.name_matches("y")) is pre.NameMatches
+    assert [c.regex for c in pre.And([pre.NameMatches("x")])._0] == ["x"]
+    assert type(pre.num_refs(1, None)) is pre.NumRefs
+    assert getattr(pre.num_refs(None, None), "from") is None and pre.num_refs(None, 5).to == 5
+    assert type(pre.path_matches("a") | pre.true()) is pre.Or
+    assert type(split.AnyArray()) is split.AnyArray
+    assert type(split.or_conditions([split.path_matches("a"), split.AnyArray()])) is split.Or
+    assert pre.PathMatches("a") == pre.path_matches("a")
+    sizes = {split.AnyArray(): {ic.ManifestSplitDimCondition.Any(): 2}}
+    cfg = ic.ManifestSplittingConfig.from_dict(sizes)
+    for as_dict in (cfg.to_dict(), ic.ManifestSplittingConfig.to_dict(cfg)):
+        ((cond, dims),) = as_dict.items()
+        assert type(cond) is split.AnyArray and list(dims.values()) == [2]
+
+
+def test_conflict_type_from_its_value(ic):
+    assert ic.ConflictType(6) == ic.ConflictType.ChunkDoubleUpdate
+
+
+def test_compression_algorithm_called_bare_is_the_default(ic):
+    assert ic.CompressionAlgorithm() == ic.CompressionAlgorithm.default() \
+        == ic.CompressionAlgorithm.Zstd

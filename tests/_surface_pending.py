@@ -48,8 +48,6 @@ PENDING: dict[str, str] = {
         "storage helper",
     'ObjectStoreConfig.Tigris(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
         "storage helper",
-    'RepositoryConfig.default: kind staticmethod != frazil classmethod':
-        "not done yet",
     "S3Credentials.Refreshable(): parameters ['pickled_function', 'current'] != frazil ['args']":
         "not done yet",
     'S3Credentials.Refreshable.current: missing':
@@ -106,73 +104,9 @@ PENDING: dict[str, str] = {
         "not done yet",
     "UpdateType.TagDeleted(): parameters ['name', 'previous_snap_id'] != frazil ['fields']":
         "not done yet",
-    'config.Attribution: missing':
-        "not done yet",
     'config.FeatureFlag: missing':
         "not done yet",
-    'config.ObjectStoreConfig: missing':
-        "not done yet",
-    'config.initialize_logs: missing':
-        "not done yet",
-    'config.set_logs_filter: missing':
-        "not done yet",
-    'config.shutdown_telemetry: missing':
-        "not done yet",
-    'credentials.AnyAzureCredential: missing':
-        "not done yet",
-    'credentials.AnyAzureStaticCredential: missing':
-        "not done yet",
-    'credentials.AnyGcsCredential: missing':
-        "not done yet",
-    'credentials.AnyGcsStaticCredential: missing':
-        "not done yet",
-    'credentials.AnyS3Credential: missing':
-        "not done yet",
-    'credentials.AzureCredentials: missing':
-        "not done yet",
-    'credentials.AzureRefreshableCredential: missing':
-        "not done yet",
-    'credentials.AzureStaticCredentials: missing':
-        "not done yet",
-    'credentials.GcsBearerCredential: missing':
-        "not done yet",
-    'credentials.GcsCredentials: missing':
-        "not done yet",
-    'credentials.GcsStaticCredentials: missing':
-        "not done yet",
-    'credentials.S3Credentials: missing':
-        "not done yet",
-    'credentials.S3StaticCredentials: missing':
-        "not done yet",
-    'credentials.azure_anonymous_credentials: missing':
-        "not done yet",
-    'credentials.azure_credentials: missing':
-        "not done yet",
-    'credentials.azure_from_env_credentials: missing':
-        "not done yet",
-    'credentials.azure_refreshable_credentials: missing':
-        "not done yet",
-    'credentials.azure_static_credentials: missing':
-        "not done yet",
     'credentials.gcs_anonymous_credentials: missing':
-        "not done yet",
-    'credentials.gcs_credentials: missing':
-        "not done yet",
-    'credentials.gcs_from_env_credentials: missing':
-        "not done yet",
-    'credentials.gcs_refreshable_credentials: missing':
-        "not done yet",
-    'credentials.gcs_static_credentials: missing':
-        "not done yet",
-    'credentials.s3_anonymous_credentials: missing':
-        "not done yet",
-    'credentials.s3_credentials: missing':
-        "not done yet",
-    'credentials.s3_from_env_credentials: missing':
-        "not done yet",
-    'credentials.s3_refreshable_credentials: missing':
-        "not done yet",
-    'credentials.s3_static_credentials: missing':
         "not done yet",
     'dask.SimpleGraph: missing':
         "not done yet",
@@ -187,8 +121,6 @@ PENDING: dict[str, str] = {
     "r2_storage: parameters ['bucket', 'prefix', 'account_id', 'endpoint_url', 'region', 'allow_http', 'access_key_id', 'secret_access_key', 'session_token', 'expires_after', 'anonymous', 'from_env', 'get_credentials', 'scatter_initial_credentials', 'network_stream_timeout_seconds', 'checksum_algorithm', 'legacy_rooted_keys', 'read_headers', 'write_headers', 'headers'] != frazil ['bucket', 'prefix', 'account_id', 'endpoint_url', 'region', 'kwargs']":
         "storage helper",
     'repository.AsyncCloseableIterator: missing':
-        "not done yet",
-    'repository.IcechunkStore: missing':
         "not done yet",
     'snapshots.AncestryGraph: missing':
         "not done yet",

@@ -122,3 +122,18 @@ def test_conflict_type_from_its_value(ic):
 def test_compression_algorithm_called_bare_is_the_default(ic):
     assert ic.CompressionAlgorithm() == ic.CompressionAlgorithm.default() \
         == ic.CompressionAlgorithm.Zstd
+
+
+def test_submodules_reexport_icechunks_names(ic):
+    from importlib import import_module
+
+    credentials, config = import_module(f"{ic.__name__}.credentials"), ic.config
+    assert credentials.s3_static_credentials is ic.s3_static_credentials
+    assert credentials.GcsCredentials is ic.GcsCredentials
+    assert credentials.AzureStaticCredentials is ic.AzureStaticCredentials
+    assert config.initialize_logs is ic.initialize_logs and config.Attribution is ic.Attribution
+    assert config.ObjectStoreConfig is ic.ObjectStoreConfig
+    assert import_module(f"{ic.__name__}.repository").IcechunkStore is ic.IcechunkStore
+    assert type(config.RepositoryConfig.default()) is ic.RepositoryConfig
+    with pytest.raises(AttributeError):
+        credentials.s3_storage  # noqa: B018 - a storage, not a credential

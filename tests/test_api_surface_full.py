@@ -137,3 +137,36 @@ def test_submodules_reexport_icechunks_names(ic):
     assert type(config.RepositoryConfig.default()) is ic.RepositoryConfig
     with pytest.raises(AttributeError):
         credentials.s3_storage  # noqa: B018 - a storage, not a credential
+
+
+def test_dask_merge_helpers(ic, tmp_path):
+    import zarr
+
+    da = pytest.importorskip("dask.array")
+    ic_dask = pytest.importorskip(f"{ic.__name__}.dask")
+    calls = []
+    step = ic_dask.computing_meta(lambda *a, **k: calls.append(a) or "ran")
+    meta = step(1, computing_meta=True)
+    assert meta.dtype == object and meta.shape == (1,) and calls == []
+    assert step(2) == "ran" and calls == [(2,)]
+
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path)))
+    session = repo.writable_session("main")
+    root = zarr.group(session.store)
+    for name in ("a", "b"):
+        root.create_array(name, shape=(8,), chunks=(2,), dtype="i4", fill_value=0)
+    session.commit("arrays")
+    session = repo.writable_session("main")
+    fork = session.fork()
+    targets = [zarr.open_array(fork.store, path=name) for name in ("a", "b")]
+    sources = [da.arange(8, chunks=2, dtype="i4"), da.full(8, 7, chunks=4, dtype="i4")]
+    stored = da.store(sources, targets, compute=False, return_stored=True,
+                      load_stored=False, lock=False)
+    merged = ic_dask.session_merge_reduction(list(stored), split_every=2)
+    assert type(merged).__name__ == "ForkSession"
+    again = ic_dask.merge_sessions_array_kwargs(merged, axis=(0,), keepdims=False)
+    assert again is not None
+    session.merge(merged)
+    session.commit("written by dask")
+    read = zarr.open_group(repo.readonly_session("main").store, mode="r")
+    assert read["a"][:].tolist() == list(range(8)) and read["b"][:].tolist() == [7] * 8

@@ -87,7 +87,7 @@ def test_handle_settings_survive_pickling(tmp_path):
     s.commit("virtual")
     back = _roundtrip(repo.readonly_session("main"))
     assert list(back.config.virtual_chunk_containers) == [prefix]
-    assert back._repo.authorized_virtual_container_prefixes() == {prefix}
+    assert back._repo.authorized_virtual_container_prefixes == {prefix}
     np.testing.assert_array_equal(zarr.open_array(back.store, path="v", mode="r")[:],
                                   np.arange(4))
 

@@ -303,6 +303,6 @@ def test_repository_pickles_with_its_handle_settings(tmp_path, spec_version):
     repo.set_default_commit_metadata({"author": "me"})
     back = pickle.loads(pickle.dumps(repo))
     assert back.list_branches() == {"main"}
-    assert back.default_commit_metadata == {"author": "me"}
-    assert back.authorized_virtual_container_prefixes() == {"file:///d/"}
+    assert back.default_commit_metadata() == {"author": "me"}
+    assert back.authorized_virtual_container_prefixes == {"file:///d/"}
     assert back.spec_version == spec_version

@@ -8,7 +8,9 @@ tagged dicts icechunk writes: ``{"path_matches": {"regex": ...}}``,
 
 from __future__ import annotations
 
+import inspect
 import json
+import keyword
 from typing import Any, ClassVar
 
 from frazil._records import Record, make_properties
@@ -35,26 +37,13 @@ class _Expr:
 
     @classmethod
     def _of(cls, node: Any) -> Any:
-        """A condition of this family holding the persisted form ``node``."""
-        out = object.__new__(cls._family)
+        """A condition of this family holding the persisted form ``node``, as its variant class."""
+        key = node if isinstance(node, str) else next(iter(node), None)
+        out = object.__new__(cls._family._variant_of.get(key, cls._family))
         out._node = node
         return out
 
-    @classmethod
-    def or_conditions(cls, conditions: list[Any]) -> Any:
-        return cls._of({"or": [cls._own(c)._node for c in conditions]})
-
-    @classmethod
-    def and_conditions(cls, conditions: list[Any]) -> Any:
-        return cls._of({"and": [cls._own(c)._node for c in conditions]})
-
-    @classmethod
-    def path_matches(cls, regex: str) -> Any:
-        return cls._of({"path_matches": {"regex": cls._regex(regex)}})
-
-    @classmethod
-    def name_matches(cls, regex: str) -> Any:
-        return cls._of({"name_matches": {"regex": cls._regex(regex)}})
+    _variant_of: ClassVar[dict[str, type]] = {}
 
     @classmethod
     def _own(cls, c: Any) -> Any:
@@ -156,22 +145,98 @@ ManifestSplitCondition._family = ManifestSplitCondition
 ManifestPreloadCondition._family = ManifestPreloadCondition
 
 
+def _static_constructors(family: type[_Expr]) -> None:
+    """``or_conditions``, ``and_conditions``, ``path_matches``, ``name_matches`` as icechunk's
+    static methods of each condition class."""
+    def or_conditions(conditions: list[Any]) -> Any:
+        return family._of({"or": [family._own(c)._node for c in conditions]})
+
+    def and_conditions(conditions: list[Any]) -> Any:
+        return family._of({"and": [family._own(c)._node for c in conditions]})
+
+    def path_matches(regex: str) -> Any:
+        return family._of({"path_matches": {"regex": _Expr._regex(regex)}})
+
+    def name_matches(regex: str) -> Any:
+        return family._of({"name_matches": {"regex": _Expr._regex(regex)}})
+
+    for fn in (or_conditions, and_conditions, path_matches, name_matches):
+        fn.__qualname__ = f"{family.__name__}.{fn.__name__}"
+        setattr(family, fn.__name__, staticmethod(fn))
+
+
+_static_constructors(ManifestSplitCondition)
+_static_constructors(ManifestPreloadCondition)
+
+
+def _bound(node: Any, side: str) -> int | None:
+    value = node["num_refs"][side]
+    return None if value == "Unbounded" else next(iter(value.values()))
+
+
+#: each variant: (persisted key, constructor parameters, {field: getter of the persisted form})
+_VARIANTS: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
+    "And": ("and", ("_0",), {"_0": lambda f, n: [f._of(c) for c in n["and"]]}),
+    "Or": ("or", ("_0",), {"_0": lambda f, n: [f._of(c) for c in n["or"]]}),
+    "PathMatches": ("path_matches", ("regex",),
+                    {"regex": lambda f, n: n["path_matches"]["regex"]}),
+    "NameMatches": ("name_matches", ("regex",),
+                    {"regex": lambda f, n: n["name_matches"]["regex"]}),
+    "AnyArray": ("any_array", (), {}),
+    "NumRefs": ("num_refs", ("from", "to"),
+                {"from": lambda f, n: _bound(n, "from"), "to": lambda f, n: _bound(n, "to")}),
+    "True": ("true", (), {}),
+    "False": ("false", (), {}),
+}
+
+
+def _variant_field(getter: Any) -> property:
+    return property(lambda self: getter(self._family, self._node))
+
+
 def _variants(family: type[_Expr], makers: dict[str, Any]) -> None:
-    """icechunk's variant classes (``ManifestSplitCondition.PathMatches(regex)``...)."""
+    """icechunk's variant classes (``ManifestSplitCondition.PathMatches(regex)``...): what the
+    constructors return, each with its fields (``regex``, ``from``/``to``, ``_0``)."""
     for vname, make in makers.items():
-        def __init__(self: _Expr, *args: Any, _make: Any = make) -> None:
-            self._node = _make(*args)._node
+        key, params, fields = _VARIANTS[vname]
 
-        setattr(family, vname, type(vname, (family,), {"__slots__": (), "__init__": __init__,
-                                                         "__qualname__": f"{family.__name__}."
-                                                                         f"{vname}"}))
+        def __init__(self: _Expr, *args: Any, _make: Any = make, **kwargs: Any) -> None:
+            self._node = _make(*_bind(type(self), args, kwargs))._node
+
+        if not any(keyword.iskeyword(p) for p in params):  # NumRefs(from, to) cannot say so
+            __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+                [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+                + [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params])
+        body: dict[str, Any] = {"__slots__": (), "__init__": __init__, "_params": params,
+                                "__qualname__": f"{family.__name__}.{vname}"}
+        body.update({f: _variant_field(g) for f, g in fields.items()})
+        variant = type(vname, (family,), body)
+        family._variant_of = {**family._variant_of, key: variant}
+        setattr(family, vname, variant)
 
 
-_common = {"And": lambda c: ManifestSplitCondition.and_conditions(c),
-           "Or": lambda c: ManifestSplitCondition.or_conditions(c),
-           "PathMatches": lambda r: ManifestSplitCondition.path_matches(r),
-           "NameMatches": lambda r: ManifestSplitCondition.name_matches(r)}
-_variants(ManifestSplitCondition, {**_common, "AnyArray": ManifestSplitCondition.any_array})
+def _bind(variant: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    """The constructor's arguments in order, given by position or by name."""
+    params = variant._params
+    if len(args) > len(params):
+        raise InvalidInputError(f"{variant.__qualname__} takes {len(params)} arguments, "
+                                f"got {len(args)}")
+    values = dict(zip(params, args))
+    for name, value in kwargs.items():
+        if name not in params or name in values:
+            raise InvalidInputError(f"{variant.__qualname__}: unexpected argument {name!r}")
+        values[name] = value
+    missing = [p for p in params if p not in values]
+    if missing:
+        raise InvalidInputError(f"{variant.__qualname__}: missing argument(s) {missing}")
+    return [values[p] for p in params]
+
+
+_variants(ManifestSplitCondition, {
+    "And": ManifestSplitCondition.and_conditions, "Or": ManifestSplitCondition.or_conditions,
+    "PathMatches": ManifestSplitCondition.path_matches,
+    "NameMatches": ManifestSplitCondition.name_matches,
+    "AnyArray": ManifestSplitCondition.any_array})
 _variants(ManifestPreloadCondition, {
     "And": ManifestPreloadCondition.and_conditions, "Or": ManifestPreloadCondition.or_conditions,
     "PathMatches": ManifestPreloadCondition.path_matches,
@@ -258,8 +323,8 @@ class ManifestSplittingConfig:
         return ManifestSplittingConfig([(c, list(dims.items()))
                                         for c, dims in split_sizes.items()])
 
-    def to_dict(self) -> dict[Any, dict[Any, int]]:
-        return {c: dict(dims) for c, dims in (self._sizes or [])}
+    def to_dict(config) -> dict[Any, dict[Any, int]]:  # noqa: N805 - icechunk's name
+        return {c: dict(dims) for c, dims in (config._sizes or [])}
 
     @property
     def split_sizes(self) -> SplitSizes:

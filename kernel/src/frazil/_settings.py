@@ -6,7 +6,7 @@ icechunk writes); see :mod:`frazil._records`.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, EnumType
 from typing import Any, ClassVar
 
 from frazil._records import Record, make_properties
@@ -23,7 +23,19 @@ __all__ = [
 ]
 
 
-class CompressionAlgorithm(Enum):
+_DEFAULT: Any = object()
+
+
+class _DefaultingEnumType(EnumType):
+    """``CompressionAlgorithm()`` with no value is the default algorithm, as in icechunk."""
+
+    def __call__(cls, value: Any = _DEFAULT, *args: Any, **kwargs: Any) -> Any:
+        if value is _DEFAULT and not args and not kwargs:
+            return cls.default()  # type: ignore[attr-defined]
+        return super().__call__(value, *args, **kwargs)
+
+
+class CompressionAlgorithm(Enum, metaclass=_DefaultingEnumType):
     """Compression algorithm of metadata files (icechunk's ``CompressionAlgorithm``)."""
 
     Zstd = 0

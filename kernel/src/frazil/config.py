@@ -12,6 +12,7 @@ import copy
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from frazil._logs import Attribution, initialize_logs, set_logs_filter, shutdown_telemetry
 from frazil._manifest_config import (
     ManifestConfig,
     ManifestPreloadCondition,
@@ -32,9 +33,10 @@ from frazil._settings import (
     StorageTimeoutSettings,
 )
 from frazil.errors import ErrorKind, InvalidInputError
-from frazil.virtual import VirtualChunkContainer
+from frazil.virtual import ObjectStoreConfig, VirtualChunkContainer
 
 __all__ = [
+    "Attribution",
     "CachingConfig",
     "CompressionAlgorithm",
     "CompressionConfig",
@@ -45,11 +47,15 @@ __all__ = [
     "ManifestSplitDimCondition",
     "ManifestSplittingConfig",
     "ManifestVirtualChunkLocationCompressionConfig",
+    "ObjectStoreConfig",
     "RepositoryConfig",
     "StorageConcurrencySettings",
     "StorageRetriesSettings",
     "StorageSettings",
     "StorageTimeoutSettings",
+    "initialize_logs",
+    "set_logs_filter",
+    "shutdown_telemetry",
 ]
 
 # fields held as config records (persisted as their dict form)
@@ -142,9 +148,9 @@ class RepositoryConfig:
                 setattr(self, name, args[name])
 
     # -- conversion ------------------------------------------------------
-    @classmethod
-    def default(cls) -> RepositoryConfig:
-        return cls()
+    @staticmethod
+    def default() -> RepositoryConfig:
+        return RepositoryConfig()
 
     @classmethod
     def _from_dict(cls, data: dict[str, Any] | None) -> RepositoryConfig:

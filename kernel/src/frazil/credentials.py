@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from frazil.errors import ErrorKind, InvalidInputError
+from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
 
 __all__ = [
     "AnyCredential",
@@ -149,3 +150,29 @@ def pickled_refresh_function(get_credentials: Callable[[], Any]) -> bytes:
     except Exception as exc:
         raise InvalidInputError(f"get_credentials must be picklable: {exc}",
                                 ErrorKind.STORAGE_CONFIG) from exc
+
+
+#: icechunk.credentials names that the backend distributions provide (frazil-s3, -gcs, -azure)
+BACKEND_NAMES = frozenset({
+    "AnyAzureCredential", "AnyAzureStaticCredential", "AnyGcsCredential",
+    "AnyGcsStaticCredential", "AnyS3Credential", "AzureCredentials", "AzureRefreshableCredential",
+    "AzureStaticCredentials", "GcsBearerCredential", "GcsCredentials", "GcsStaticCredentials",
+    "S3Credentials", "S3StaticCredentials", "azure_anonymous_credentials", "azure_credentials",
+    "azure_from_env_credentials", "azure_refreshable_credentials", "azure_static_credentials",
+    "gcs_anonymous_credentials", "gcs_credentials", "gcs_from_env_credentials",
+    "gcs_refreshable_credentials", "gcs_static_credentials", "s3_anonymous_credentials",
+    "s3_credentials", "s3_from_env_credentials", "s3_refreshable_credentials",
+    "s3_static_credentials"})
+
+
+def __getattr__(name: str) -> Any:
+    # icechunk.credentials also holds each backend's credential classes and factories: the same
+    # objects the backend distributions add to the frazil namespace
+    if name in BACKEND_NAMES:
+        try:
+            return get_plugins().public_name("frazil", name)
+        except PluginNotFoundError:
+            pass
+    dist = KNOWN_PROVIDERS["name"].get(f"frazil.{name}") if name in BACKEND_NAMES else None
+    hint = f": it needs the {dist} distribution (pip install {dist})" if dist else ""
+    raise AttributeError(f"module 'frazil.credentials' has no attribute {name!r}{hint}")

@@ -9,7 +9,9 @@ returned, ready for :meth:`frazil.Session.merge`. Needs ``dask[array]``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 try:
@@ -17,12 +19,17 @@ try:
     import dask.array as da
 except ImportError as e:  # an optional dependency: say how to get it
     raise ImportError("frazil.dask needs dask: pip install 'frazil[dask]'") from e
+import numpy as np
 from packaging.version import Version
 
 from frazil.distributed import extract_session, merge_sessions
 from frazil.session import ForkSession, Session
 
-__all__ = ["store_dask"]
+__all__ = ["SimpleGraph", "computing_meta", "merge_sessions_array_kwargs",
+           "session_merge_reduction", "store_dask"]
+
+#: a dask task graph as plain data: (name, index) keys to task tuples
+type SimpleGraph = Mapping[tuple[str, int], tuple[Any, ...]]
 
 MIN_DASK = "2025.2.0"
 DEFAULT_SPLIT_EVERY = 8
@@ -34,6 +41,63 @@ def _check_dask_version() -> None:
     if Version(have) < Version(MIN_DASK):
         raise ValueError(f"writing to frazil with dask requires dask>={MIN_DASK}, "
                          f"but dask {have} is installed; please upgrade")
+
+
+def _meta_placeholder() -> np.ndarray:
+    return np.array([object()], dtype=object)
+
+
+def computing_meta[**P, R](func: Callable[P, R]) -> Callable[P, Any]:
+    """Wrap a dask reduction step so that dask's meta probe skips it.
+
+    When dask calls the step with ``computing_meta=True`` (to learn the output type) the
+    wrapper returns a one-element object array and ``func`` does not run; otherwise it
+    calls ``func`` with the same arguments.
+    """
+    @functools.wraps(func)
+    def step(*args: P.args, **kwargs: P.kwargs) -> Any:
+        if kwargs.get("computing_meta", False):
+            return _meta_placeholder()
+        return func(*args, **kwargs)
+
+    return step
+
+
+def merge_sessions_array_kwargs(*sessions: Any, axis: Any = None,
+                                keepdims: Any = None) -> ForkSession:
+    """:func:`frazil.distributed.merge_sessions` taking (and ignoring) the ``axis`` and
+    ``keepdims`` arguments a dask reduction passes its aggregate step."""
+    return merge_sessions(*sessions)
+
+
+def _reduction_of(arr: Any) -> Callable[..., Any]:
+    """``dask.array.reduction`` for a dask array, or the ``dask_array`` package's one."""
+    if isinstance(arr, da.Array):
+        return da.reduction  # type: ignore[no-any-return]
+    other = sys.modules.get("dask_array")
+    if other is not None and isinstance(arr, other.Array):
+        return other.reduction  # type: ignore[no-any-return]
+    raise TypeError(f"expected a dask array, got {type(arr).__name__}")
+
+
+def session_merge_reduction(arrays: Any, *, split_every: int | None,
+                            **store_kwargs: Any) -> ForkSession:
+    """Merge the forks behind stored dask arrays into one fork, as a dask tree reduction.
+
+    ``arrays`` (one or a list) are what ``dask.array.store(..., return_stored=True,
+    load_stored=False)`` returns: each block evaluates to the zarr array its task wrote to.
+    Each array is reduced on its own (their shapes differ) with fan-in ``split_every``; the
+    per-array results are computed (``store_kwargs`` go to the reduction) and merged.
+    """
+    if not isinstance(arrays, list | tuple):
+        arrays = [arrays]
+    reduced = [_reduction_of(arr)(arr, name="frazil-changeset",
+                                  chunk=computing_meta(extract_session),
+                                  aggregate=computing_meta(merge_sessions_array_kwargs),
+                                  split_every=split_every, concatenate=False, keepdims=False,
+                                  dtype=object, meta=_meta_placeholder(), **store_kwargs)
+               for arr in arrays]
+    return merge_sessions(*da.compute(*reduced))
 
 
 def _merge_step(*parts: Any) -> ForkSession:

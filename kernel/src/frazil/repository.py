@@ -51,8 +51,9 @@ from frazil.session import Session
 from frazil.snapshots import SnapshotInfo
 from frazil.split import ManifestSplitPolicy, make_policy
 from frazil.storage import Storage
+from frazil.store import IcechunkStore
 
-__all__ = ["Repository"]
+__all__ = ["IcechunkStore", "Repository", "Session"]
 
 INITIAL_MESSAGE = "Repository initialized"
 # icechunk marks the first snapshot in its metadata (snapshot file and repo info)
@@ -234,8 +235,10 @@ class Repository(RepositoryAdmin):
         """The labels this handle attaches to its requests (given to create/open)."""
         return getattr(self, "_attribution", None)
 
+    @property
     def authorized_virtual_container_prefixes(self) -> set[str]:
-        return self._virtual.authorized_prefixes
+        """The virtual chunk container prefixes this handle may read (icechunk: a property)."""
+        return set(self._virtual.authorized_prefixes)
 
     async def reopen_async(self, config: RepositoryConfig | None = None,
                            authorize_virtual_chunk_access: dict[str, Any] | None = None,
@@ -258,7 +261,6 @@ class Repository(RepositoryAdmin):
     def set_default_commit_metadata(self, metadata: dict[str, Any]) -> None:
         self._default_commit_metadata = dict(metadata)
 
-    @property
     def default_commit_metadata(self) -> dict[str, Any]:
         return dict(self._default_commit_metadata)
 

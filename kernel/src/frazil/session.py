@@ -454,8 +454,8 @@ class Session:
 
     # ============================================================== commit
     async def commit_async(self, message: str, metadata: dict[str, Any] | None = None, *,
-                           allow_empty: bool = False, rebase_with: Any = None,
-                           rebase_tries: int = 1_000, **_: Any) -> str:
+                           rebase_with: Any = None, rebase_tries: int = 1_000,
+                           allow_empty: bool = False) -> str:
         """Commit the change set to the session's branch; returns the new snapshot id.
 
         Raises ``ConflictError`` if the branch moved since the session started
@@ -470,7 +470,7 @@ class Session:
         if self._changes.is_empty() and not allow_empty:
             raise SessionStateError("cannot commit, no changes made to the session (use "
                                     "allow_empty=True)", ErrorKind.NO_CHANGES_TO_COMMIT)
-        md = dict(self._repo.default_commit_metadata)
+        md = dict(self._repo.default_commit_metadata())
         md.update(metadata or {})
         solver = None if rebase_with is None else resolve_solver(rebase_with)
         attempt = 0
@@ -722,7 +722,7 @@ class Session:
 
     async def _write_snapshot(self, message: str, metadata: dict[str, Any] | None,
                               amend: bool) -> Snapshot:
-        md = dict(self._repo.default_commit_metadata)
+        md = dict(self._repo.default_commit_metadata())
         md.update(metadata or {})
         base = self._snapshot.id
         if amend:
@@ -807,8 +807,8 @@ class ForkSession(Session):
         return SessionMode.readonly
 
     async def commit_async(self, message: str, metadata: dict[str, Any] | None = None, *,
-                           allow_empty: bool = False, rebase_with: Any = None,
-                           rebase_tries: int = 1_000, **_: Any) -> str:
+                           rebase_with: Any = None, rebase_tries: int = 1_000,
+                           allow_empty: bool = False) -> str:
         """Always refused: merge the fork into its parent session and commit that."""
         raise SessionStateError(
             "commits are not allowed on read-only or forked sessions, merge forked sessions "

@@ -173,7 +173,7 @@ class IcechunkStore(Store):
             return None
         return len(ref.data) if isinstance(ref, InlineChunkRef) else ref.length
 
-    async def get(self, key: str, prototype: BufferPrototype | None = None,
+    async def get(self, key: str, prototype: BufferPrototype,
                   byte_range: ByteRequest | None = None) -> Buffer | None:
         data = await self._get_bytes(key, byte_range)
         if data is None:

@@ -32,7 +32,7 @@ async def upgrade_icechunk_repository_async(
     new = await Repository.open_async(storage, repo.config, repo._authorized)
     # the old handle follows the upgrade instead of writing v1 refs into a v2 repository
     repo.__setstate__({**new.__getstate__(),
-                       "default_commit_metadata": repo.default_commit_metadata,
+                       "default_commit_metadata": repo.default_commit_metadata(),
                        "manifest_split_policy": repo.manifest_split_policy})
     return new
 

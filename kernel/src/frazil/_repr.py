@@ -141,6 +141,8 @@ def render(value: Any, mode: Mode) -> str:
     """A nested object in ``mode`` when it renders itself, else its ``str``."""
     if isinstance(value, ReprMixin):
         return value._render(mode)
+    if mode is Mode.HTML and callable(getattr(value, "_repr_html_", None)):
+        return str(value._repr_html_())
     return str(value)
 
 

@@ -14,6 +14,7 @@ import keyword
 from typing import Any, ClassVar
 
 from frazil._records import Record, make_properties
+from frazil._repr import Fields, Mode, ReprMixin
 from frazil._settings import ManifestVirtualChunkLocationCompressionConfig
 from frazil.errors import InvalidInputError
 
@@ -308,10 +309,12 @@ def _dim_condition(node: Any) -> _DimCondition:
 SplitSizes = list[tuple[ManifestSplitCondition, list[tuple[_DimCondition, int]]]]
 
 
-class ManifestSplittingConfig:
+class ManifestSplittingConfig(ReprMixin):
     """How many chunks along which axes go in one manifest, by array condition."""
 
     __slots__ = ("_sizes",)
+    _repr_name = f"{_PREFIX}ManifestSplittingConfig"
+    _repr_executable = True
 
     def __init__(self, split_sizes: SplitSizes | None = None) -> None:
         self._sizes: SplitSizes | None = None
@@ -377,11 +380,8 @@ class ManifestSplittingConfig:
         return "[" + ", ".join(f"({c!r}, [" + ", ".join(f"({d!r}, {n})" for d, n in dims) + "])"
                                for c, dims in self.split_sizes) + "]"
 
-    def __repr__(self) -> str:
-        return f"{_PREFIX}ManifestSplittingConfig(\n    split_sizes={self._sizes_text()},\n)"
-
-    def __str__(self) -> str:
-        return f"<{_PREFIX}ManifestSplittingConfig>\nsplit_sizes: {self._sizes_text()}\n"
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [("split_sizes", self._sizes_text())]
 
     def _repr_nested(self) -> str:
         return repr(self)

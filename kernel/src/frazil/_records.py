@@ -9,9 +9,9 @@ default a ``None`` field stands for).
 from __future__ import annotations
 
 import copy
-from html import escape
 from typing import Any, ClassVar
 
+from frazil._repr import Fields, Mode, ReprMixin
 from frazil.errors import InvalidInputError
 
 __all__ = ["Record", "indent"]
@@ -40,7 +40,7 @@ def _clone(value: Any) -> Any:
     return value
 
 
-class Record:
+class Record(ReprMixin):
     """Base of the config records: fields, validation, dict form, repr and str."""
 
     __slots__ = ("_values",)
@@ -51,6 +51,7 @@ class Record:
     #: fields whose ``None`` shows as a default instance in ``str``
     _default_instances: ClassVar[tuple[str, ...]] = ()
     _module: ClassVar[str] = "frazil.config"
+    _repr_executable = True
 
     def _init(self, values: dict[str, Any]) -> None:
         object.__setattr__(self, "_values", dict.fromkeys(self._fields))
@@ -119,33 +120,27 @@ class Record:
         return type(self)._from_dict, (self._to_dict(),)
 
     # -- text ----------------------------------------------------------------------
-    def _qualname(self) -> str:
+    def _repr_header(self) -> str:
         return f"{self._module}.{type(self).__name__}"
 
+    _qualname = _repr_header
+
     def _repr_nested(self) -> str:
-        lines = [f"{self._qualname()}("]
-        for name, v in self._values.items():
-            lines.append(f"    {name}={indent(_literal(v))[4:]},")
-        lines.append(")")
-        return "\n".join(lines)
+        return self._render(Mode.REPR)
 
-    def __repr__(self) -> str:
-        return self._repr_nested()
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [(name, self._field_text(name, v, mode)) for name, v in self._values.items()]
 
-    def __str__(self) -> str:
-        lines = [f"<{self._qualname()}>"]
-        for name, v in self._values.items():
-            kind = self._fields[name]
-            if v is None and name in self._default_instances:
-                v = kind()
-            if hasattr(v, "_repr_nested"):
-                lines.append(f"{name}:")
-                lines.append(indent(str(v)))
-            elif v is None and name in self._defaults:
-                lines.append(f"{name}: {self._show(self._defaults[name])} (default)")
-            else:
-                lines.append(f"{name}: {self._show(v)}")
-        return "\n".join(lines) + "\n"
+    def _field_text(self, name: str, v: Any, mode: Mode) -> str:
+        if mode is Mode.REPR:  # constructor syntax: ``None`` stays ``None``
+            return v._render(mode) if isinstance(v, ReprMixin) else _literal(v)
+        if v is None and name in self._default_instances:
+            v = self._fields[name]()
+        if isinstance(v, ReprMixin):
+            return v._render(mode)
+        if v is None and name in self._defaults:
+            return f"{self._show(self._defaults[name])} (default)"
+        return self._show(v)
 
     @staticmethod
     def _show(v: Any) -> str:
@@ -154,9 +149,6 @@ class Record:
         if hasattr(v, "name") and hasattr(v, "value"):  # an enum member
             return str(v.name)
         return str(v)
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{escape(str(self))}</pre>"
 
 
 def make_properties(cls: type[Record]) -> type[Record]:

@@ -9,7 +9,6 @@ manifest splitting, storage settings) round-trip unchanged.
 from __future__ import annotations
 
 import copy
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from frazil._logs import Attribution, initialize_logs, set_logs_filter, shutdown_telemetry
@@ -21,7 +20,7 @@ from frazil._manifest_config import (
     ManifestSplitDimCondition,
     ManifestSplittingConfig,
 )
-from frazil._records import indent
+from frazil._repr import Fields, Mode, ReprMixin, mapping_text
 from frazil._settings import (
     CachingConfig,
     CompressionAlgorithm,
@@ -91,11 +90,23 @@ _INT_FIELDS = (
     "num_updates_per_repo_info_file",
 )
 
+class _RepoUpdateRetries(ReprMixin):
+    """What an unset ``repo_update_retries`` stands for (its text only)."""
+
+    __slots__ = ()
+    _repr_name = "frazil.config.RepoUpdateRetryConfig"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        default = StorageRetriesSettings(max_tries=100, initial_backoff_ms=50,
+                                         max_backoff_ms=30_000)
+        return [("default", default._render(mode))]
+
+
 DEFAULT_INLINE_THRESHOLD = 512
 DEFAULT_UPDATES_PER_FILE = 1000
 
 
-class RepositoryConfig:
+class RepositoryConfig(ReprMixin):
     """Configuration of a repository (icechunk's ``RepositoryConfig``).
 
     Parameters
@@ -108,6 +119,8 @@ class RepositoryConfig:
     """
 
     __slots__ = ("_data",)
+    _repr_name = "frazil.config.RepositoryConfig"
+    _repr_executable = True
 
     if TYPE_CHECKING:  # attached after the class body (below)
         caching: Any
@@ -177,32 +190,27 @@ class RepositoryConfig:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, RepositoryConfig) and self._data == other._data
 
-    def __repr__(self) -> str:
-        lines = ["frazil.config.RepositoryConfig("]
-        for name in _TEXT_ORDER:
-            value = getattr(self, name)
-            text = value._repr_nested() if hasattr(value, "_repr_nested") else repr(value)
-            lines.append(f"    {name}={indent(text)[4:]},")
-        return "\n".join([*lines, ")"])
+    # -- text: icechunk's three forms (frazil._repr) ----------------------
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [(name, self._field_text(name, getattr(self, name), mode)) for name in _TEXT_ORDER]
 
-    def __str__(self) -> str:
-        lines = ["<frazil.config.RepositoryConfig>"]
-        for name in _TEXT_ORDER:
-            value = getattr(self, name)
-            if value is None and name in ("compression", "caching", "manifest"):
-                value = _RECORDS[name]()
-            if hasattr(value, "_repr_nested"):
-                lines += [f"{name}:", indent(str(value))]
-            elif value is None and name == "inline_chunk_threshold_bytes":
-                lines.append(f"{name}: {DEFAULT_INLINE_THRESHOLD} (default)")
-            elif value is None and name in _SHOWN_DEFAULTS:
-                lines.append(f"{name}: {_SHOWN_DEFAULTS[name]} (default)")
-            else:
-                lines.append(f"{name}: {value}")
-        return "\n".join(lines) + "\n"
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{escape(str(self))}</pre>"
+    @staticmethod
+    def _field_text(name: str, value: Any, mode: Mode) -> str:
+        if name == "virtual_chunk_containers" and value:
+            return mapping_text(value, mode)
+        if mode is Mode.REPR:  # constructor syntax: ``None`` stays ``None``
+            return value._repr_nested() if hasattr(value, "_repr_nested") else repr(value)
+        if value is None and name in ("compression", "caching", "manifest"):
+            value = _RECORDS[name]()
+        elif value is None and name == "repo_update_retries":
+            value = _RepoUpdateRetries()
+        if isinstance(value, ReprMixin):
+            return value._render(mode)
+        if value is None and name == "inline_chunk_threshold_bytes":
+            return f"{DEFAULT_INLINE_THRESHOLD} (default)"
+        if value is None and name in _SHOWN_DEFAULTS:
+            return f"{_SHOWN_DEFAULTS[name]} (default)"
+        return str(value)
 
     @property
     def previous_file(self) -> str | None:

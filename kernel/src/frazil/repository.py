@@ -18,6 +18,7 @@ from frazil import _fork, _refs, ops
 from frazil._assets import AssetManager
 from frazil._logs import Attribution
 from frazil._repo_admin import RepositoryAdmin
+from frazil._repr import Fields, Mode, ReprMixin, render
 from frazil._state import RepoInfoFileState, RepoState, now_micros, refuse_if_not_online
 from frazil._state_v1 import RefsState, needs_v2_error
 from frazil._sync import sync, with_sync_facades
@@ -61,7 +62,7 @@ _ROOT_MD = {"__icechunk": {"is_root": True}}
 
 
 @with_sync_facades
-class Repository(RepositoryAdmin):
+class Repository(RepositoryAdmin, ReprMixin):
     """A versioned Zarr repository on a ``Storage`` (icechunk's ``Repository``)."""
 
     def __init__(self, storage: Storage, config: RepositoryConfig,
@@ -522,8 +523,13 @@ class Repository(RepositoryAdmin):
         session.commit(message, metadata=metadata, rebase_with=rebase_with,
                        rebase_tries=rebase_tries)
 
-    def __repr__(self) -> str:
-        return f"<frazil.Repository storage={self._storage!r}>"
+    # icechunk prints the storage and, in notebooks only, the whole config
+    def _repr_header(self) -> str:
+        return f"frazil.Repository (v{int(self._spec)})"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        config = self.config._render(mode) if mode is Mode.HTML else "<RepositoryConfig ...>"
+        return [("storage", render(self._storage, mode)), ("config", config)]
 
     # ============================================================ rearrange
     async def rearrange_session_async(self, branch: str) -> Session:

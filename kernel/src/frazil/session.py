@@ -20,6 +20,7 @@ from frazil._assets import AssetManager
 from frazil._grid import chunk_counts
 from frazil._progress import progress_log
 from frazil._refs import normalize_node_path
+from frazil._repr import Fields, Mode, ReprMixin, py_bool
 from frazil._split import split_array_refs
 from frazil._state import RepoState, now_micros
 from frazil._sync import sync, with_sync_facades
@@ -92,7 +93,7 @@ def array_shape_from_metadata(meta: dict[str, Any], path: str) -> ArrayData:
 
 
 @with_sync_facades
-class Session:
+class Session(ReprMixin):
     """A session on a repository (icechunk's ``Session``).
 
     Built by :class:`~frazil.Repository`; ``assets``, ``state`` and
@@ -158,9 +159,14 @@ class Session:
             raise ReadOnlyError("this session is read-only", ErrorKind.READ_ONLY_SESSION)
         self._changes = self._changes.fresh()
 
-    def __repr__(self) -> str:
-        return (f"<frazil.Session {self.mode.name} snapshot={self.snapshot_id} "
-                f"branch={self._branch!r}>")
+    _repr_name = "frazil.session.Session"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        fields = [("read_only", py_bool(self.read_only)), ("snapshot_id", self.snapshot_id)]
+        if not self.read_only:  # icechunk shows these for writable sessions only
+            fields += [("branch", str(self.branch)),
+                       ("has_uncommitted_changes", py_bool(self.has_uncommitted_changes))]
+        return fields
 
     def _check_writable(self) -> None:
         if self._read_only:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import datetime as _dt
-import html
 from dataclasses import dataclass, field
 from typing import Any
+
+from frazil._repr import (
+    Fields,
+    Mode,
+    ReprMixin,
+    datetime_text,
+    debug_text,
+    html_form,
+    json_debug_text,
+    optional,
+)
 
 __all__ = ["Diff", "ManifestFileInfo", "SnapshotInfo", "Update", "micros_to_datetime"]
 
@@ -14,8 +24,8 @@ def micros_to_datetime(us: int) -> _dt.datetime:
     return _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(microseconds=us)
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotInfo:
+@dataclass(frozen=True, slots=True, repr=False)
+class SnapshotInfo(ReprMixin):
     """A commit: id, parent, time, message and metadata (icechunk's ``SnapshotInfo``)."""
 
     id: str
@@ -24,16 +34,29 @@ class SnapshotInfo:
     message: str
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
-    def __repr__(self) -> str:
-        return (f"SnapshotInfo(id={self.id!r}, parent_id={self.parent_id!r}, "
-                f"written_at={self.written_at.isoformat()}, message={self.message[:40]!r})")
+    _repr_name = "frazil.snapshots.SnapshotInfo"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        metadata = ", ".join(f"{debug_text(k)}: {json_debug_text(v)}"
+                             for k, v in self.metadata.items())
+        return [("id", self.id), ("parent_id", optional(self.parent_id)),
+                ("written_at", datetime_text(self.written_at)), ("message", self.message),
+                ("metadata", f"PySnapshotProperties({{{metadata}}})")]
 
 
-@dataclass(frozen=True, slots=True)
-class ManifestFileInfo:
+@dataclass(frozen=True, slots=True, repr=False)
+class ManifestFileInfo(ReprMixin):
+    """One manifest file of a snapshot: id, size and number of chunk references."""
+
     id: str
     size_bytes: int
     num_chunk_refs: int
+
+    _repr_name = "frazil.snapshots.ManifestFileInfo"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [("id", self.id), ("size_bytes", str(self.size_bytes)),
+                ("num_chunk_refs", str(self.num_chunk_refs))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,5 +124,11 @@ class Diff:
 
     __repr__ = __str__
 
-    def _repr_html_(self) -> str:
-        return "<pre>" + html.escape(str(self)) + "</pre>"
+    def _repr_html_(self) -> str:  # field by field, as icechunk's notebook form
+        return html_form("frazil.snapshots.Diff", [
+            (name, debug_text(getattr(self, name)))
+            for name in ("new_groups", "new_arrays", "deleted_groups", "deleted_arrays",
+                         "updated_groups", "updated_arrays")
+        ] + [("updated_chunks", debug_text({p: sorted(c) for p, c in
+                                            sorted(self.updated_chunks.items())})),
+             ("moved_nodes", debug_text([list(m) for m in self.moved_nodes]))])

@@ -22,6 +22,7 @@ from zarr.core.buffer import Buffer, BufferPrototype, default_buffer_prototype
 
 from frazil._chunkrefs import VirtualBatch
 from frazil._refs import normalize_node_path
+from frazil._repr import Fields, Mode, ReprMixin, py_bool
 from frazil._sync import sync, with_sync_facades
 from frazil._virtual import (
     check_location,
@@ -66,7 +67,7 @@ def _node_path(prefix: str) -> str:
 
 
 @with_sync_facades
-class IcechunkStore(Store):
+class IcechunkStore(ReprMixin, Store):
     """A zarr store whose reads and writes go through a frazil ``Session``."""
 
     supports_writes = True
@@ -86,8 +87,12 @@ class IcechunkStore(Store):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, IcechunkStore) and other._session is self._session
 
-    def __repr__(self) -> str:
-        return f"<frazil.IcechunkStore session={self._session!r}>"
+    _repr_name = "frazil.IcechunkStore"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        s = self._session
+        return [("read_only", py_bool(s.read_only)), ("snapshot_id", s.snapshot_id),
+                ("branch", str(s.branch))]
 
     def with_read_only(self, read_only: bool = False) -> IcechunkStore:
         if not read_only and self._session.read_only:

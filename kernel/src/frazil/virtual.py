@@ -22,6 +22,18 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
+from frazil._repr import (
+    Fields,
+    Mode,
+    ReprMixin,
+    debug_text,
+    html_form,
+    quoted,
+    redacted_options,
+    repr_form,
+    s3_options_fields,
+    str_form,
+)
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
@@ -71,7 +83,18 @@ class SupportsObjectMetadata(Protocol):
         ...
 
 
-class ObjectStoreConfig:
+_VARIANTS = {"in_memory": "InMemory", "local_file_system": "LocalFileSystem", "s3": "S3",
+             "s3_compatible": "S3Compatible", "gcs": "Gcs", "azure": "Azure", "tigris": "Tigris",
+             "http": "Http"}
+_S3_KINDS = ("s3", "s3_compatible", "tigris")
+
+
+def _some(value: Any) -> str:
+    """An optional option dict as icechunk prints it (``Some({...})`` or ``None``)."""
+    return "None" if value is None else f"Some({debug_text(redacted_options(value))})"
+
+
+class ObjectStoreConfig(ReprMixin):
     """Where a virtual chunk container's objects live: ``{kind: options}``.
 
     ``kind`` is icechunk's serialized name (``local_file_system``, ``s3``,
@@ -111,8 +134,50 @@ class ObjectStoreConfig:
     def __hash__(self) -> int:
         return hash(self.kind)
 
-    def __repr__(self) -> str:
-        return f"ObjectStoreConfig({self.kind!r}, {self.options!r})"
+    # -- text: icechunk's forms; positional constructor syntax for repr ------
+    def _repr_header(self) -> str:
+        return f"frazil.config.ObjectStoreConfig.{_VARIANTS.get(self.kind, self.kind)}"
+
+    def _s3_options(self) -> dict[str, Any]:
+        opts = self.options if isinstance(self.options, dict) else {}
+        if len(opts) == 1 and next(iter(opts)) in _S3_KINDS:  # {"s3": {...}} nested
+            opts = next(iter(opts.values()))
+        return opts if isinstance(opts, dict) else {}
+
+    def _http_parts(self) -> tuple[Any, Any]:
+        opts = self.options
+        if isinstance(opts, dict) and set(opts) <= {"opts", "headers"} and opts:
+            return opts.get("opts"), opts.get("headers") or None
+        return opts, None
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        if self.kind == "local_file_system":
+            return [("path", quoted(str(self.options)))]
+        if self.kind in _S3_KINDS:
+            return s3_options_fields(self._s3_options())
+        if self.kind == "http":
+            opts, headers = self._http_parts()
+            return [("opts", _some(opts)), ("headers", _some(headers))]
+        if self.kind in ("gcs", "azure"):
+            return [("config", _some(self.options))]
+        return []
+
+    def _render(self, mode: Mode) -> str:
+        head = self._repr_header()
+        if mode is Mode.HTML:
+            return html_form(head, self._repr_fields(mode))
+        if mode is Mode.STR:
+            return str_form(head, self._repr_fields(mode))
+        if self.kind == "local_file_system":
+            return f'{head}("{self.options}")'
+        if self.kind in _S3_KINDS:
+            return f"{head}({repr_form('frazil.storage.S3Options', self._repr_fields(mode))})"
+        if self.kind == "http":
+            opts, headers = self._http_parts()
+            return f"{head}({_some(opts)}, {_some(headers)})"
+        if self.kind in ("gcs", "azure"):
+            return f"{head}({_some(self.options)})"
+        return f"{head}()"
 
 
 def _options(options: Any) -> Any:
@@ -162,10 +227,12 @@ def _store_config(store: Any) -> ObjectStoreConfig:
     raise InvalidInputError(f"not an object store config: {store!r}")
 
 
-class VirtualChunkContainer:
+class VirtualChunkContainer(ReprMixin):
     """Configuration to read virtual chunks whose URLs start with ``url_prefix``."""
 
     __slots__ = ("name", "store", "url_prefix")
+    _repr_name = "frazil.virtual.VirtualChunkContainer"
+    _repr_executable = True
 
     def __init__(self, url_prefix: str, store: Any, name: str | None = None) -> None:
         if not isinstance(url_prefix, str) or not url_prefix.endswith("/"):
@@ -196,9 +263,9 @@ class VirtualChunkContainer:
     def __hash__(self) -> int:
         return hash(self.url_prefix)
 
-    def __repr__(self) -> str:
-        return (f"VirtualChunkContainer(name={self.name!r}, url_prefix={self.url_prefix!r}, "
-                f"store={self.store!r})")
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [("name", quoted(self.name)), ("url_prefix", quoted(self.url_prefix)),
+                ("store", self.store._render(mode))]
 
 
 class VirtualChunkSpec:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from enum import Enum, IntEnum
 from typing import Any
 
+from frazil._repr import Fields, Mode, ReprMixin, optional
 from frazil.format.ids import NodeId
 
 __all__ = ["Conflict", "ConflictType", "VersionSelection"]
@@ -35,8 +36,8 @@ class ConflictType(IntEnum):
         text = "".join(words)
         return text[0].upper() + text[1:]
 
-    def __repr__(self) -> str:
-        return f"ConflictType.{self.name}"
+    def __repr__(self) -> str:  # "ChunkDoubleUpdate", as icechunk prints it
+        return self.name
 
 
 class VersionSelection(Enum):
@@ -53,7 +54,7 @@ class VersionSelection(Enum):
         return f"VersionSelection.{self.name}"
 
 
-class Conflict:
+class Conflict(ReprMixin):
     """One conflict between this session's changes and a commit on the branch.
 
     ``path`` is the node's path; ``conflicted_chunks`` lists chunk indices for
@@ -62,6 +63,7 @@ class Conflict:
     """
 
     __slots__ = ("_chunks", "_node_id", "_path", "_type")
+    _repr_name = "frazil.conflicts.Conflict"
 
     def __init__(self, conflict_type: ConflictType, path: str,
                  conflicted_chunks: Iterable[Iterable[int]] | None = None, *,
@@ -100,10 +102,6 @@ class Conflict:
     def __hash__(self) -> int:
         return hash(self._key())
 
-    def __repr__(self) -> str:
-        return (f"Conflict(conflict_type={self._type!r}, path={self._path!r}, "
-                f"conflicted_chunks={self._chunks!r})")
-
-    def __str__(self) -> str:
-        return (f"<frazil.Conflict>\nconflict_type: {self._type.name}\npath: {self._path}\n"
-                f"conflicted_chunks: {self._chunks}\n")
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [("conflict_type", self._type.name), ("path", self._path),
+                ("conflicted_chunks", optional(self._chunks))]

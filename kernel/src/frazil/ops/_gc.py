@@ -36,6 +36,7 @@ from typing import Any
 
 from frazil._assets import CHUNKS, MANIFESTS, SNAPSHOTS, TRANSACTIONS, AssetManager
 from frazil._progress import progress_log
+from frazil._repr import Fields, Mode, ReprMixin, debug_text
 from frazil._state import RepoState, walk_records
 from frazil.errors import ConflictError, ErrorKind
 from frazil.format.ids import INITIAL_SNAPSHOT_ID, ObjectId
@@ -56,8 +57,8 @@ _MAX_RESTARTS = 20
 _DELETE_BATCH = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class GCSummary:
+@dataclass(frozen=True, slots=True, repr=False)
+class GCSummary(ReprMixin):
     """What a garbage collection deleted (icechunk's ``GCSummary``)."""
 
     bytes_deleted: int = 0
@@ -71,10 +72,10 @@ class GCSummary:
     delete_errors: list[str] = field(default_factory=list)
     skipped_phases: list[str] = field(default_factory=list)
 
-    def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><td>{k}</td><td>{getattr(self, k)}</td></tr>"
-                       for k in self.__dataclass_fields__)
-        return f"<table><caption>GCSummary</caption>{rows}</table>"
+    _repr_name = "frazil.ops.GCSummary"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [(k, debug_text(getattr(self, k))) for k in self.__dataclass_fields__]
 
 
 class _Restart(Exception):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from frazil._assets import AssetManager
+from frazil._repr import Fields, Mode, ReprMixin
 from frazil._state import RepoState
 from frazil.format.ids import ObjectId
 from frazil.format.model import KIND_INLINE, KIND_NATIVE, KIND_VIRTUAL
@@ -23,8 +24,8 @@ __all__ = ["ChunkStorageStats", "chunk_storage_stats"]
 log = logging.getLogger("frazil.ops")
 
 
-@dataclass(frozen=True, slots=True)
-class ChunkStorageStats:
+@dataclass(frozen=True, slots=True, repr=False)
+class ChunkStorageStats(ReprMixin):
     """Bytes of chunk data by kind (icechunk's ``ChunkStorageStats``)."""
 
     native_bytes: int = 0
@@ -44,11 +45,12 @@ class ChunkStorageStats:
                                  self.virtual_bytes + other.virtual_bytes,
                                  self.inlined_bytes + other.inlined_bytes)
 
-    def _repr_html_(self) -> str:
-        return (f"<table><caption>ChunkStorageStats</caption>"
-                f"<tr><td>native_bytes</td><td>{self.native_bytes}</td></tr>"
-                f"<tr><td>virtual_bytes</td><td>{self.virtual_bytes}</td></tr>"
-                f"<tr><td>inlined_bytes</td><td>{self.inlined_bytes}</td></tr></table>")
+    _repr_name = "frazil.stats.ChunkStorageStats"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [("native_bytes", str(self.native_bytes)),
+                ("virtual_bytes", str(self.virtual_bytes)),
+                ("inlined_bytes", str(self.inlined_bytes))]
 
 
 async def chunk_storage_stats(state: RepoState, assets: AssetManager,

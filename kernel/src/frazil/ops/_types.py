@@ -16,6 +16,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from frazil._repr import Fields, Mode, ReprMixin, datetime_text, optional, py_bool
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoStatusRecord, UpdateRecord
 from frazil.snapshots import micros_to_datetime
@@ -31,7 +32,7 @@ class RepoAvailability(enum.Enum):
     read_only = 1
 
 
-class RepoStatus:
+class RepoStatus(ReprMixin):
     """The availability of a repository, when it was set, and why (icechunk's ``RepoStatus``)."""
 
     __slots__ = ("availability", "limited_availability_reason", "set_at")
@@ -60,17 +61,16 @@ class RepoStatus:
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __repr__(self) -> str:
+    _repr_name = "frazil.repository.RepoStatus"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
         state = "Online" if self.availability is RepoAvailability.online else "ReadOnly"
-        return (f"RepoStatus(availability={state}, set_at={self.set_at.isoformat()}, "
-                f"limited_availability_reason={self.limited_availability_reason!r})")
-
-    def _repr_html_(self) -> str:
-        return f"<code>{repr(self)}</code>"
+        return [("availability", state), ("set_at", datetime_text(self.set_at)),
+                ("limited_availability_reason", optional(self.limited_availability_reason))]
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureFlag:
+@dataclass(frozen=True, slots=True, repr=False)
+class FeatureFlag(ReprMixin):
     """One feature flag: its id, name, default, explicit setting, and effective value."""
 
     id: int
@@ -78,9 +78,17 @@ class FeatureFlag:
     default_enabled: bool
     setting: bool | None
 
+    _repr_name = "frazil.config.FeatureFlag"
+
     @property
     def enabled(self) -> bool:
         return self.default_enabled if self.setting is None else self.setting
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [("id", str(self.id)), ("name", self.name),
+                ("default_enabled", py_bool(self.default_enabled)),
+                ("setting", "None" if self.setting is None else py_bool(self.setting)),
+                ("enabled", py_bool(self.enabled))]
 
 
 #: icechunk 2.3's flags, in the order it lists them: (id, name, enabled by default).
@@ -162,16 +170,19 @@ for _name, _fields in _KINDS.items():
     setattr(UpdateType, _name, _cls)
 
 
-@dataclass(frozen=True, slots=True)
-class Update:
+@dataclass(frozen=True, slots=True, repr=False)
+class Update(ReprMixin):
     """One ops-log entry: what happened (:class:`UpdateType`), when, and its backup file."""
 
     kind: UpdateType
     updated_at: _dt.datetime
     backup_path: str | None
 
-    def _repr_html_(self) -> str:
-        return f"<code>{self.kind!r} at {self.updated_at.isoformat()}</code>"
+    _repr_name = "frazil.ops.Update"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [("kind", repr(self.kind)), ("updated_at", datetime_text(self.updated_at)),
+                ("backup_path", optional(self.backup_path))]
 
 
 def update_from_record(rec: UpdateRecord) -> Update:

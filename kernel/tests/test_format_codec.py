@@ -305,6 +305,45 @@ def test_roundtrip_models() -> None:
     assert codec.decode_transaction_log(codec.encode_transaction_log(empty_tx), "t") == empty_tx
 
 
+def test_image_vec_matches_vec_of_images() -> None:
+    """The one-step snapshot/ops-log vector writes exactly what Vec(images) writes."""
+    from frazil.format import _fb
+
+    rng = random.Random(7)
+    objs = [_fb.T((0, "struct", bytes(rng.randrange(256) for _ in range(12))), (1, "i32", -1),
+                  (2, "u64", rng.randrange(2**40)),
+                  (3, "off", _fb.Str("m" * rng.randrange(0, 30))))
+            for _ in range(9)]
+    images = [_fb.Image(o) for o in objs]
+    at = [im.table_field_offset(1) for im in images]
+    values = [rng.randrange(-1, 9) for _ in images]
+    for lead in range(0, 16, 4):  # every alignment phase of the vector
+        for pats in (None, values):
+            expect = bytearray(bytes(lead))
+            patched = images if pats is None else [
+                im.with_i32(a, v) for im, a, v in zip(images, at, pats)]
+            _fb.Vec(patched).write(expect)
+            expect.extend(b"tail")
+            got = bytearray(bytes(lead))
+            _fb.image_vec(images, None if pats is None else at, pats).write(got)
+            got.extend(b"tail")
+            assert got == expect
+    got = bytearray(4)
+    _fb.image_vec([]).write(got)
+    assert got == bytes(4) + bytes(4)
+
+
+def test_repo_info_reencode_after_ref_change_is_fresh() -> None:
+    """A ref change reuses the cached snapshot table; the bytes still follow the refs."""
+    info = _repo_info()
+    first = codec.encode_repo_info(info)
+    assert codec.decode_repo_info(first) == info
+    sid = next(iter(info.snapshots))
+    info.branches["another"] = sid
+    again = codec.decode_repo_info(codec.encode_repo_info(info))
+    assert again.branches["another"] == sid and again == info
+
+
 # ------------------------------------------------------------ corruption
 
 

@@ -306,3 +306,22 @@ def test_repository_pickles_with_its_handle_settings(tmp_path, spec_version):
     assert back.default_commit_metadata() == {"author": "me"}
     assert back.authorized_virtual_container_prefixes == {"file:///d/"}
     assert back.spec_version == spec_version
+
+
+def test_ancestry_repeated_follows_history_and_copies_metadata(repo_path, spec_version):
+    """Repeated ancestry calls (served from the remembered walk) track every change."""
+    repo = ic.Repository.create(ic.local_filesystem_storage(repo_path), spec_version=spec_version)
+    s = repo.writable_session("main")
+    zarr.open_group(s.store, mode="a").create_array("x", shape=(4,), chunks=(2,), dtype="i4")
+    first = s.commit("one", metadata={"k": [1]})
+    for _ in range(2):
+        hist = list(repo.ancestry(branch="main"))
+        assert [h.message for h in hist] == ["one", "Repository initialized"]
+        hist[0].metadata["k"].append(2)  # a caller's copy: the next call is unaffected
+    assert list(repo.ancestry(branch="main"))[0].metadata == {"k": [1]}
+    second = _write(repo, message="two")
+    fresh = ic.Repository.open(ic.local_filesystem_storage(repo_path))
+    assert [h.id for h in fresh.ancestry(branch="main")] == [second, first, INITIAL]
+    repo.reset_branch("main", first)
+    assert [h.id for h in repo.ancestry(branch="main")] == [first, INITIAL]
+    assert [h.id for h in repo.ancestry(snapshot_id=second)] == [second, first, INITIAL]

@@ -84,6 +84,24 @@ def walk_records(info: RepoInfo, sid: ObjectId | None) -> Iterator[SnapshotRecor
         sid = rec.parent_id
 
 
+# The last ancestry walked by RepoInfoFileState.ancestry_list: (snapshot table, size, tip,
+# records). Fetched repo infos are shared and never mutated, so the same table object
+# (of the same size) walked from the same tip gives the same records.
+_LAST_WALK: list[tuple[dict[ObjectId, SnapshotRecord], int, ObjectId,
+                       list[SnapshotRecord]]] = []
+
+
+def ancestry_records(info: RepoInfo, sid: ObjectId) -> list[SnapshotRecord]:
+    """``list(walk_records(info, sid))``, remembered for the last table and tip walked."""
+    table = info.snapshots
+    last = _LAST_WALK[0] if _LAST_WALK else None
+    if last is not None and last[0] is table and last[1] == len(table) and last[2] == sid:
+        return list(last[3])
+    recs = list(walk_records(info, sid))
+    _LAST_WALK[:] = [(table, len(table), sid, recs)]
+    return list(recs)
+
+
 def refuse_if_not_online(info: RepoInfo) -> None:
     """``ReadOnlyError`` (with the recorded reason) unless the repository is online.
 
@@ -205,7 +223,7 @@ class RepoInfoFileState(RepoState):
 
     async def ancestry_list(self, sid: ObjectId, info: RepoInfo | None = None
                             ) -> list[SnapshotRecord]:
-        return list(walk_records(info if info is not None else await self.fetch(), sid))
+        return ancestry_records(info if info is not None else await self.fetch(), sid)
 
     async def ops_log(self) -> AsyncIterator[UpdateRecord]:
         info = await self.fetch()

@@ -182,6 +182,23 @@ def _image(key: tuple[Any, ...], rec: Any, build: Any,
     return img, at
 
 
+# Update images by record identity (the record is kept, so its id is not reused);
+# a hit also checks the two fields code ever reassigns (time and backup path).
+_UPDATE_IMAGES: dict[int, tuple[UpdateRecord, int, str | None, _fb.Image]] = {}
+
+
+def _update_image(u: UpdateRecord) -> _fb.Image:
+    hit = _UPDATE_IMAGES.get(id(u))
+    if (hit is not None and hit[0] is u and hit[1] == u.updated_at
+            and hit[2] == u.backup_path):
+        return hit[3]
+    if len(_UPDATE_IMAGES) >= _IMAGES_MAX:
+        _UPDATE_IMAGES.clear()
+    img = _image(_update_key(u), u, _update_obj)[0]
+    _UPDATE_IMAGES[id(u)] = (u, u.updated_at, u.backup_path, img)
+    return img
+
+
 _DECODED_SNAPSHOTS: dict[tuple[bytes, int], tuple[str, dict[str, Any]]] = {}
 _DECODED_UPDATES: dict[tuple[int, int, str | None], UpdateRecord] = {}
 
@@ -197,42 +214,59 @@ def _update_cached(t: Tab) -> UpdateRecord:
     return rec
 
 
+def _snapshot_obj(s: SnapshotRecord) -> T:
+    # parent_offset is always written (even -1) so a cached image can be patched
+    pruned = s.pruned_ancestor_tx_logs
+    return T((0, "struct", s.id.raw), (1, "i32", -1), (2, "u64", s.flushed_at),
+             (3, "off", Str(s.message)), (4, "off", _metadata_obj(s.metadata)),
+             (5, "off", None if not pruned else
+              Blob(b"".join(p.raw for p in pruned), len(pruned))))
+
+
+_SnapshotTable = tuple[tuple[SnapshotRecord, ...], dict[bytes, int], Raw]
+# The snapshot table of the last encode: a ref change re-encodes the same records.
+_LAST_TABLE: list[_SnapshotTable] = []
+
+
+def _snapshot_table(records: dict[ObjectId, SnapshotRecord]) -> _SnapshotTable:
+    """The records in id order (as the index of each id) and their encoded vector."""
+    last = _LAST_TABLE[0] if _LAST_TABLE else None
+    if last is not None and len(last[0]) == len(records) and all(
+            a is b for a, b in zip(last[0], records.values())):
+        return last  # the very same (unmutated) records: same bytes
+    snaps = sorted(records.values(), key=lambda s: s.id.raw)
+    index = {s.id.raw: i for i, s in enumerate(snaps)}
+    # Cached images of every record, concatenated; the parent indexes (which
+    # shift as snapshots are added) are patched in one numpy step.
+    images = [_image(_snapshot_key(s), s, _snapshot_obj, patch_slot=1) for s in snaps]
+    if any(at is None for _img, at in images):  # pragma: no cover - always written
+        raise ValueError("parent_offset missing from a snapshot image")
+    parents = [-1 if s.parent_id is None else index[s.parent_id.raw] for s in snaps]
+    vec = _fb.image_vec([img for img, _at in images], [at for _img, at in images], parents)
+    table = (tuple(records.values()), index, vec)
+    _LAST_TABLE[:] = [table]
+    return table
+
+
 def encode_repo_info(info: RepoInfo) -> bytes:
     """Complete repo info file bytes of ``info``."""
-    snaps = sorted(info.snapshots.values(), key=lambda s: s.id.raw)
-    index = {s.id: i for i, s in enumerate(snaps)}
+    _records, index, snap_vec = _snapshot_table(info.snapshots)
 
     def refs(d: dict[str, ObjectId]) -> Vec:
-        return Vec([T((0, "off", Str(name)), (1, "u32", index[d[name]]))
+        return Vec([T((0, "off", Str(name)), (1, "u32", index[d[name].raw]))
                     for name in sorted(d, key=str.encode)])
 
-    def snap_obj(s: SnapshotRecord) -> T:
-        # parent_offset is always written (even 0) so a cached image can be patched
-        pruned = s.pruned_ancestor_tx_logs
-        return T((0, "struct", s.id.raw), (1, "i32", -1), (2, "u64", s.flushed_at),
-                 (3, "off", Str(s.message)), (4, "off", _metadata_obj(s.metadata)),
-                 (5, "off", None if not pruned else
-                  Blob(b"".join(p.raw for p in pruned), len(pruned))))
-
-    def snap(s: SnapshotRecord) -> _fb.Obj:
-        parent = -1 if s.parent_id is None else index[s.parent_id]
-        img, at = _image(_snapshot_key(s), s, snap_obj, patch_slot=1)
-        if at is None:  # pragma: no cover - the field is always written
-            raise ValueError("parent_offset missing from a snapshot image")
-        return img if _I32.unpack_from(img.data, at)[0] == parent else img.with_i32(at, parent)
-
-    def update(u: UpdateRecord) -> _fb.Obj:
-        return _image(_update_key(u), u, _update_obj)[0]
+    update_vec = _fb.image_vec([_update_image(u) for u in info.latest_updates])
 
     root = T(
         (0, "u8", info.spec_version),
         (1, "off", refs(info.tags)),
         (2, "off", refs(info.branches)),
         (3, "off", Vec([Str(s) for s in sorted(info.deleted_tags, key=str.encode)])),
-        (4, "off", Vec([snap(s) for s in snaps])),
+        (4, "off", snap_vec),
         (5, "off", _status_obj(info.status)),
         (6, "off", _metadata_obj(info.metadata)),
-        (7, "off", Vec([update(u) for u in info.latest_updates])),
+        (7, "off", update_vec),
         (8, "off", None if info.repo_before_updates is None else Str(info.repo_before_updates)),
         (9, "off", None if info.config is None else Blob(_flex.encode(info.config))),
         (10, "off", _fb.u16_vec(sorted(info.enabled_feature_flags))),

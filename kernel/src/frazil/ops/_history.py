@@ -16,15 +16,28 @@ from frazil.snapshots import SnapshotInfo, micros_to_datetime
 __all__ = ["ancestry", "ancestry_list", "as_of", "ops_log", "snapshot_info"]
 
 
+# The immutable public parts of a record's SnapshotInfo (id and parent strings, time),
+# by record identity; the record is kept so its id cannot be reused.
+_PARTS: dict[int, tuple[SnapshotRecord, str, str | None, _dt.datetime]] = {}
+_PARTS_MAX = 100_000
+
+
+def _parts(rec: SnapshotRecord) -> tuple[SnapshotRecord, str, str | None, _dt.datetime]:
+    p = _PARTS.get(id(rec))
+    if p is None or p[0] is not rec:
+        if len(_PARTS) >= _PARTS_MAX:
+            _PARTS.clear()
+        p = _PARTS[id(rec)] = (rec, str(rec.id),
+                               None if rec.parent_id is None else str(rec.parent_id),
+                               micros_to_datetime(rec.flushed_at))
+    return p
+
+
 def snapshot_info(rec: SnapshotRecord) -> SnapshotInfo:
     """The public ``SnapshotInfo`` of one snapshot record."""
-    return SnapshotInfo(
-        id=str(rec.id),
-        parent_id=None if rec.parent_id is None else str(rec.parent_id),
-        written_at=micros_to_datetime(rec.flushed_at),
-        message=rec.message,
-        metadata=copy.deepcopy(rec.metadata) if rec.metadata else {},
-    )
+    _rec, sid, parent, written_at = _parts(rec)
+    return SnapshotInfo(sid, parent, written_at, rec.message,
+                        copy.deepcopy(rec.metadata) if rec.metadata else {})
 
 
 async def ancestry(state: RepoState, sid: ObjectId,

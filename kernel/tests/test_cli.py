@@ -266,21 +266,3 @@ def test_gc_logs_progress_records(tmp_path, caplog):
     assert "garbage_collect: walk manifests 3/3 (100%)" in msgs
     assert "garbage_collect: snapshots 1/1 (100%)" in msgs
     assert all(r.levelname == "INFO" for r in caplog.records if r.name == "frazil.ops")
-
-
-def test_local_filesystem_note_is_logged_once_per_process(tmp_path):
-    code = ("import logging, sys; logging.basicConfig(format='%(name)s %(levelname)s "
-            "%(message)s'); import frazil; from frazil.storage import storage_from_url; "
-            "frazil.local_filesystem_storage(sys.argv[1]); "
-            "frazil.local_filesystem_storage(sys.argv[2]); storage_from_url(sys.argv[1]); "
-            "print('ok')")
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a"), str(tmp_path / "b")],
-                          capture_output=True, text=True, check=True, timeout=60)
-    notes = [ln for ln in done.stderr.splitlines() if "LocalFileSystem storage" in ln]
-    assert len(notes) == 1 and notes[0].startswith("frazil.storage WARNING")
-    assert "network filesystems" in notes[0]
-    quiet = subprocess.run([sys.executable, "-c", "import sys, frazil; "
-                            "frazil.set_logs_filter('error'); "
-                            "frazil.local_filesystem_storage(sys.argv[1])", str(tmp_path / "a")],
-                           capture_output=True, text=True, check=True, timeout=60)
-    assert quiet.stderr == ""

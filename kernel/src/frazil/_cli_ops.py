@@ -53,7 +53,7 @@ class Bars:
 
     def __init__(self, enabled: bool) -> None:
         self._enabled = enabled
-        self._bar: tqdm | None = None  # type: ignore[type-arg]
+        self._bar: tqdm | None = None
         self._phase = ""
 
     @classmethod

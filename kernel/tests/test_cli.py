@@ -262,7 +262,54 @@ def test_gc_logs_progress_records(tmp_path, caplog):
     caplog.set_level("INFO", logger="frazil.ops")
     summary = repo.garbage_collect(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
     assert summary.snapshots_deleted == 1  # the first commit (the tag keeps the second)
-    msgs = [r.getMessage() for r in caplog.records if r.name == "frazil.ops"]
+    msgs = [r.getMessage() for r in caplog.records if r.name == "frazil.ops.gc"]
     assert "garbage_collect: walk manifests 3/3 (100%)" in msgs
     assert "garbage_collect: snapshots 1/1 (100%)" in msgs
-    assert all(r.levelname == "INFO" for r in caplog.records if r.name == "frazil.ops")
+    assert all(r.levelname == "INFO" for r in caplog.records if r.name == "frazil.ops.gc")
+
+
+def test_icechunk_log_targets_select_progress_records(tmp_path, caplog):
+    import datetime as dt
+    import logging
+
+    import frazil
+
+    _history_repo(tmp_path / "r")
+    repo = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path / "r")))
+    try:
+        frazil.set_logs_filter("icechunk::ops::gc=info")  # icechunk's target for gc
+        repo.garbage_collect(dt.datetime.now(dt.UTC), dry_run=True)
+        repo.check()
+        names = {r.name for r in caplog.records if r.levelno == logging.INFO}
+        assert names == {"frazil.ops.gc"}  # not check's progress, nor frazil.ops itself
+        caplog.clear()
+        frazil.set_logs_filter("frazil.ops=info")  # the parent selects every operation
+        repo.check()
+        assert {r.name for r in caplog.records} >= {"frazil.ops.check", "frazil.ops"}
+    finally:
+        frazil.set_logs_filter(None)
+        for name in ("frazil.ops", "frazil.ops.gc"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def test_rewrite_manifests_logs_progress(tmp_path, caplog):
+    import frazil
+
+    _history_repo(tmp_path / "r")
+    repo = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path / "r")))
+    caplog.set_level("INFO", logger="frazil.ops")
+    repo.rewrite_manifests("rewrite", branch="main")
+    msgs = [r.getMessage() for r in caplog.records if r.name == "frazil.ops.manifests"]
+    assert msgs == ["rewrite_manifests: rewrite arrays 1/1 (100%)"]
+
+
+def test_upgrade_logs_progress(tmp_path, caplog):
+    import frazil
+
+    storage = frazil.local_filesystem_storage(str(tmp_path / "v1"))
+    repo = frazil.Repository.create(storage, spec_version=1)
+    caplog.set_level("INFO", logger="frazil.ops")
+    frazil.upgrade_icechunk_repository(repo, dry_run=False)
+    msgs = [r.getMessage() for r in caplog.records if r.name == "frazil.ops.upgrade"]
+    assert msgs[0] == "upgrade: plan 0" and msgs[1] == "upgrade: plan 1/1 (100%)"
+    assert msgs[-1].startswith("upgrade: delete v1 files ") and msgs[-1].endswith("(100%)")

@@ -313,3 +313,18 @@ def test_upgrade_logs_progress(tmp_path, caplog):
     msgs = [r.getMessage() for r in caplog.records if r.name == "frazil.ops.upgrade"]
     assert msgs[0] == "upgrade: plan 0" and msgs[1] == "upgrade: plan 1/1 (100%)"
     assert msgs[-1].startswith("upgrade: delete v1 files ") and msgs[-1].endswith("(100%)")
+
+
+def test_gc_takes_either_cut_off_form(tmp_path, capsys):
+    _history_repo(tmp_path / "r")
+    path = str(tmp_path / "r")
+    assert main(["gc", path, "--older-than", "1d", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("would delete 0 snapshot(s)")
+    assert main(["gc", path, "--older-than", "0s"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("expired 1 snapshot(s)") and "deleted 1 snapshot(s)" in out
+    for bad in ([], ["--older-than", "1d", "--older-than-days", "1"]):
+        with pytest.raises(SystemExit) as e:
+            main(["gc", path, *bad])
+        assert e.value.code == 2
+    capsys.readouterr()

@@ -328,3 +328,18 @@ def test_gc_takes_either_cut_off_form(tmp_path, capsys):
             main(["gc", path, *bad])
         assert e.value.code == 2
     capsys.readouterr()
+
+
+def test_main_restores_log_levels(tmp_path, monkeypatch, capsys):
+    import logging
+
+    _history_repo(tmp_path / "r")
+    before = {n: lg.level for n, lg in logging.root.manager.loggerDict.items()
+              if n.startswith("frazil") and isinstance(lg, logging.Logger)}
+    monkeypatch.setenv("FRAZIL_LOG", "frazil.ops.check=debug")
+    assert main(["check", str(tmp_path / "r")]) == 0
+    assert main(["-v", "log", str(tmp_path / "r")]) == 0
+    after = {n: lg.level for n, lg in logging.root.manager.loggerDict.items()
+             if n.startswith("frazil") and isinstance(lg, logging.Logger)}
+    assert {n: lvl for n, lvl in after.items() if lvl != before.get(n, 0)} == {}
+    assert not any(h.get_name() == "frazil-cli" for h in logging.getLogger("frazil").handlers)

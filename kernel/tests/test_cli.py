@@ -174,12 +174,18 @@ def _frazil(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.C
                           text=True, timeout=120, check=False, env=env)
 
 
-def _under_pty(*args: str) -> tuple[int, str]:
-    """Run ``frazil args`` with stderr on a pseudo-terminal; returns (status, what it drew)."""
+def _under_pty(*args: str, columns: int = 0) -> tuple[int, str]:
+    """Run ``frazil args`` with stderr on a pseudo-terminal (``columns`` wide, 0: unsized);
+    returns (status, what it drew)."""
+    import fcntl
     import os
     import pty
+    import struct
+    import termios
 
     master, slave = pty.openpty()
+    if columns:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     proc = subprocess.Popen([sys.executable, "-m", "frazil.cli", *args], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
@@ -212,6 +218,10 @@ def test_progress_bars_on_a_terminal_only(tmp_path, command):
     assert phase not in piped.stderr and "\r" not in piped.stderr
     status, drawn = _under_pty(name, str(tmp_path / "r"), *rest, "--no-progress")
     assert status == 0 and phase not in drawn
+    status, drawn = _under_pty(name, str(tmp_path / "r"), *rest, columns=60)
+    assert status == 0 and phase in drawn
+    widths = {len(line) for line in drawn.split("\r") if phase in line}
+    assert widths and max(widths) <= 60  # the bar fits the terminal it is drawn on
 
 
 def test_verbose_logs_plain_progress_lines_when_piped(tmp_path):

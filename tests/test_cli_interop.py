@@ -152,6 +152,19 @@ def test_frazil_expire_matches_icechunk_expire(tmp_path, env, flags):
     arr = zarr.open_array(reopened.readonly_session("main").store, path="a", mode="r")
     np.testing.assert_array_equal(arr[:], [0, 0, 1, 1, 2, 2, 3, 3, 4, 4])  # data unchanged
     assert _run("frazil", "check", str(tmp_path / "by_icechunk"), env=env).endswith("OK\n")
+    # and each collects the other's garbage: icechunk on frazil's, frazil's gc on icechunk's
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=1)
+    ice_gc = reopened.garbage_collect(later)
+    assert ice_gc.snapshots_deleted == len(expected)
+    out = _run("frazil", "gc", str(tmp_path / "by_icechunk"), "--older-than", later.isoformat(),
+               "--no-expire", env=env)
+    assert out.startswith(f"deleted {len(expected)} snapshot(s)")
+    for path in ("by_frazil", "by_icechunk"):
+        assert _run("frazil", "check", str(tmp_path / path), env=env).endswith("OK\n")
+        again = icechunk.Repository.open(icechunk.local_filesystem_storage(str(tmp_path / path)))
+        assert _history_of(again) == _history_of(ice)
+        arr = zarr.open_array(again.readonly_session("main").store, path="a", mode="r")
+        np.testing.assert_array_equal(arr[:], [0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
 
 
 def test_frazil_log_and_diff_match_the_api_on_icechunks_repo(tmp_path, env):

@@ -1,15 +1,19 @@
 """The ``frazil`` command.
 
 icechunk's subcommands (``config``, ``repo``, ``ancestry``, ``branch``,
-``tag``) over the aliases of the CLI config both commands share; frazil's
-own: ``plugins`` lists what is installed, by kind; ``check REPO`` verifies a
-repository's integrity (read-only) and exits 1 if it is damaged; ``gc REPO
---older-than-days N`` (or ``--older-than 30d``) expires history and collects
-garbage older than N days (``--dry-run`` only counts); ``expire REPO --older-than 30d`` drops old
-snapshots from the history; ``diff REPO FROM [TO]`` and ``log REPO [REF]``
-show what changed and the history. ``REPO`` is an alias of the CLI config or
-a path or URL. Long commands draw progress bars when stderr is a terminal;
-``-v``/``-vv`` log progress (INFO) or everything (DEBUG) to stderr.
+``tag``) over the aliases of the CLI config both commands share, and
+frazil's own:
+
+  plugins                    what is installed, by kind
+  check REPO                 verify a repository (read-only); exit 1 if damaged
+  gc REPO --older-than 30d   expire history, delete garbage older than that
+  expire REPO --older-than   drop old snapshots from the history
+  diff REPO FROM [TO]        what changed (TO: main by default)
+  log REPO [REF]             the history, newest first
+
+REPO is an alias of the CLI config, or a path or URL. Long commands draw
+progress bars when stderr is a terminal; -v/-vv log progress (INFO) or
+everything (DEBUG) to stderr.
 """
 
 from __future__ import annotations

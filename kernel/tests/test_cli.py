@@ -174,12 +174,18 @@ def _frazil(*args: str, env_extra: dict[str, str] | None = None) -> subprocess.C
                           text=True, timeout=120, check=False, env=env)
 
 
-def _under_pty(*args: str) -> tuple[int, str]:
-    """Run ``frazil args`` with stderr on a pseudo-terminal; returns (status, what it drew)."""
+def _under_pty(*args: str, columns: int = 0) -> tuple[int, str]:
+    """Run ``frazil args`` with stderr on a pseudo-terminal (``columns`` wide, 0: unsized);
+    returns (status, what it drew)."""
+    import fcntl
     import os
     import pty
+    import struct
+    import termios
 
     master, slave = pty.openpty()
+    if columns:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     proc = subprocess.Popen([sys.executable, "-m", "frazil.cli", *args], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=slave)
     os.close(slave)
@@ -212,6 +218,10 @@ def test_progress_bars_on_a_terminal_only(tmp_path, command):
     assert phase not in piped.stderr and "\r" not in piped.stderr
     status, drawn = _under_pty(name, str(tmp_path / "r"), *rest, "--no-progress")
     assert status == 0 and phase not in drawn
+    status, drawn = _under_pty(name, str(tmp_path / "r"), *rest, columns=60)
+    assert status == 0 and phase in drawn
+    widths = {len(line) for line in drawn.split("\r") if phase in line}
+    assert widths and max(widths) <= 60  # the bar fits the terminal it is drawn on
 
 
 def test_verbose_logs_plain_progress_lines_when_piped(tmp_path):
@@ -262,25 +272,84 @@ def test_gc_logs_progress_records(tmp_path, caplog):
     caplog.set_level("INFO", logger="frazil.ops")
     summary = repo.garbage_collect(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
     assert summary.snapshots_deleted == 1  # the first commit (the tag keeps the second)
-    msgs = [r.getMessage() for r in caplog.records if r.name == "frazil.ops"]
+    msgs = [r.getMessage() for r in caplog.records if r.name == "frazil.ops.gc"]
     assert "garbage_collect: walk manifests 3/3 (100%)" in msgs
     assert "garbage_collect: snapshots 1/1 (100%)" in msgs
-    assert all(r.levelname == "INFO" for r in caplog.records if r.name == "frazil.ops")
+    assert all(r.levelname == "INFO" for r in caplog.records if r.name == "frazil.ops.gc")
 
 
-def test_local_filesystem_note_is_logged_once_per_process(tmp_path):
-    code = ("import logging, sys; logging.basicConfig(format='%(name)s %(levelname)s "
-            "%(message)s'); import frazil; from frazil.storage import storage_from_url; "
-            "frazil.local_filesystem_storage(sys.argv[1]); "
-            "frazil.local_filesystem_storage(sys.argv[2]); storage_from_url(sys.argv[1]); "
-            "print('ok')")
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "a"), str(tmp_path / "b")],
-                          capture_output=True, text=True, check=True, timeout=60)
-    notes = [ln for ln in done.stderr.splitlines() if "LocalFileSystem storage" in ln]
-    assert len(notes) == 1 and notes[0].startswith("frazil.storage WARNING")
-    assert "network filesystems" in notes[0]
-    quiet = subprocess.run([sys.executable, "-c", "import sys, frazil; "
-                            "frazil.set_logs_filter('error'); "
-                            "frazil.local_filesystem_storage(sys.argv[1])", str(tmp_path / "a")],
-                           capture_output=True, text=True, check=True, timeout=60)
-    assert quiet.stderr == ""
+def test_icechunk_log_targets_select_progress_records(tmp_path, caplog):
+    import datetime as dt
+    import logging
+
+    import frazil
+
+    _history_repo(tmp_path / "r")
+    repo = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path / "r")))
+    try:
+        frazil.set_logs_filter("icechunk::ops::gc=info")  # icechunk's target for gc
+        repo.garbage_collect(dt.datetime.now(dt.UTC), dry_run=True)
+        repo.check()
+        names = {r.name for r in caplog.records if r.levelno == logging.INFO}
+        assert names == {"frazil.ops.gc"}  # not check's progress, nor frazil.ops itself
+        caplog.clear()
+        frazil.set_logs_filter("frazil.ops=info")  # the parent selects every operation
+        repo.check()
+        assert {r.name for r in caplog.records} >= {"frazil.ops.check", "frazil.ops"}
+    finally:
+        frazil.set_logs_filter(None)
+        for name in ("frazil.ops", "frazil.ops.gc"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def test_rewrite_manifests_logs_progress(tmp_path, caplog):
+    import frazil
+
+    _history_repo(tmp_path / "r")
+    repo = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path / "r")))
+    caplog.set_level("INFO", logger="frazil.ops")
+    repo.rewrite_manifests("rewrite", branch="main")
+    msgs = [r.getMessage() for r in caplog.records if r.name == "frazil.ops.manifests"]
+    assert msgs == ["rewrite_manifests: rewrite arrays 1/1 (100%)"]
+
+
+def test_upgrade_logs_progress(tmp_path, caplog):
+    import frazil
+
+    storage = frazil.local_filesystem_storage(str(tmp_path / "v1"))
+    repo = frazil.Repository.create(storage, spec_version=1)
+    caplog.set_level("INFO", logger="frazil.ops")
+    frazil.upgrade_icechunk_repository(repo, dry_run=False)
+    msgs = [r.getMessage() for r in caplog.records if r.name == "frazil.ops.upgrade"]
+    assert msgs[0] == "upgrade: plan 0" and msgs[1] == "upgrade: plan 1/1 (100%)"
+    assert msgs[-1].startswith("upgrade: delete v1 files ") and msgs[-1].endswith("(100%)")
+
+
+def test_gc_takes_either_cut_off_form(tmp_path, capsys):
+    _history_repo(tmp_path / "r")
+    path = str(tmp_path / "r")
+    assert main(["gc", path, "--older-than", "1d", "--dry-run"]) == 0
+    assert capsys.readouterr().out.startswith("would delete 0 snapshot(s)")
+    assert main(["gc", path, "--older-than", "0s"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("expired 1 snapshot(s)") and "deleted 1 snapshot(s)" in out
+    for bad in ([], ["--older-than", "1d", "--older-than-days", "1"]):
+        with pytest.raises(SystemExit) as e:
+            main(["gc", path, *bad])
+        assert e.value.code == 2
+    capsys.readouterr()
+
+
+def test_main_restores_log_levels(tmp_path, monkeypatch, capsys):
+    import logging
+
+    _history_repo(tmp_path / "r")
+    before = {n: lg.level for n, lg in logging.root.manager.loggerDict.items()
+              if n.startswith("frazil") and isinstance(lg, logging.Logger)}
+    monkeypatch.setenv("FRAZIL_LOG", "frazil.ops.check=debug")
+    assert main(["check", str(tmp_path / "r")]) == 0
+    assert main(["-v", "log", str(tmp_path / "r")]) == 0
+    after = {n: lg.level for n, lg in logging.root.manager.loggerDict.items()
+             if n.startswith("frazil") and isinstance(lg, logging.Logger)}
+    assert {n: lvl for n, lvl in after.items() if lvl != before.get(n, 0)} == {}
+    assert not any(h.get_name() == "frazil-cli" for h in logging.getLogger("frazil").handlers)

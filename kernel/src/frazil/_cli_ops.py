@@ -53,7 +53,7 @@ class Bars:
 
     def __init__(self, enabled: bool) -> None:
         self._enabled = enabled
-        self._bar: tqdm | None = None  # type: ignore[type-arg]
+        self._bar: tqdm | None = None
         self._phase = ""
 
     @classmethod
@@ -107,7 +107,7 @@ def verbosity(level: int) -> Iterator[None]:
     """
     root = logging.getLogger("frazil")
     names = ["frazil", "frazil.ops", "frazil.storage"]
-    saved = {n: logging.getLogger(n).level for n in names}
+    saved = {n: lg.level for n, lg in _frazil_loggers()}
     handler = _BarSafeHandler()
     handler.set_name(_HANDLER_NAME)
     fmt = "%(levelname)s %(name)s: %(message)s" if level > 1 else "%(levelname)s: %(message)s"
@@ -122,8 +122,13 @@ def verbosity(level: int) -> Iterator[None]:
         yield
     finally:
         root.removeHandler(handler)
-        for n, lvl in saved.items():
-            logging.getLogger(n).setLevel(lvl)
+        for n, lg in _frazil_loggers():
+            lg.setLevel(saved.get(n, logging.NOTSET))
+
+
+def _frazil_loggers() -> list[tuple[str, logging.Logger]]:
+    return [(n, lg) for n, lg in list(logging.root.manager.loggerDict.items())
+            if (n == "frazil" or n.startswith("frazil.")) and isinstance(lg, logging.Logger)]
 
 
 def parse_older_than(text: str, now: _dt.datetime | None = None) -> _dt.datetime:

@@ -6,6 +6,10 @@ when unknown. :class:`ProgressLog` turns those calls into INFO records on the
 ``frazil.ops`` logger — the first and the last of each phase, and at most one
 every :data:`LOG_INTERVAL` seconds in between — and forwards every call to the
 caller's own callback (the ``frazil`` command draws its bars from it).
+
+Targets: ``frazil.ops.gc`` (``garbage_collect``, ``expire_snapshots``),
+``frazil.ops.check``, ``frazil.ops.manifests`` (``rewrite_manifests``) and
+``frazil.ops.upgrade`` (the v1 to v2 upgrade); ``frazil.ops`` selects them all.
 """
 
 from __future__ import annotations
@@ -67,8 +71,14 @@ def _count(done: int, total: int | None) -> str:
     return f"{done}/{total} ({pct:.0f}%)"
 
 
-def progress_log(operation: str, callback: Progress | None) -> Progress:
-    """``callback`` wrapped so that ``operation``'s progress is also logged (once wrapped)."""
+def progress_log(operation: str, callback: Progress | None, target: str = "frazil.ops"
+                 ) -> Progress:
+    """``callback`` wrapped so that ``operation``'s progress is also logged on ``target``.
+
+    ``target`` is a child of ``frazil.ops`` named as icechunk names the module
+    doing the work (``frazil.ops.gc`` for ``icechunk::ops::gc``), so filters
+    written for icechunk's targets select the same records.
+    """
     if isinstance(callback, ProgressLog):
         return callback
-    return ProgressLog(operation, callback)
+    return ProgressLog(operation, callback, logger=logging.getLogger(target))

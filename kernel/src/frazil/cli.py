@@ -1,15 +1,19 @@
 """The ``frazil`` command.
 
 icechunk's subcommands (``config``, ``repo``, ``ancestry``, ``branch``,
-``tag``) over the aliases of the CLI config both commands share; frazil's
-own: ``plugins`` lists what is installed, by kind; ``check REPO`` verifies a
-repository's integrity (read-only) and exits 1 if it is damaged; ``gc REPO
---older-than-days N`` expires history and collects garbage older than N days
-(``--dry-run`` only counts); ``expire REPO --older-than 30d`` drops old
-snapshots from the history; ``diff REPO FROM [TO]`` and ``log REPO [REF]``
-show what changed and the history. ``REPO`` is an alias of the CLI config or
-a path or URL. Long commands draw progress bars when stderr is a terminal;
-``-v``/``-vv`` log progress (INFO) or everything (DEBUG) to stderr.
+``tag``) over the aliases of the CLI config both commands share, and
+frazil's own:
+
+  plugins                    what is installed, by kind
+  check REPO                 verify a repository (read-only); exit 1 if damaged
+  gc REPO --older-than 30d   expire history, delete garbage older than that
+  expire REPO --older-than   drop old snapshots from the history
+  diff REPO FROM [TO]        what changed (TO: main by default)
+  log REPO [REF]             the history, newest first
+
+REPO is an alias of the CLI config, or a path or URL. Long commands draw
+progress bars when stderr is a terminal; -v/-vv log progress (INFO) or
+everything (DEBUG) to stderr.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from frazil._cli_ops import (
     Bars,
     add_history_commands,
     open_repo,
+    parse_older_than,
     verbose_option,
     verbosity,
 )
@@ -69,7 +74,8 @@ def _check(args: argparse.Namespace) -> int:
 
 def _gc(args: argparse.Namespace) -> int:
     bars = Bars.for_stderr(args.progress)
-    cut = _dt.datetime.now(_dt.UTC) - _dt.timedelta(days=args.older_than_days)
+    cut = (parse_older_than(args.older_than) if args.older_than is not None
+           else _dt.datetime.now(_dt.UTC) - _dt.timedelta(days=args.older_than_days))
     try:
         repo = open_repo(args.url)
         if args.expire and not args.dry_run:
@@ -106,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     chk.set_defaults(func=_check)
     gc = sub.add_parser("gc", help="expire old history and delete unreachable objects")
     gc.add_argument("url", metavar="repo", help=REPO_HELP)
-    gc.add_argument("--older-than-days", type=float, required=True,
-                    help="only objects (and snapshots) older than this many days")
+    when = gc.add_mutually_exclusive_group(required=True)
+    when.add_argument("--older-than-days", type=float,
+                      help="only objects (and snapshots) older than this many days")
+    when.add_argument("--older-than", metavar="WHEN",
+                      help="or a cut-off as for expire: ISO 8601 datetime or 30d, 12h...")
     gc.add_argument("--no-expire", dest="expire", action="store_false",
                     help="collect garbage without expiring snapshots first")
     gc.add_argument("--dry-run", action="store_true", help="count, delete nothing")

@@ -13,7 +13,10 @@ distribution; the kernel only carries them to the resolver.
 
 from __future__ import annotations
 
+import logging
 import pickle
+import threading
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -150,6 +153,52 @@ def pickled_refresh_function(get_credentials: Callable[[], Any]) -> bytes:
     except Exception as exc:
         raise InvalidInputError(f"get_credentials must be picklable: {exc}",
                                 ErrorKind.STORAGE_CONFIG) from exc
+
+
+# ------------------------------------------------------------ ``None`` credentials
+_log = logging.getLogger("frazil.repository")
+_NONE_NOTED: set[str] = set()
+_NONE_LOCK = threading.Lock()
+_ISSUE = "https://github.com/earth-mover/icechunk/issues/2194"
+
+
+def _explicit_form(url_prefix: str) -> str:
+    """What to authorize ``url_prefix`` with instead of ``None``."""
+    scheme = url_prefix.split("://", 1)[0].lower()
+    if scheme in ("s3", "tigris"):
+        return ("frazil.Credentials.S3(frazil.S3Credentials.FromEnv()) (``None`` reads "
+                "credentials from the environment, or goes anonymous: say which you mean)")
+    return {
+        "gs": "frazil.Credentials.Gcs(frazil.GcsCredentials.Anonymous())",
+        "gcs": "frazil.Credentials.Gcs(frazil.GcsCredentials.Anonymous())",
+        "az": "frazil.Credentials.Azure(frazil.AzureCredentials.FromEnv())",
+        "azure": "frazil.Credentials.Azure(frazil.AzureCredentials.FromEnv())",
+        "abfs": "frazil.Credentials.Azure(frazil.AzureCredentials.FromEnv())",
+        "file": "frazil.credentials.LocalFileSystemAccess",
+        "http": "frazil.credentials.HttpAccess",
+        "https": "frazil.credentials.HttpAccess",
+    }.get(scheme, "an explicit credential")
+
+
+def note_none_credentials(authorize: Mapping[str, Any] | None) -> None:
+    """Warn that ``None`` authorizations are deprecated (as icechunk 2.3 does).
+
+    A ``DeprecationWarning`` each time, and a WARNING on the ``frazil.repository``
+    logger once per container prefix and process.
+    """
+    for url_prefix, cred in (authorize or {}).items():
+        if cred is not None:
+            continue
+        instead = _explicit_form(str(url_prefix))
+        text = (f"authorizing virtual chunk container {url_prefix!r} with None is deprecated "
+                f"in icechunk and will be rejected in a future release: pass {instead} "
+                f"(see {_ISSUE})")
+        warnings.warn(text, DeprecationWarning, stacklevel=3)
+        with _NONE_LOCK:
+            first = url_prefix not in _NONE_NOTED
+            _NONE_NOTED.add(url_prefix)
+        if first:
+            _log.warning(text)
 
 
 #: icechunk.credentials names that the backend distributions provide (frazil-s3, -gcs, -azure)

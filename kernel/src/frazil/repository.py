@@ -24,6 +24,7 @@ from frazil._state_v1 import RefsState, needs_v2_error
 from frazil._sync import sync, with_sync_facades
 from frazil._virtual import VirtualChunkReader
 from frazil.config import RepositoryConfig
+from frazil.credentials import note_none_credentials
 from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -145,6 +146,7 @@ class Repository(RepositoryAdmin, ReprMixin):
             config=cfg._to_dict() if config is not None else None,
         )
         await state.initialize(info)
+        note_none_credentials(authorize_virtual_chunk_access)
         repo = cls(storage, cfg, authorize_virtual_chunk_access, int(version))
         repo._attribution = attribution
         return repo
@@ -170,6 +172,7 @@ class Repository(RepositoryAdmin, ReprMixin):
             version, stored = SpecVersion.v1, await v1.fetch_config()
         persisted = RepositoryConfig._from_dict(stored)
         cfg = persisted.merge(config) if config is not None else persisted
+        note_none_credentials(authorize_virtual_chunk_access)
         repo = cls(storage, cfg, authorize_virtual_chunk_access, int(version))
         repo._attribution = attribution
         return repo

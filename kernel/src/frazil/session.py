@@ -543,8 +543,9 @@ class Session(ReprMixin):
         manifests: list[Manifest] = []
         files: dict[ObjectId, ManifestFileInfo] = {}
         out_nodes: list[NodeSnapshot] = []
-        # rewrite_manifests can be long: its progress is logged on frazil.ops
-        report = progress_log("rewrite_manifests", None) if self._rewrite_all_manifests else None
+        # rewrite_manifests can be long: its progress is logged on frazil.ops.manifests
+        report = (progress_log("rewrite_manifests", None, "frazil.ops.manifests")
+                  if self._rewrite_all_manifests else None)
         n_arrays = sum(1 for n in nodes if n.array is not None) if report else 0
         rewritten = 0
         for node in nodes:

@@ -88,7 +88,7 @@ async def check_repository(state: RepoState, assets: AssetManager, *,
     Progress goes to ``progress(phase, done, total)`` and, throttled, to the
     ``frazil.ops`` logger at INFO level.
     """
-    progress = progress_log("check", progress)
+    progress = progress_log("check", progress, "frazil.ops.check")
     rep = CheckReport()
     storage = assets.storage
     info = await state.fetch()

@@ -130,7 +130,7 @@ async def expire_snapshots(state: RepoState, older_than: _dt.datetime, *,
     limit = datetime_to_micros(older_than, "older_than")
     first = await state.fetch()
     check_online(first, "expire snapshots", can_write)
-    report = progress_log("expire_snapshots", progress)
+    report = progress_log("expire_snapshots", progress, "frazil.ops.gc")
     report("expire snapshots", 0, len(first.snapshots))
     released: set[ObjectId] = set()
     examined = 0

@@ -214,7 +214,7 @@ async def garbage_collect(state: RepoState, assets: AssetManager,
     """
     limit = datetime_to_micros(delete_object_older_than, "delete_object_older_than")
     check_online(await state.fetch(), "garbage collect", assets.storage.can_write)
-    progress = progress_log("garbage_collect", progress)
+    progress = progress_log("garbage_collect", progress, "frazil.ops.gc")
     for attempt in range(_MAX_RESTARTS):
         try:
             return await _one_run(state, assets, limit, dry_run,

@@ -157,7 +157,7 @@ async def upgrade_v1_to_v2(storage: Storage, *, dry_run: bool,
         raise SessionStateError("the storage instance used to initialize this repo is "
                                 "read-only, the migration process needs to make changes in "
                                 "object store", ErrorKind.READ_ONLY_STORE)
-    report = progress_log("upgrade", None)
+    report = progress_log("upgrade", None, "frazil.ops.upgrade")
     report("plan", 0, None)
     plan = await plan_upgrade(storage)
     report("plan", len(plan.info.snapshots), len(plan.info.snapshots))

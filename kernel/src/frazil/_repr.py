@@ -20,10 +20,11 @@ the text: credential fields render through :func:`secret` or
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import enum
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 __all__ = [
@@ -42,10 +43,12 @@ __all__ = [
     "quoted",
     "redacted_options",
     "render",
+    "renders_itself",
     "repr_form",
     "s3_options_fields",
     "secret",
     "str_form",
+    "text_forms",
 ]
 
 #: what a secret prints as, in every form
@@ -139,11 +142,17 @@ def html_form(header: str, fields: Iterable[tuple[str, str]]) -> str:
 
 def render(value: Any, mode: Mode) -> str:
     """A nested object in ``mode`` when it renders itself, else its ``str``."""
-    if isinstance(value, ReprMixin):
-        return value._render(mode)
+    if renders_itself(value):
+        return value._render(mode)  # type: ignore[no-any-return]
     if mode is Mode.HTML and callable(getattr(value, "_repr_html_", None)):
         return str(value._repr_html_())
     return str(value)
+
+
+def renders_itself(value: Any) -> bool:
+    """Whether ``value`` has the three forms (:class:`ReprMixin` or :func:`text_forms`)."""
+    return not isinstance(value, type) and callable(getattr(value, "_render", None)) \
+        and callable(getattr(value, "_repr_fields", None))
 
 
 def py_bool(value: bool) -> str:
@@ -309,3 +318,68 @@ class ReprMixin:
 
     def _repr_html_(self) -> str:
         return self._render(Mode.HTML)
+
+
+# -- credential-bearing value classes -------------------------------------------------------------
+
+
+def _credential_field(value: Any, mode: Mode, hidden: bool) -> str:
+    if value is None:
+        return "None"
+    if hidden or isinstance(value, bytes | bytearray):  # pickled functions may capture secrets
+        return SECRET
+    if renders_itself(value):
+        return value._render(mode)  # type: ignore[no-any-return]
+    if isinstance(value, bool):
+        return py_bool(value)
+    if isinstance(value, _dt.datetime):
+        return datetime_text(value)
+    if isinstance(value, str):
+        return quoted(value)
+    if isinstance(value, int | float):
+        return str(value)
+    if callable(value):
+        return getattr(value, "__qualname__", type(value).__qualname__)
+    return SECRET  # an object we cannot vouch for: never print it
+
+
+def text_forms(name: str, *, secrets: Iterable[str] = (), masked: Iterable[str] = (),
+               executable: bool = False) -> Callable[[type], type]:
+    """Give a value class (a dataclass, usually) the three forms, its fields redacted.
+
+    ``secrets`` print as ``****`` (``None`` when unset), ``masked`` as their first
+    four characters then ``****``; a field whose name says it holds a key, token,
+    password or secret is hidden even when not listed. Other fields print as
+    icechunk prints values (strings quoted, times as ``datetime.datetime(...)``);
+    an object that is not a plain value prints as ``****`` too.
+    """
+    hidden = set(secrets)
+    partly = set(masked)
+
+    def fields_of(cls: type) -> list[str]:
+        if dataclasses.is_dataclass(cls):
+            return [f.name for f in dataclasses.fields(cls) if f.init]
+        return [n for n in getattr(cls, "__slots__", ()) if not n.startswith("_")]
+
+    def decorate(cls: type) -> type:
+        names = fields_of(cls)
+
+        def _repr_fields(self: Any, mode: Mode) -> Fields:
+            out = []
+            for n in names:
+                v = getattr(self, n, None)
+                if n in partly and isinstance(v, str):
+                    out.append((n, masked_key_id(v)))
+                    continue
+                secret_name = n in hidden or any(w in n.lower() for w in _SECRET_WORDS)
+                out.append((n, _credential_field(v, mode, secret_name)))
+            return out
+
+        setattr(cls, "_repr_name", name)
+        setattr(cls, "_repr_executable", executable)
+        setattr(cls, "_repr_fields", _repr_fields)
+        for attr in ("_repr_header", "_render", "__str__", "__repr__", "_repr_html_"):
+            setattr(cls, attr, ReprMixin.__dict__[attr])
+        return cls
+
+    return decorate

@@ -17,6 +17,7 @@ import pickle
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from frazil._repr import Fields, Mode, ReprMixin, render
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-class _Wrapped:
+class _Wrapped(ReprMixin):
     """A backend credential tagged with its backend (``Credentials.S3(...)``...)."""
 
     __slots__ = ("credentials",)
@@ -48,11 +49,14 @@ class _Wrapped:
     def __reduce__(self) -> tuple[Any, ...]:
         return type(self), (self.credentials,)
 
-    def __repr__(self) -> str:  # the wrapped object's repr never shows secrets
-        return f"Credentials.{self.backend}({self.credentials!r})"
+    def _repr_header(self) -> str:
+        return f"frazil.credentials.Credentials.{self.backend}"
+
+    def _repr_fields(self, mode: Mode) -> Fields:  # backends' credentials redact themselves
+        return [("credentials", render(self.credentials, mode))]
 
 
-class _Sentinel:
+class _Sentinel(ReprMixin):
     """A credential meaning "authorized, and no credentials are needed"."""
 
     __slots__ = ()
@@ -67,8 +71,11 @@ class _Sentinel:
     def __reduce__(self) -> tuple[Any, ...]:
         return type(self), ()
 
-    def __repr__(self) -> str:
-        return f"Credentials.{self.name}()"
+    def _repr_header(self) -> str:
+        return f"frazil.credentials.Credentials.{self.name}"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return []
 
 
 class Credentials:

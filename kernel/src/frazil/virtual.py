@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
 from frazil._repr import (
+    SECRET,
     Fields,
     Mode,
     ReprMixin,
@@ -89,9 +90,12 @@ _VARIANTS = {"in_memory": "InMemory", "local_file_system": "LocalFileSystem", "s
 _S3_KINDS = ("s3", "s3_compatible", "tigris")
 
 
-def _some(value: Any) -> str:
+def _some(value: Any, *, all_secret: bool = False) -> str:
     """An optional option dict as icechunk prints it (``Some({...})`` or ``None``)."""
-    return "None" if value is None else f"Some({debug_text(redacted_options(value))})"
+    if value is None:
+        return "None"
+    shown = dict.fromkeys(value, SECRET) if all_secret else redacted_options(value)
+    return f"Some({debug_text(shown)})"
 
 
 class ObjectStoreConfig(ReprMixin):
@@ -145,10 +149,9 @@ class ObjectStoreConfig(ReprMixin):
         return opts if isinstance(opts, dict) else {}
 
     def _http_parts(self) -> tuple[Any, Any]:
-        opts = self.options
-        if isinstance(opts, dict) and set(opts) <= {"opts", "headers"} and opts:
-            return opts.get("opts"), opts.get("headers") or None
-        return opts, None
+        """``(opts, headers)``; persisted as ``{**opts, "headers": {...}}``."""
+        opts = dict(self.options) if isinstance(self.options, dict) else {}
+        return opts, opts.pop("headers", None) or None
 
     def _repr_fields(self, mode: Mode) -> Fields:
         if self.kind == "local_file_system":
@@ -157,7 +160,7 @@ class ObjectStoreConfig(ReprMixin):
             return s3_options_fields(self._s3_options())
         if self.kind == "http":
             opts, headers = self._http_parts()
-            return [("opts", _some(opts)), ("headers", _some(headers))]
+            return [("opts", _some(opts)), ("headers", _some(headers, all_secret=True))]
         if self.kind in ("gcs", "azure"):
             return [("config", _some(self.options))]
         return []
@@ -174,7 +177,7 @@ class ObjectStoreConfig(ReprMixin):
             return f"{head}({repr_form('frazil.storage.S3Options', self._repr_fields(mode))})"
         if self.kind == "http":
             opts, headers = self._http_parts()
-            return f"{head}({_some(opts)}, {_some(headers)})"
+            return f"{head}({_some(opts)}, {_some(headers, all_secret=True)})"
         if self.kind in ("gcs", "azure"):
             return f"{head}({_some(self.options)})"
         return f"{head}()"

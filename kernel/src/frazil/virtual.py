@@ -57,6 +57,11 @@ class ChunkType(Enum):
     virtual = 2
     inline = 3
 
+    def __repr__(self) -> str:  # "Name.member" in both forms, as icechunk's enums
+        return f"{type(self).__name__}.{self.name}"
+
+    __str__ = __repr__
+
 
 @runtime_checkable
 class VirtualChunkResolver(Protocol):

@@ -53,6 +53,11 @@ class ChecksumAlgorithm(Enum):
     Sha1 = "sha1"
     Sha256 = "sha256"
 
+    def __repr__(self) -> str:  # "Name.member" in both forms, as icechunk's enums
+        return f"{type(self).__name__}.{self.name}"
+
+    __str__ = __repr__
+
     @property
     def boto_name(self) -> str:
         """The ``ChecksumAlgorithm`` parameter value of boto3's S3 calls."""

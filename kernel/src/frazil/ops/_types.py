@@ -31,6 +31,11 @@ class RepoAvailability(enum.Enum):
     online = 0
     read_only = 1
 
+    def __repr__(self) -> str:  # "Name.member" in both forms, as icechunk's enums
+        return f"{type(self).__name__}.{self.name}"
+
+    __str__ = __repr__
+
 
 class RepoStatus(ReprMixin):
     """The availability of a repository, when it was set, and why (icechunk's ``RepoStatus``)."""

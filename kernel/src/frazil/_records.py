@@ -9,6 +9,7 @@ default a ``None`` field stands for).
 from __future__ import annotations
 
 import copy
+from enum import Enum
 from typing import Any, ClassVar
 
 from frazil._repr import Fields, Mode, ReprMixin
@@ -26,6 +27,8 @@ def _literal(value: Any) -> str:
         return f'"{value}"'
     if hasattr(value, "_repr_nested"):
         return str(value._repr_nested())
+    if isinstance(value, Enum):  # icechunk writes the bare member name (``algorithm=Zstd``)
+        return value.name
     return repr(value)
 
 

@@ -15,7 +15,8 @@ A class lists its fields once, as ``(name, text)`` pairs rendered for a
 
 Each mode renders nested objects in the same mode. Credentials never reach
 the text: credential fields render through :func:`secret` or
-:func:`masked_key_id`, and option dicts through :func:`redacted_options`.
+:func:`masked_key_id` (see :func:`text_forms`), and option dicts through
+:func:`redacted_options`.
 """
 
 from __future__ import annotations
@@ -324,10 +325,10 @@ class ReprMixin:
 
 
 def _credential_field(value: Any, mode: Mode, hidden: bool) -> str:
+    if hidden or isinstance(value, bytes | bytearray):  # pickled functions may capture secrets
+        return secret(value)
     if value is None:
         return "None"
-    if hidden or isinstance(value, bytes | bytearray):  # pickled functions may capture secrets
-        return SECRET
     if renders_itself(value):
         return value._render(mode)  # type: ignore[no-any-return]
     if isinstance(value, bool):

@@ -463,3 +463,34 @@ def test_every_credential_kind_has_the_three_forms() -> None:
         parser = _Structure()
         parser.feed(cred._repr_html_())
         assert parser.stack == [] and parser.headers[0] == text.splitlines()[0][1:-1]
+
+
+def test_every_ops_log_entry_prints_as_icechunk(tmp_path) -> None:
+    """All kinds of ops-log entries icechunk writes, read back by both libraries."""
+    path = str(tmp_path / "repo")
+    repo = icechunk.Repository.create(icechunk.local_filesystem_storage(path))
+    session = repo.writable_session("main")
+    zarr.group(session.store).create_array("a", shape=(4,), chunks=(2,), dtype="i4")
+    session.commit("c1")
+    session = repo.writable_session("main")
+    zarr.open_array(session.store, path="a")[:] = 1
+    session.amend("c1 again")
+    snap = repo.lookup_branch("main")
+    repo.create_branch("dev", snap)
+    repo.reset_branch("dev", list(repo.ancestry(branch="main"))[-1].id)
+    repo.delete_branch("dev")
+    repo.create_tag("t", snap)
+    repo.delete_tag("t")
+    repo.set_metadata({"owner": "me"})
+    repo.set_feature_flag("move_node", False)
+    repo.set_status(icechunk.RepoStatus(icechunk.RepoAvailability.read_only, T, "x \"quoted\""))
+    repo.set_status(icechunk.RepoStatus(icechunk.RepoAvailability.online, T.replace(
+        microsecond=5000)))
+    repo.config.inline_chunk_threshold_bytes = 5
+    repo.save_config()
+    repo.expire_snapshots(T)
+    repo.garbage_collect(T.replace(year=2000))
+    ice, flo = list(_open(icechunk, path).ops_log()), list(_open(frazil, path).ops_log())
+    assert len(ice) == len(flo) >= 14
+    for a, b in zip(ice, flo, strict=True):
+        _assert_same_forms(a, b)

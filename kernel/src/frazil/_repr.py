@@ -33,6 +33,7 @@ __all__ = [
     "Fields",
     "Mode",
     "ReprMixin",
+    "datetime_debug_text",
     "datetime_text",
     "debug_text",
     "html_form",
@@ -178,6 +179,19 @@ def datetime_text(value: _dt.datetime | None) -> str:
     return (f"datetime.datetime({value.year},{value.month},{value.day},{value.hour},"
             f"{value.minute},{value.second},{value.microsecond}, "
             "tzinfo=datetime.timezone.utc)")
+
+
+def datetime_debug_text(value: _dt.datetime) -> str:
+    """A UTC time in the RFC 3339 notation nested debug texts use: ``2030-01-02T03:04:05.000006Z``.
+
+    Fractional seconds take 3 digits when they are whole milliseconds, else 6; none when zero.
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.UTC)
+    micros = value.microsecond
+    frac = "" if not micros else f".{micros // 1000:03d}" if micros % 1000 == 0 else \
+        f".{micros:06d}"
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
 
 
 def debug_text(value: Any) -> str:

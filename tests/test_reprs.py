@@ -494,3 +494,30 @@ def test_every_ops_log_entry_prints_as_icechunk(tmp_path) -> None:
     assert len(ice) == len(flo) >= 14
     for a, b in zip(ice, flo, strict=True):
         _assert_same_forms(a, b)
+
+
+def _statuses(lib: Any) -> list[Any]:
+    """A moving session's status, then one with updated and deleted nodes."""
+    repo = lib.Repository.create(lib.in_memory_storage())
+    session = repo.writable_session("main")
+    root = zarr.group(session.store)
+    root.create_group("g")
+    root.create_array("g/a", shape=(4,), chunks=(2,), dtype="i4")
+    session.commit("init")
+    session = repo.rearrange_session("main")
+    session.move("/g", "/h")
+    out = [session.status()]
+    session.commit("moved")
+    session = repo.writable_session("main")
+    root = zarr.open_group(session.store)
+    root.attrs["x"] = 1
+    zarr.open_array(session.store, path="h/a")[:2] = 5
+    root.create_group("new")
+    del root["h"]
+    out.append(session.status())
+    return out
+
+
+def test_session_status_prints_as_icechunk() -> None:
+    for ice, flo in zip(_statuses(icechunk), _statuses(frazil), strict=True):
+        _assert_same_forms(ice, flo)

@@ -198,7 +198,7 @@ def debug_text(value: Any) -> str:
     """Plain data in the debug notation icechunk's field texts use.
 
     Strings in double quotes, sets in braces, mappings as ``{k: v}``,
-    sequences in brackets, ``None`` as ``None``.
+    lists in brackets, tuples in parentheses, ``None`` as ``None``.
     """
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -209,7 +209,9 @@ def debug_text(value: Any) -> str:
                                for k, v in value.items()) + "}"
     if isinstance(value, set | frozenset):
         return "{" + ", ".join(debug_text(v) for v in sorted(value)) + "}"
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):
+        return "(" + ", ".join(debug_text(v) for v in value) + ")"
+    if isinstance(value, list):
         return "[" + ", ".join(debug_text(v) for v in value) + "]"
     return optional(value)
 

@@ -12,8 +12,8 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from frazil._repr import text_forms
 from frazil.credentials import pickled_refresh_function
+from frazil.display import text_forms
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [

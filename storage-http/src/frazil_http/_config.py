@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from frazil._repr import Fields, Mode, ReprMixin
+from frazil.display import Fields, Mode, ReprMixin
 from frazil.errors import ErrorKind, InvalidInputError
 from frazil.virtual import ObjectStoreConfig
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from frazil._repr import Fields, Mode, ReprMixin, render, s3_options_fields, text_forms
+from frazil.display import Fields, Mode, ReprMixin, render, s3_options_fields, text_forms
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [

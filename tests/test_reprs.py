@@ -521,3 +521,19 @@ def _statuses(lib: Any) -> list[Any]:
 def test_session_status_prints_as_icechunk() -> None:
     for ice, flo in zip(_statuses(icechunk), _statuses(frazil), strict=True):
         _assert_same_forms(ice, flo)
+
+
+@pytest.mark.parametrize("case", sorted(VALUE_CASES))
+def test_executable_reprs_rebuild_the_object(case: str) -> None:
+    """Where icechunk's ``repr`` evaluates back to an equal object, frazil's does too."""
+    make = VALUE_CASES[case]
+    ice = make(icechunk)
+    if not repr(ice).startswith("icechunk."):
+        pytest.skip("icechunk's repr is not constructor syntax")
+    try:
+        ice_back = eval(repr(ice), {"icechunk": icechunk})
+    except (NameError, AttributeError):
+        pytest.skip("icechunk's repr does not evaluate either")
+    assert ice_back == ice
+    flo = make(frazil)
+    assert eval(repr(flo), {"frazil": frazil}) == flo

@@ -31,7 +31,7 @@ from frazil._settings import (
     StorageTimeoutSettings,
 )
 from frazil.errors import ErrorKind, InvalidInputError
-from frazil.virtual import VirtualChunkContainer
+from frazil.virtual import ObjectStoreConfig, VirtualChunkContainer
 
 __all__ = [
     "CachingConfig",
@@ -44,6 +44,7 @@ __all__ = [
     "ManifestSplitDimCondition",
     "ManifestSplittingConfig",
     "ManifestVirtualChunkLocationCompressionConfig",
+    "ObjectStoreConfig",
     "RepositoryConfig",
     "StorageConcurrencySettings",
     "StorageRetriesSettings",

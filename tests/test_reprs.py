@@ -353,7 +353,6 @@ def _frazil_objects(repo_dir: str) -> dict[str, Any]:
     repo = _open(frazil, repo_dir)
     objs.update({name: make(frazil, repo) for name, make in REPO_CASES.items()})
     objs["Repository"] = repo
-    objs.update({f"credential-{i}": c for i, c in enumerate(_credentials(frazil))})
     return objs
 
 

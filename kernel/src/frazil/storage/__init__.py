@@ -13,6 +13,7 @@ from frazil._settings import (
     StorageSettings,
     StorageTimeoutSettings,
 )
+from frazil.plugins import PluginNotFoundError, get_plugins
 from frazil.storage._base import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     ByteRange,
@@ -81,8 +82,6 @@ Storage.new_local_filesystem = staticmethod(local_filesystem_storage)  # type: i
 def __getattr__(name: str) -> object:
     # executable reprs name ``frazil.storage.S3Options`` (icechunk keeps it in icechunk.storage)
     if name == "S3Options":
-        from frazil.plugins import PluginNotFoundError, get_plugins
-
         try:
             return get_plugins().public_name("frazil", name)
         except PluginNotFoundError:

@@ -536,3 +536,13 @@ def test_executable_reprs_rebuild_the_object(case: str) -> None:
     assert ice_back == ice
     flo = make(frazil)
     assert eval(repr(flo), {"frazil": frazil}) == flo
+
+
+def test_option_dicts_hide_credentials_only() -> None:
+    store = frazil.ObjectStoreConfig.Azure({"account": "acct", "skip_signature": "true",
+                                            "client_secret": SECRETS[0],
+                                            "azure_storage_account_key": SECRETS[5]})
+    want = ('config: Some({"account": "acct", "skip_signature": "true", '
+            '"client_secret": "****", "azure_storage_account_key": "****"})')
+    assert want in str(store)
+    assert want.replace("config: ", "") in repr(store)

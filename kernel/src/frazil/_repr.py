@@ -249,8 +249,9 @@ def masked_key_id(value: str) -> str:
     return f"{value[:4]}{SECRET}"
 
 
-_SECRET_WORDS = ("secret", "password", "token", "key", "sas", "credential", "signature",
-                 "bearer", "auth")
+# option and field names that carry credentials ("skip_signature" and the like do not)
+_SECRET_WORDS = ("secret", "password", "token", "key", "sas", "credential", "bearer",
+                 "authorization")
 
 
 def redacted_options(options: Mapping[str, Any] | None) -> Mapping[str, Any] | None:

@@ -2,8 +2,8 @@
 
 Each is a small record whose fields mirror icechunk's, serialized to exactly
 the dict the repository's persisted config holds (what icechunk writes), with
-icechunk's ``repr`` (constructor form) and ``str`` (a block that shows the
-default a ``None`` field stands for).
+icechunk's ``repr`` (constructor form), ``str`` (a block that shows the
+default a ``None`` field stands for) and ``_repr_html_`` (see :mod:`frazil._repr`).
 """
 
 from __future__ import annotations
@@ -125,8 +125,6 @@ class Record(ReprMixin):
     # -- text ----------------------------------------------------------------------
     def _repr_header(self) -> str:
         return f"{self._module}.{type(self).__name__}"
-
-    _qualname = _repr_header
 
     def _repr_nested(self) -> str:
         return self._render(Mode.REPR)

@@ -546,3 +546,15 @@ def test_option_dicts_hide_credentials_only() -> None:
             '"client_secret": "****", "azure_storage_account_key": "****"})')
     assert want in str(store)
     assert want.replace("config: ", "") in repr(store)
+
+
+def test_object_stores_of_plugin_kinds_print_their_options() -> None:
+    """A kind icechunk has no variant for (a plugin's) shows its kind and options, rebuilds
+    from its repr, and hides credentials."""
+    store = frazil.ObjectStoreConfig("sqlite", {"path": "/db.sqlite", "password": SECRETS[0]})
+    assert str(store) == ('<frazil.virtual.ObjectStoreConfig>\nkind: "sqlite"\n'
+                          'options: {"path": "/db.sqlite", "password": "****"}\n')
+    assert repr(store) == ('frazil.virtual.ObjectStoreConfig("sqlite", '
+                           '{"path": "/db.sqlite", "password": "****"})')
+    plain = frazil.ObjectStoreConfig("sqlite", {"path": "/db.sqlite"})
+    assert eval(repr(plain), {"frazil": frazil}) == plain

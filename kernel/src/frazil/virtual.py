@@ -145,7 +145,9 @@ class ObjectStoreConfig(ReprMixin):
 
     # -- text: icechunk's forms; positional constructor syntax for repr ------
     def _repr_header(self) -> str:
-        return f"frazil.config.ObjectStoreConfig.{_VARIANTS.get(self.kind, self.kind)}"
+        variant = _VARIANTS.get(self.kind)
+        return f"frazil.config.ObjectStoreConfig.{variant}" if variant else \
+            "frazil.virtual.ObjectStoreConfig"
 
     def _s3_options(self) -> dict[str, Any]:
         opts = self.options if isinstance(self.options, dict) else {}
@@ -168,7 +170,14 @@ class ObjectStoreConfig(ReprMixin):
             return [("opts", _some(opts)), ("headers", _some(headers, all_secret=True))]
         if self.kind in ("gcs", "azure"):
             return [("config", _some(self.options))]
-        return []
+        if self.kind == "in_memory":
+            return []
+        return [("kind", quoted(self.kind)), ("options", self._other_options())]
+
+    def _other_options(self) -> str:
+        """Options of a kind icechunk does not know (a plugin's), credentials hidden."""
+        opts = self.options
+        return debug_text(redacted_options(opts) if isinstance(opts, dict) else opts)
 
     def _render(self, mode: Mode) -> str:
         head = self._repr_header()
@@ -185,7 +194,9 @@ class ObjectStoreConfig(ReprMixin):
             return f"{head}({_some(opts)}, {_some(headers, all_secret=True)})"
         if self.kind in ("gcs", "azure"):
             return f"{head}({_some(self.options)})"
-        return f"{head}()"
+        if self.kind == "in_memory":
+            return f"{head}()"
+        return f'frazil.virtual.ObjectStoreConfig("{self.kind}", {self._other_options()})'
 
 
 def _options(options: Any) -> Any:

@@ -558,3 +558,17 @@ def test_object_stores_of_plugin_kinds_print_their_options() -> None:
                            '{"path": "/db.sqlite", "password": "****"})')
     plain = frazil.ObjectStoreConfig("sqlite", {"path": "/db.sqlite"})
     assert eval(repr(plain), {"frazil": frazil}) == plain
+
+
+def test_persisted_config_prints_as_icechunk(tmp_path) -> None:
+    """A config icechunk saved with every field set (repo update retries too), read back
+    by both libraries."""
+    from icechunk._icechunk_python import RepoUpdateRetryConfig
+
+    cfg = _full_config(icechunk)
+    cfg.repo_update_retries = RepoUpdateRetryConfig(
+        default=icechunk.StorageRetriesSettings(max_tries=3))
+    path = str(tmp_path / "repo")
+    icechunk.Repository.create(icechunk.local_filesystem_storage(path), config=cfg)
+    _assert_same_forms(icechunk.Repository.fetch_config(icechunk.local_filesystem_storage(path)),
+                       frazil.Repository.fetch_config(frazil.local_filesystem_storage(path)))

@@ -572,3 +572,16 @@ def test_persisted_config_prints_as_icechunk(tmp_path) -> None:
     icechunk.Repository.create(icechunk.local_filesystem_storage(path), config=cfg)
     _assert_same_forms(icechunk.Repository.fetch_config(icechunk.local_filesystem_storage(path)),
                        frazil.Repository.fetch_config(frazil.local_filesystem_storage(path)))
+
+
+def test_layout_helpers() -> None:
+    from frazil._repr import json_debug_text, repr_form, str_form
+
+    nested = "<a.B>\nx: 1\n"
+    assert str_form("a.C", [("b", nested), ("y", "2")]) == \
+        "<a.C>\nb:\n    <a.B>\n    x: 1\ny: 2\n"
+    assert repr_form("a.C", [("b", "a.B(\n    x=1,\n)"), ("y", "2")]) == \
+        "a.C(\n    b=a.B(\n        x=1,\n    ),\n    y=2,\n)"
+    # metadata that is not JSON still prints (as a string), never raises
+    assert json_debug_text([1, (2,), datetime.date(2020, 1, 1)]) == \
+        'JsonValue(Array [Number(1), Array [Number(2)], String("2020-01-01")])'

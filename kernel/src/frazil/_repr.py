@@ -233,7 +233,9 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, Mapping):
         return "Object {" + ", ".join(f"{debug_text(k)}: {_json_kind(v)}"
                                       for k, v in sorted(value.items())) + "}"
-    return "Array [" + ", ".join(_json_kind(v) for v in value) + "]"
+    if isinstance(value, list | tuple):
+        return "Array [" + ", ".join(_json_kind(v) for v in value) + "]"
+    return f"String({debug_text(str(value))})"  # not JSON: never fail to print
 
 
 # -- secrets ----------------------------------------------------------------------------------

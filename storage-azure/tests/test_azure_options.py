@@ -74,7 +74,8 @@ def test_refreshable_scatters_initial_credentials():
     creds = azure_refreshable_credentials(_counting_key(calls), scatter_initial_credentials=True)
     assert isinstance(creds, AzureCredentials.Refreshable)
     assert len(calls) == 1 and creds.current.key == KEY
-    assert KEY not in repr(creds) and KEY[-4:] in repr(creds)
+    assert KEY not in repr(creds) + str(creds) + creds._repr_html_()
+    assert "AzureCredentials.Refreshable" in repr(creds)
     with pytest.raises(InvalidInputError):
         azure_refreshable_credentials(lambda: None)  # not picklable
 

@@ -16,6 +16,7 @@ import platform
 import sys
 from dataclasses import dataclass
 
+from frazil._repr import text_forms
 from frazil.errors import InvalidInputError
 
 __all__ = ["Attribution", "initialize_logs", "print_debug_info", "set_logs_filter",
@@ -93,6 +94,7 @@ def shutdown_telemetry() -> None:
     """Flush and shut down telemetry export: frazil exports none, so this does nothing."""
 
 
+@text_forms("frazil.Attribution", executable=True)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attribution:
     """Who is making requests (client, workload, principal), for storage request headers."""
@@ -100,10 +102,3 @@ class Attribution:
     client: str | None = None
     workload: str | None = None
     principal: str | None = None
-
-    def __repr__(self) -> str:
-        def q(v: str | None) -> str:
-            return "None" if v is None else f'"{v}"'
-
-        return (f"frazil.Attribution(\n    client={q(self.client)},\n    workload="
-                f"{q(self.workload)},\n    principal={q(self.principal)},\n)")

@@ -2,13 +2,14 @@
 
 Each is a small record whose fields mirror icechunk's, serialized to exactly
 the dict the repository's persisted config holds (what icechunk writes), with
-icechunk's ``repr`` (constructor form) and ``str`` (a block that shows the
-default a ``None`` field stands for).
+icechunk's ``repr`` (constructor form), ``str`` (a block that shows the
+default a ``None`` field stands for) and ``_repr_html_`` (see :mod:`frazil._repr`).
 """
 
 from __future__ import annotations
 
 import copy
+from enum import Enum
 from typing import Any, ClassVar
 
 from frazil._repr import Fields, Mode, ReprMixin
@@ -26,6 +27,8 @@ def _literal(value: Any) -> str:
         return f'"{value}"'
     if hasattr(value, "_repr_nested"):
         return str(value._repr_nested())
+    if isinstance(value, Enum):  # icechunk writes the bare member name (``algorithm=Zstd``)
+        return value.name
     return repr(value)
 
 
@@ -122,8 +125,6 @@ class Record(ReprMixin):
     # -- text ----------------------------------------------------------------------
     def _repr_header(self) -> str:
         return f"{self._module}.{type(self).__name__}"
-
-    _qualname = _repr_header
 
     def _repr_nested(self) -> str:
         return self._render(Mode.REPR)

@@ -15,15 +15,17 @@ A class lists its fields once, as ``(name, text)`` pairs rendered for a
 
 Each mode renders nested objects in the same mode. Credentials never reach
 the text: credential fields render through :func:`secret` or
-:func:`masked_key_id`, and option dicts through :func:`redacted_options`.
+:func:`masked_key_id` (see :func:`text_forms`), and option dicts through
+:func:`redacted_options`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import enum
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "Fields",
     "Mode",
     "ReprMixin",
+    "datetime_debug_text",
     "datetime_text",
     "debug_text",
     "html_form",
@@ -42,10 +45,12 @@ __all__ = [
     "quoted",
     "redacted_options",
     "render",
+    "renders_itself",
     "repr_form",
     "s3_options_fields",
     "secret",
     "str_form",
+    "text_forms",
 ]
 
 #: what a secret prints as, in every form
@@ -139,11 +144,17 @@ def html_form(header: str, fields: Iterable[tuple[str, str]]) -> str:
 
 def render(value: Any, mode: Mode) -> str:
     """A nested object in ``mode`` when it renders itself, else its ``str``."""
-    if isinstance(value, ReprMixin):
-        return value._render(mode)
+    if renders_itself(value):
+        return value._render(mode)  # type: ignore[no-any-return]
     if mode is Mode.HTML and callable(getattr(value, "_repr_html_", None)):
         return str(value._repr_html_())
     return str(value)
+
+
+def renders_itself(value: Any) -> bool:
+    """Whether ``value`` has the three forms (:class:`ReprMixin` or :func:`text_forms`)."""
+    return not isinstance(value, type) and callable(getattr(value, "_render", None)) \
+        and callable(getattr(value, "_repr_fields", None))
 
 
 def py_bool(value: bool) -> str:
@@ -170,11 +181,24 @@ def datetime_text(value: _dt.datetime | None) -> str:
             "tzinfo=datetime.timezone.utc)")
 
 
+def datetime_debug_text(value: _dt.datetime) -> str:
+    """A UTC time in the RFC 3339 notation nested debug texts use: ``2030-01-02T03:04:05.000006Z``.
+
+    Fractional seconds take 3 digits when they are whole milliseconds, else 6; none when zero.
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.UTC)
+    micros = value.microsecond
+    frac = "" if not micros else f".{micros // 1000:03d}" if micros % 1000 == 0 else \
+        f".{micros:06d}"
+    return value.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
+
+
 def debug_text(value: Any) -> str:
     """Plain data in the debug notation icechunk's field texts use.
 
     Strings in double quotes, sets in braces, mappings as ``{k: v}``,
-    sequences in brackets, ``None`` as ``None``.
+    lists in brackets, tuples in parentheses, ``None`` as ``None``.
     """
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -185,7 +209,9 @@ def debug_text(value: Any) -> str:
                                for k, v in value.items()) + "}"
     if isinstance(value, set | frozenset):
         return "{" + ", ".join(debug_text(v) for v in sorted(value)) + "}"
-    if isinstance(value, list | tuple):
+    if isinstance(value, tuple):
+        return "(" + ", ".join(debug_text(v) for v in value) + ")"
+    if isinstance(value, list):
         return "[" + ", ".join(debug_text(v) for v in value) + "]"
     return optional(value)
 
@@ -207,7 +233,9 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, Mapping):
         return "Object {" + ", ".join(f"{debug_text(k)}: {_json_kind(v)}"
                                       for k, v in sorted(value.items())) + "}"
-    return "Array [" + ", ".join(_json_kind(v) for v in value) + "]"
+    if isinstance(value, list | tuple):
+        return "Array [" + ", ".join(_json_kind(v) for v in value) + "]"
+    return f"String({debug_text(str(value))})"  # not JSON: never fail to print
 
 
 # -- secrets ----------------------------------------------------------------------------------
@@ -223,8 +251,9 @@ def masked_key_id(value: str) -> str:
     return f"{value[:4]}{SECRET}"
 
 
-_SECRET_WORDS = ("secret", "password", "token", "key", "sas", "credential", "signature",
-                 "bearer", "auth")
+# option and field names that carry credentials ("skip_signature" and the like do not)
+_SECRET_WORDS = ("secret", "password", "token", "key", "sas", "credential", "bearer",
+                 "authorization")
 
 
 def redacted_options(options: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -309,3 +338,68 @@ class ReprMixin:
 
     def _repr_html_(self) -> str:
         return self._render(Mode.HTML)
+
+
+# -- credential-bearing value classes -------------------------------------------------------------
+
+
+def _credential_field(value: Any, mode: Mode, hidden: bool) -> str:
+    if hidden or isinstance(value, bytes | bytearray):  # pickled functions may capture secrets
+        return secret(value)
+    if value is None:
+        return "None"
+    if renders_itself(value):
+        return value._render(mode)  # type: ignore[no-any-return]
+    if isinstance(value, bool):
+        return py_bool(value)
+    if isinstance(value, _dt.datetime):
+        return datetime_text(value)
+    if isinstance(value, str):
+        return quoted(value)
+    if isinstance(value, int | float):
+        return str(value)
+    if callable(value):
+        return getattr(value, "__qualname__", type(value).__qualname__)
+    return SECRET  # an object we cannot vouch for: never print it
+
+
+def text_forms(name: str, *, secrets: Iterable[str] = (), masked: Iterable[str] = (),
+               executable: bool = False) -> Callable[[type], type]:
+    """Give a value class (a dataclass, usually) the three forms, its fields redacted.
+
+    ``secrets`` print as ``****`` (``None`` when unset), ``masked`` as their first
+    four characters then ``****``; a field whose name says it holds a key, token,
+    password or secret is hidden even when not listed. Other fields print as
+    icechunk prints values (strings quoted, times as ``datetime.datetime(...)``);
+    an object that is not a plain value prints as ``****`` too.
+    """
+    hidden = set(secrets)
+    partly = set(masked)
+
+    def fields_of(cls: type) -> list[str]:
+        if dataclasses.is_dataclass(cls):
+            return [f.name for f in dataclasses.fields(cls) if f.init]
+        return [n for n in getattr(cls, "__slots__", ()) if not n.startswith("_")]
+
+    def decorate(cls: type) -> type:
+        names = fields_of(cls)
+
+        def _repr_fields(self: Any, mode: Mode) -> Fields:
+            out = []
+            for n in names:
+                v = getattr(self, n, None)
+                if n in partly and isinstance(v, str):
+                    out.append((n, masked_key_id(v)))
+                    continue
+                secret_name = n in hidden or any(w in n.lower() for w in _SECRET_WORDS)
+                out.append((n, _credential_field(v, mode, secret_name)))
+            return out
+
+        setattr(cls, "_repr_name", name)
+        setattr(cls, "_repr_executable", executable)
+        setattr(cls, "_repr_fields", _repr_fields)
+        for attr in ("_repr_header", "_render", "__str__", "__repr__", "_repr_html_"):
+            setattr(cls, attr, ReprMixin.__dict__[attr])
+        return cls
+
+    return decorate

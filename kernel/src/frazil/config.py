@@ -91,15 +91,22 @@ _INT_FIELDS = (
 )
 
 class _RepoUpdateRetries(ReprMixin):
-    """What an unset ``repo_update_retries`` stands for (its text only)."""
+    """The text of ``repo_update_retries`` (kept in its persisted dict form)."""
 
-    __slots__ = ()
+    __slots__ = ("_default",)
     _repr_name = "frazil.config.RepoUpdateRetryConfig"
+    _repr_executable = True
+
+    def __init__(self, persisted: Any) -> None:
+        default = persisted.get("default") if isinstance(persisted, dict) else None
+        self._default = None if default is None else StorageRetriesSettings._from_dict(default)
 
     def _repr_fields(self, mode: Mode) -> Fields:
-        default = StorageRetriesSettings(max_tries=100, initial_backoff_ms=50,
-                                         max_backoff_ms=30_000)
-        return [("default", default._render(mode))]
+        default = self._default
+        if default is None and mode is not Mode.REPR:  # what an unset one stands for
+            default = StorageRetriesSettings(max_tries=100, initial_backoff_ms=50,
+                                             max_backoff_ms=30_000)
+        return [("default", "None" if default is None else default._render(mode))]
 
 
 DEFAULT_INLINE_THRESHOLD = 512
@@ -198,12 +205,12 @@ class RepositoryConfig(ReprMixin):
     def _field_text(name: str, value: Any, mode: Mode) -> str:
         if name == "virtual_chunk_containers" and value:
             return mapping_text(value, mode)
+        if name == "repo_update_retries" and (value is not None or mode is not Mode.REPR):
+            return _RepoUpdateRetries(value)._render(mode)
         if mode is Mode.REPR:  # constructor syntax: ``None`` stays ``None``
             return value._repr_nested() if hasattr(value, "_repr_nested") else repr(value)
         if value is None and name in ("compression", "caching", "manifest"):
             value = _RECORDS[name]()
-        elif value is None and name == "repo_update_retries":
-            value = _RepoUpdateRetries()
         if isinstance(value, ReprMixin):
             return value._render(mode)
         if value is None and name == "inline_chunk_threshold_bytes":

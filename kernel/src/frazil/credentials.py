@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from frazil._repr import Fields, Mode, ReprMixin, render
 from frazil.errors import ErrorKind, InvalidInputError
 from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
 
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-class _Wrapped:
+class _Wrapped(ReprMixin):
     """A backend credential tagged with its backend (``Credentials.S3(...)``...)."""
 
     __slots__ = ("credentials",)
@@ -52,11 +53,14 @@ class _Wrapped:
     def __reduce__(self) -> tuple[Any, ...]:
         return type(self), (self.credentials,)
 
-    def __repr__(self) -> str:  # the wrapped object's repr never shows secrets
-        return f"Credentials.{self.backend}({self.credentials!r})"
+    def _repr_header(self) -> str:
+        return f"frazil.credentials.Credentials.{self.backend}"
+
+    def _repr_fields(self, mode: Mode) -> Fields:  # backends' credentials redact themselves
+        return [("credentials", render(self.credentials, mode))]
 
 
-class _Sentinel:
+class _Sentinel(ReprMixin):
     """A credential meaning "authorized, and no credentials are needed"."""
 
     __slots__ = ()
@@ -71,8 +75,11 @@ class _Sentinel:
     def __reduce__(self) -> tuple[Any, ...]:
         return type(self), ()
 
-    def __repr__(self) -> str:
-        return f"Credentials.{self.name}()"
+    def _repr_header(self) -> str:
+        return f"frazil.credentials.Credentials.{self.name}"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return []
 
 
 class Credentials:

@@ -289,7 +289,7 @@ class RebaseFailedError(ConflictError):
 
     def __init__(self, snapshot: str, conflicts: list[Any]) -> None:
         super().__init__(
-            message=f"rebase failed on snapshot {snapshot}: {len(conflicts)} conflict(s)",
+            message=f"Rebase failed on snapshot {snapshot}: {len(conflicts)} conflicts found",
             kind=ErrorKind.REBASE_FAILED,
         )
         self._snapshot = snapshot
@@ -302,6 +302,10 @@ class RebaseFailedError(ConflictError):
     @property
     def conflicts(self) -> list[Any]:
         return list(self._conflicts)
+
+    def __repr__(self) -> str:  # icechunk's text, conflicts in its debug notation
+        items = ", ".join(getattr(c, "_debug_text", c.__repr__)() for c in self._conflicts)
+        return f'frazil.RebaseFailedError(snapshot="{self._snapshot}", conflicts=[{items}])'
 
 
 def _restore(cls: type[IcechunkError], state: dict[str, Any]) -> IcechunkError:

@@ -131,4 +131,4 @@ class Diff:
                          "updated_groups", "updated_arrays")
         ] + [("updated_chunks", debug_text({p: sorted(c) for p, c in
                                             sorted(self.updated_chunks.items())})),
-             ("moved_nodes", debug_text([list(m) for m in self.moved_nodes]))])
+             ("moved_nodes", debug_text([tuple(m) for m in self.moved_nodes]))])

@@ -23,6 +23,7 @@ from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
 from frazil._repr import (
+    SECRET,
     Fields,
     Mode,
     ReprMixin,
@@ -55,6 +56,11 @@ class ChunkType(Enum):
     native = 1
     virtual = 2
     inline = 3
+
+    def __repr__(self) -> str:  # "Name.member" in both forms, as icechunk's enums
+        return f"{type(self).__name__}.{self.name}"
+
+    __str__ = __repr__
 
 
 @runtime_checkable
@@ -89,9 +95,12 @@ _VARIANTS = {"in_memory": "InMemory", "local_file_system": "LocalFileSystem", "s
 _S3_KINDS = ("s3", "s3_compatible", "tigris")
 
 
-def _some(value: Any) -> str:
+def _some(value: Any, *, all_secret: bool = False) -> str:
     """An optional option dict as icechunk prints it (``Some({...})`` or ``None``)."""
-    return "None" if value is None else f"Some({debug_text(redacted_options(value))})"
+    if value is None:
+        return "None"
+    shown = dict.fromkeys(value, SECRET) if all_secret else redacted_options(value)
+    return f"Some({debug_text(shown)})"
 
 
 class ObjectStoreConfig(ReprMixin):
@@ -136,7 +145,9 @@ class ObjectStoreConfig(ReprMixin):
 
     # -- text: icechunk's forms; positional constructor syntax for repr ------
     def _repr_header(self) -> str:
-        return f"frazil.config.ObjectStoreConfig.{_VARIANTS.get(self.kind, self.kind)}"
+        variant = _VARIANTS.get(self.kind)
+        return f"frazil.config.ObjectStoreConfig.{variant}" if variant else \
+            "frazil.virtual.ObjectStoreConfig"
 
     def _s3_options(self) -> dict[str, Any]:
         opts = self.options if isinstance(self.options, dict) else {}
@@ -145,10 +156,9 @@ class ObjectStoreConfig(ReprMixin):
         return opts if isinstance(opts, dict) else {}
 
     def _http_parts(self) -> tuple[Any, Any]:
-        opts = self.options
-        if isinstance(opts, dict) and set(opts) <= {"opts", "headers"} and opts:
-            return opts.get("opts"), opts.get("headers") or None
-        return opts, None
+        """``(opts, headers)``; persisted as ``{**opts, "headers": {...}}``."""
+        opts = dict(self.options) if isinstance(self.options, dict) else {}
+        return opts, opts.pop("headers", None) or None
 
     def _repr_fields(self, mode: Mode) -> Fields:
         if self.kind == "local_file_system":
@@ -157,10 +167,17 @@ class ObjectStoreConfig(ReprMixin):
             return s3_options_fields(self._s3_options())
         if self.kind == "http":
             opts, headers = self._http_parts()
-            return [("opts", _some(opts)), ("headers", _some(headers))]
+            return [("opts", _some(opts)), ("headers", _some(headers, all_secret=True))]
         if self.kind in ("gcs", "azure"):
             return [("config", _some(self.options))]
-        return []
+        if self.kind == "in_memory":
+            return []
+        return [("kind", quoted(self.kind)), ("options", self._other_options())]
+
+    def _other_options(self) -> str:
+        """Options of a kind icechunk does not know (a plugin's), credentials hidden."""
+        opts = self.options
+        return debug_text(redacted_options(opts) if isinstance(opts, dict) else opts)
 
     def _render(self, mode: Mode) -> str:
         head = self._repr_header()
@@ -174,10 +191,12 @@ class ObjectStoreConfig(ReprMixin):
             return f"{head}({repr_form('frazil.storage.S3Options', self._repr_fields(mode))})"
         if self.kind == "http":
             opts, headers = self._http_parts()
-            return f"{head}({_some(opts)}, {_some(headers)})"
+            return f"{head}({_some(opts)}, {_some(headers, all_secret=True)})"
         if self.kind in ("gcs", "azure"):
             return f"{head}({_some(self.options)})"
-        return f"{head}()"
+        if self.kind == "in_memory":
+            return f"{head}()"
+        return f'frazil.virtual.ObjectStoreConfig("{self.kind}", {self._other_options()})'
 
 
 def _options(options: Any) -> Any:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from frazil.credentials import pickled_refresh_function
+from frazil.display import text_forms
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
@@ -57,18 +58,21 @@ class _Secret:
 class AzureStaticCredentials:
     """Credentials without expiry (icechunk's ``AzureStaticCredentials``)."""
 
+    @text_forms("frazil.credentials.AzureStaticCredentials.AccessKey", secrets=("value",))
     @dataclass(frozen=True, repr=False)
     class AccessKey(_Secret):
         """The storage account's shared key."""
 
         kind: str = field(default="access_key", init=False)
 
+    @text_forms("frazil.credentials.AzureStaticCredentials.SasToken", secrets=("value",))
     @dataclass(frozen=True, repr=False)
     class SasToken(_Secret):
         """A shared access signature (the query string, with or without ``?``)."""
 
         kind: str = field(default="sas_token", init=False)
 
+    @text_forms("frazil.credentials.AzureStaticCredentials.BearerToken", secrets=("value",))
     @dataclass(frozen=True, repr=False)
     class BearerToken(_Secret):
         """An OAuth bearer token (Entra ID)."""
@@ -87,51 +91,52 @@ class AzureRefreshableCredential:
     callback again shortly before that time; ``None`` keeps it for good.
     """
 
+    @text_forms("frazil.credentials.AzureRefreshableCredential.AccessKey", secrets=("key",))
     @dataclass(frozen=True, repr=False)
     class AccessKey:
         key: str
         _: KW_ONLY
         expires_after: datetime | None = None
 
-        def __repr__(self) -> str:
-            return f"AccessKey({redact(self.key)}, expires_after={self.expires_after!r})"
 
+    @text_forms("frazil.credentials.AzureRefreshableCredential.SasToken", secrets=("token",))
     @dataclass(frozen=True, repr=False)
     class SasToken:
         token: str
         _: KW_ONLY
         expires_after: datetime | None = None
 
-        def __repr__(self) -> str:
-            return f"SasToken({redact(self.token)}, expires_after={self.expires_after!r})"
 
+    @text_forms("frazil.credentials.AzureRefreshableCredential.BearerToken", secrets=("bearer",))
     @dataclass(frozen=True, repr=False)
     class BearerToken:
         bearer: str
         _: KW_ONLY
         expires_after: datetime | None = None
 
-        def __repr__(self) -> str:
-            return f"BearerToken({redact(self.bearer)}, expires_after={self.expires_after!r})"
 
 
 class AzureCredentials:
     """How to authenticate (icechunk's ``AzureCredentials``): one of the nested classes."""
 
+    @text_forms("frazil.credentials.AzureCredentials.Anonymous")
     @dataclass(frozen=True)
     class Anonymous:
         """Unsigned requests (public containers)."""
 
+    @text_forms("frazil.credentials.AzureCredentials.FromEnv")
     @dataclass(frozen=True)
     class FromEnv:
         """``AZURE_STORAGE_*`` variables, else azure-identity's default chain if installed."""
 
+    @text_forms("frazil.credentials.AzureCredentials.Static")
     @dataclass(frozen=True)
     class Static:
         """One fixed credential."""
 
         credentials: AnyAzureStaticCredential
 
+    @text_forms("frazil.credentials.AzureCredentials.Refreshable", secrets=("pickled_function",))
     @dataclass(frozen=True, repr=False)
     class Refreshable:
         """Credentials fetched by a picklable callback, again before they expire.
@@ -148,8 +153,6 @@ class AzureCredentials:
                 raise InvalidInputError("AzureCredentials.Refreshable needs the pickled "
                                         "get_credentials function", ErrorKind.STORAGE_CONFIG)
 
-        def __repr__(self) -> str:
-            return f"AzureCredentials.Refreshable(current={self.current!r})"
 
         def function(self) -> Callable[[], Any]:
             """The ``get_credentials`` callback."""

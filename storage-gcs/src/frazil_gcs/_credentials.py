@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from frazil.credentials import pickled_refresh_function
+from frazil.display import text_forms
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 
+@text_forms("frazil.credentials.GcsBearerCredential", secrets=("bearer",))
 @dataclass(frozen=True, slots=True)
 class GcsBearerCredential:
     """A bearer (OAuth2 access) token and when it expires (icechunk's ``GcsBearerCredential``).
@@ -46,42 +48,40 @@ class GcsBearerCredential:
     bearer: str = field(repr=False)
     expires_after: datetime | None = None
 
-    def __repr__(self) -> str:
-        return f"GcsBearerCredential(bearer='***', expires_after={self.expires_after!r})"
 
 
 class GcsStaticCredentials:
     """Credentials that do not change: a service account (file or key), ADC file, a token."""
 
+    @text_forms("frazil.credentials.GcsStaticCredentials.ServiceAccount")
     @dataclass(frozen=True)
     class ServiceAccount:
         """A service account JSON key file at ``path``."""
 
         path: str
 
+    @text_forms("frazil.credentials.GcsStaticCredentials.ServiceAccountKey", secrets=("key",))
     @dataclass(frozen=True)
     class ServiceAccountKey:
         """A serialized service account JSON key (kept out of ``repr``)."""
 
         key: str = field(repr=False)
 
-        def __repr__(self) -> str:
-            return "GcsStaticCredentials.ServiceAccountKey(key='***')"
 
+    @text_forms("frazil.credentials.GcsStaticCredentials.ApplicationCredentials")
     @dataclass(frozen=True)
     class ApplicationCredentials:
         """An application default credentials JSON file at ``path``."""
 
         path: str
 
+    @text_forms("frazil.credentials.GcsStaticCredentials.BearerToken", secrets=("bearer",))
     @dataclass(frozen=True)
     class BearerToken:
         """A fixed bearer token (kept out of ``repr``)."""
 
         bearer: str = field(repr=False)
 
-        def __repr__(self) -> str:
-            return "GcsStaticCredentials.BearerToken(bearer='***')"
 
 
 AnyGcsStaticCredential = (GcsStaticCredentials.ServiceAccount
@@ -95,14 +95,17 @@ _STATIC_TYPES = (GcsStaticCredentials.ServiceAccount, GcsStaticCredentials.Servi
 class GcsCredentials:
     """How requests are authorized: anonymous, from the environment, static, refreshable."""
 
+    @text_forms("frazil.credentials.GcsCredentials.Anonymous")
     @dataclass(frozen=True)
     class Anonymous:
         """Unsigned requests (public buckets, emulators)."""
 
+    @text_forms("frazil.credentials.GcsCredentials.FromEnv")
     @dataclass(frozen=True)
     class FromEnv:
         """Whatever the environment provides (``GOOGLE_*`` variables, ADC, metadata server)."""
 
+    @text_forms("frazil.credentials.GcsCredentials.Static")
     @dataclass(frozen=True)
     class Static:
         """One of the :class:`GcsStaticCredentials`."""
@@ -115,6 +118,7 @@ class GcsCredentials:
                                         f"value, got {type(self.credentials).__name__}",
                                         ErrorKind.STORAGE_CONFIG)
 
+    @text_forms("frazil.credentials.GcsCredentials.Refreshable", secrets=("pickled_function",))
     @dataclass(frozen=True)
     class Refreshable:
         """Bearer tokens from a pickled function, called again before each token expires.
@@ -125,8 +129,6 @@ class GcsCredentials:
         pickled_function: bytes = field(repr=False)
         current: GcsBearerCredential | None = field(default=None, repr=False)
 
-        def __repr__(self) -> str:
-            return "GcsCredentials.Refreshable(...)"
 
         def function(self) -> Callable[[], Any]:
             return pickle.loads(self.pickled_function)  # type: ignore[no-any-return]

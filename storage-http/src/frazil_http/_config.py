@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from frazil.display import Fields, Mode, ReprMixin
 from frazil.errors import ErrorKind, InvalidInputError
+from frazil.virtual import ObjectStoreConfig
 
 __all__ = ["HttpSettings", "HttpStoreOptions", "check_headers", "http_store", "parse_duration"]
 
@@ -105,8 +107,8 @@ class HttpSettings:
         return cls(**{k: kwargs.pop(k) for k in list(kwargs) if k in names})
 
 
-@dataclass(frozen=True)
-class HttpStoreOptions:
+@dataclass(frozen=True, repr=False)
+class HttpStoreOptions(ReprMixin):
     """Transport options and headers of an HTTP server (icechunk's ``ObjectStoreConfig.Http``).
 
     Persisted in a virtual chunk container as ``{"http": {**opts, "headers": {...}}}``,
@@ -120,9 +122,12 @@ class HttpStoreOptions:
         object.__setattr__(self, "opts", {str(k): str(v) for k, v in (self.opts or {}).items()})
         object.__setattr__(self, "headers", check_headers(self.headers))
 
-    def __repr__(self) -> str:
-        names = ", ".join(f"{k}=<redacted>" for k in self.headers)
-        return f"HttpStoreOptions(opts={self.opts!r}, headers=[{names}])"
+    # printed as the ObjectStoreConfig.Http it persists as (header values hidden)
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return ObjectStoreConfig._from_dict(self._to_dict())._repr_fields(mode)
+
+    def _render(self, mode: Mode) -> str:
+        return ObjectStoreConfig._from_dict(self._to_dict())._render(mode)
 
     def _to_dict(self) -> dict[str, Any]:
         inner: dict[str, Any] = dict(self.opts)

@@ -1,7 +1,7 @@
 """Options, credentials and settings of frazil-s3 (icechunk's names and defaults).
 
-Credentials objects never show secrets: their ``repr`` lists which kind of
-credentials they are and the access key id's last four characters at most.
+Credentials objects never show secrets: their ``str``, ``repr`` and
+``_repr_html_`` show the access key id's first four characters at most, as icechunk's.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from frazil.display import Fields, Mode, ReprMixin, render, s3_options_fields, text_forms
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
@@ -51,6 +52,11 @@ class ChecksumAlgorithm(Enum):
     Crc64Nvme = "crc64nvme"
     Sha1 = "sha1"
     Sha256 = "sha256"
+
+    def __repr__(self) -> str:  # "Name.member" in both forms, as icechunk's enums
+        return f"{type(self).__name__}.{self.name}"
+
+    __str__ = __repr__
 
     @property
     def boto_name(self) -> str:
@@ -93,13 +99,9 @@ def request_headers(headers: Mapping[str, str] | None, read: Mapping[str, str] |
     return merged
 
 
-def _redact(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return "***" + value[-4:] if len(value) > 12 else "***"
-
-
-@dataclass(frozen=True, slots=True)
+@text_forms("frazil.credentials.S3StaticCredentials",
+            secrets=("secret_access_key", "session_token"), masked=("access_key_id",))
+@dataclass(frozen=True, slots=True, repr=False)
 class S3StaticCredentials:
     """One set of S3 credentials, as returned by a ``get_credentials`` callback.
 
@@ -112,13 +114,10 @@ class S3StaticCredentials:
     session_token: str | None = field(default=None, repr=False)
     expires_after: datetime | None = None
 
-    def __repr__(self) -> str:
-        return (f"S3StaticCredentials(access_key_id={_redact(self.access_key_id)!r}, "
-                f"expires_after={self.expires_after!r})")
 
 
-@dataclass(frozen=True)
-class S3Credentials:
+@dataclass(frozen=True, repr=False)
+class S3Credentials(ReprMixin):
     """How to authenticate.
 
     ``kind`` is ``static``, ``anonymous``, ``from_env`` or ``refreshable``.
@@ -129,10 +128,17 @@ class S3Credentials:
     get_credentials: Callable[[], Any] | None = None
     scatter_initial_credentials: bool = False
 
-    def __repr__(self) -> str:
-        if self.kind == "static" and self.static is not None:
-            return f"S3Credentials.Static({self.static!r})"
-        return f"S3Credentials.{self.kind.title().replace('_', '')}()"
+    def _repr_header(self) -> str:
+        return f"frazil.credentials.S3Credentials.{self.kind.title().replace('_', '')}"
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        if self.kind == "static":
+            return [("credentials", render(self.static, mode))]
+        if self.kind == "refreshable":
+            fn = self.get_credentials
+            return [("get_credentials", getattr(fn, "__qualname__", type(fn).__qualname__)),
+                    ("scatter_initial_credentials", str(self.scatter_initial_credentials))]
+        return []
 
 
 def _variant(name: str, make: Callable[..., S3Credentials]) -> None:
@@ -216,9 +222,12 @@ def s3_credentials(*, access_key_id: str | None = None, secret_access_key: str |
     return s3_from_env_credentials()
 
 
-@dataclass(frozen=True)
-class S3Options:
+@dataclass(frozen=True, repr=False)
+class S3Options(ReprMixin):
     """Where the S3 API is and how to talk to it (icechunk's ``S3Options``)."""
+
+    _repr_name = "frazil.storage.S3Options"
+    _repr_executable = True
 
     region: str | None = None
     endpoint_url: str | None = None
@@ -229,6 +238,9 @@ class S3Options:
     requester_pays: bool = False
     s3_compatible: bool = False
     checksum_algorithm: ChecksumAlgorithm | None = None
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return s3_options_fields(next(iter(self._to_dict().values())))
 
     def _to_dict(self) -> dict[str, Any]:
         """The container store as icechunk persists it: ``{"s3" | "s3_compatible": {...}}``."""

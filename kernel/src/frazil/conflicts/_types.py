@@ -105,3 +105,9 @@ class Conflict(ReprMixin):
     def _repr_fields(self, mode: Mode) -> Fields:
         return [("conflict_type", self._type.name), ("path", self._path),
                 ("conflicted_chunks", optional(self._chunks))]
+
+    def _debug_text(self) -> str:
+        """This conflict as icechunk prints it inside ``repr(RebaseFailedError)``."""
+        chunks = "None" if self._chunks is None else f"Some({self._chunks})"
+        return (f'PyConflict {{ conflict_type: {self._type.name}, path: "{self._path}", '
+                f"conflicted_chunks: {chunks} }}")

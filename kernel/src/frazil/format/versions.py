@@ -19,6 +19,14 @@ class SpecVersion(enum.IntEnum):
     v1 = 1
     v2 = 2
 
+    def __repr__(self) -> str:  # "Name.member" in both forms, as icechunk's enums
+        return f"{type(self).__name__}.{self.name}"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:  # f-strings keep the number ("2.0" texts)
+        return format(int(self), spec)
+
     @staticmethod
     def current() -> SpecVersion:
         """The version new repositories get by default."""

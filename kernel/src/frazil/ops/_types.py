@@ -16,7 +16,16 @@ import enum
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from frazil._repr import Fields, Mode, ReprMixin, datetime_text, optional, py_bool
+from frazil._repr import (
+    Fields,
+    Mode,
+    ReprMixin,
+    datetime_debug_text,
+    datetime_text,
+    debug_text,
+    optional,
+    py_bool,
+)
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoStatusRecord, UpdateRecord
 from frazil.snapshots import micros_to_datetime
@@ -30,6 +39,11 @@ class RepoAvailability(enum.Enum):
 
     online = 0
     read_only = 1
+
+    def __repr__(self) -> str:  # "Name.member" in both forms, as icechunk's enums
+        return f"{type(self).__name__}.{self.name}"
+
+    __str__ = __repr__
 
 
 class RepoStatus(ReprMixin):
@@ -67,6 +81,14 @@ class RepoStatus(ReprMixin):
         state = "Online" if self.availability is RepoAvailability.online else "ReadOnly"
         return [("availability", state), ("set_at", datetime_text(self.set_at)),
                 ("limited_availability_reason", optional(self.limited_availability_reason))]
+
+    def _debug_text(self) -> str:
+        """This status as icechunk prints it inside ``UpdateType.RepoStatusChanged``."""
+        state = "Online" if self.availability is RepoAvailability.online else "ReadOnly"
+        reason = self.limited_availability_reason
+        reason_text = "None" if reason is None else f"Some({debug_text(reason)})"
+        return (f"RepoStatus(availability={state}, set_at={datetime_debug_text(self.set_at)}, "
+                f"limited_availability_reason={reason_text})")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -120,7 +142,9 @@ class UpdateType:
         return hash((type(self).__name__, *map(repr, self._values())))
 
     def __repr__(self) -> str:
-        parts = ", ".join(f'{f}="{v}"' if isinstance(v, str) else f"{f}={v!r}"
+        parts = ", ".join(f'{f}="{v}"' if isinstance(v, str)
+                          else f"{f}={v._debug_text()}" if isinstance(v, RepoStatus)
+                          else f"{f}={v!r}"
                           for f, v in zip(self._fields, self._values(), strict=True))
         return f"frazil.ops.UpdateType.{type(self).__name__}({parts})"
 

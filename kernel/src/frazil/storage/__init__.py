@@ -7,6 +7,13 @@ with the kernel; others (S3, GCS, Azure, HTTP) are plugins, reached through
 
 from __future__ import annotations
 
+from frazil._settings import (
+    StorageConcurrencySettings,
+    StorageRetriesSettings,
+    StorageSettings,
+    StorageTimeoutSettings,
+)
+from frazil.plugins import PluginNotFoundError, get_plugins
 from frazil.storage._base import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     ByteRange,
@@ -37,6 +44,10 @@ __all__ = [
     "RetrySettings",
     "SecretRedactor",
     "Storage",
+    "StorageConcurrencySettings",
+    "StorageRetriesSettings",
+    "StorageSettings",
+    "StorageTimeoutSettings",
     "VersionToken",
     "call_with_retries",
     "in_memory_storage",
@@ -68,3 +79,13 @@ def local_filesystem_storage(path: str) -> Storage:
 # others (``Storage.new_s3``...) come from their distributions through the plugins
 Storage.new_in_memory = staticmethod(in_memory_storage)  # type: ignore[attr-defined]
 Storage.new_local_filesystem = staticmethod(local_filesystem_storage)  # type: ignore[attr-defined]
+
+
+def __getattr__(name: str) -> object:
+    # executable reprs name ``frazil.storage.S3Options`` (icechunk keeps it in icechunk.storage)
+    if name == "S3Options":
+        try:
+            return get_plugins().public_name("frazil", name)
+        except PluginNotFoundError:
+            pass
+    raise AttributeError(f"module 'frazil.storage' has no attribute {name!r}")

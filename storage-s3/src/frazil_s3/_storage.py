@@ -134,7 +134,8 @@ class S3Storage(PrefixedStorage):
         """icechunk's fields: what was set, endpoints without user info or query."""
         o = getattr(self, "_shown", (None, None))[1] or self._s3.options
         checksum = o.checksum_algorithm
-        return {"bucket": self._bucket, "prefix": self._prefix or None, "region": o.region,
+        prefix = (getattr(self, "_given_prefix", self._prefix) or "").rstrip("/") or None
+        return {"bucket": self._bucket, "prefix": prefix, "region": o.region,
                 "endpoint_url": o.endpoint_url and redact_url(o.endpoint_url),
                 "anonymous": o.anonymous or None, "allow_http": o.allow_http or None,
                 "force_path_style": o.force_path_style or None,
@@ -515,7 +516,7 @@ def tigris_storage(*, bucket: str, prefix: str | None, region: str | None = None
     Credentials and other keywords as :func:`s3_storage`.
     """
     options, creds = _split_args(kwargs, region=region, endpoint_url=endpoint_url)
-    return new_tigris(options, bucket, prefix, use_weak_consistency, creds, legacy_rooted_keys,
+    return _new_tigris(options, bucket, prefix, use_weak_consistency, creds, legacy_rooted_keys,
                       read_headers=read_headers, write_headers=write_headers, headers=headers,
                       **kwargs)
 
@@ -525,9 +526,21 @@ def new_tigris(config: S3Options, bucket: str, prefix: str | None, use_weak_cons
                legacy_rooted_keys: bool | None = None, *,
                read_headers: dict[str, str] | None = None,
                write_headers: dict[str, str] | None = None,
-               headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+               headers: dict[str, str] | None = None) -> S3Storage:
     """icechunk's ``Storage.new_tigris``: Tigris from an options object (see
     :func:`tigris_storage`)."""
+    return _new_tigris(config, bucket, prefix, use_weak_consistency, credentials,
+                       legacy_rooted_keys, read_headers=read_headers,
+                       write_headers=write_headers, headers=headers)
+
+
+def _new_tigris(config: S3Options, bucket: str, prefix: str | None, use_weak_consistency: bool,
+                credentials: S3Credentials | None = None,
+                legacy_rooted_keys: bool | None = None, *,
+                read_headers: dict[str, str] | None = None,
+                write_headers: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+    """:func:`new_tigris` with the frazil extras of :func:`s3_storage`."""
     read, write = request_headers(headers, read_headers, write_headers)
     region = config.region
     if not use_weak_consistency:
@@ -557,7 +570,7 @@ def r2_storage(*, bucket: str | None = None, prefix: str | None = None,
     Credentials and other keywords as :func:`s3_storage`.
     """
     options, creds = _split_args(kwargs, region=region, endpoint_url=endpoint_url)
-    return new_r2(options, bucket, prefix, account_id, creds, legacy_rooted_keys,
+    return _new_r2(options, bucket, prefix, account_id, creds, legacy_rooted_keys,
                   read_headers=read_headers, write_headers=write_headers, headers=headers,
                   **kwargs)
 
@@ -567,8 +580,19 @@ def new_r2(config: S3Options, bucket: str | None = None, prefix: str | None = No
            legacy_rooted_keys: bool | None = None, *,
            read_headers: dict[str, str] | None = None,
            write_headers: dict[str, str] | None = None,
-           headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+           headers: dict[str, str] | None = None) -> S3Storage:
     """icechunk's ``Storage.new_r2``: R2 from an options object (see :func:`r2_storage`)."""
+    return _new_r2(config, bucket, prefix, account_id, credentials, legacy_rooted_keys,
+                   read_headers=read_headers, write_headers=write_headers, headers=headers)
+
+
+def _new_r2(config: S3Options, bucket: str | None = None, prefix: str | None = None,
+            account_id: str | None = None, credentials: S3Credentials | None = None,
+            legacy_rooted_keys: bool | None = None, *,
+            read_headers: dict[str, str] | None = None,
+            write_headers: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+    """:func:`new_r2` with the frazil extras of :func:`s3_storage`."""
     endpoint_url = config.endpoint_url
     if endpoint_url is None:
         if not account_id:
@@ -615,7 +639,7 @@ def hf_storage(*, bucket: str, prefix: str | None, namespace: str,
                            from_env=from_env, get_credentials=get_credentials,
                            scatter_initial_credentials=scatter_initial_credentials)
     options = S3Options(network_stream_timeout_seconds=network_stream_timeout_seconds)
-    return new_hf(options, bucket, prefix, namespace, creds, legacy_rooted_keys,
+    return _new_hf(options, bucket, prefix, namespace, creds, legacy_rooted_keys,
                   read_headers=read_headers, write_headers=write_headers, headers=headers)
 
 
@@ -623,9 +647,19 @@ def new_hf(config: S3Options, bucket: str, prefix: str | None, namespace: str,
            credentials: S3Credentials | None = None, legacy_rooted_keys: bool | None = None, *,
            read_headers: dict[str, str] | None = None,
            write_headers: dict[str, str] | None = None,
-           headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+           headers: dict[str, str] | None = None) -> S3Storage:
     """icechunk's ``Storage.new_hf``: Hugging Face from an options object (see
     :func:`hf_storage`); its endpoint and addressing are always the gateway's."""
+    return _new_hf(config, bucket, prefix, namespace, credentials, legacy_rooted_keys,
+                   read_headers=read_headers, write_headers=write_headers, headers=headers)
+
+
+def _new_hf(config: S3Options, bucket: str, prefix: str | None, namespace: str,
+            credentials: S3Credentials | None = None, legacy_rooted_keys: bool | None = None, *,
+            read_headers: dict[str, str] | None = None,
+            write_headers: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+    """:func:`new_hf` with the frazil extras of :func:`s3_storage`."""
     if not isinstance(namespace, str) or not namespace.strip("/"):
         raise InvalidInputError("hf_storage needs a namespace (a Hugging Face user or "
                                 "organization)", ErrorKind.STORAGE_CONFIG)

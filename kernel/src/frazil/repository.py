@@ -66,7 +66,9 @@ class Repository(RepositoryAdmin):
     def __init__(self, storage: Storage, config: RepositoryConfig,
                  authorize_virtual_chunk_access: dict[str, Any] | None = None,
                  spec_version: int = 2) -> None:
-        self._storage = storage
+        # the config's storage settings (retries, timeouts, conditional writes...) apply
+        # to every request of this handle, as in icechunk
+        self._storage = storage = storage.with_settings(config.storage)
         self._spec = SpecVersion(spec_version)
         self._assets = AssetManager(storage, int(self._spec))
         self._state: RepoState = (RefsState(self._assets) if self._spec == SpecVersion.v1
@@ -109,6 +111,8 @@ class Repository(RepositoryAdmin):
         """Create a new repository (spec version 2 unless ``spec_version=1``); see ``create``."""
         version = parse_spec_version(spec_version)
         storage.check_can_create_repository()
+        if config is not None:
+            storage = storage.with_settings(config.storage)
         assets = AssetManager(storage, int(version))
         state: RepoState = (RefsState(assets) if version == SpecVersion.v1
                             else RepoInfoFileState(assets))
@@ -159,6 +163,8 @@ class Repository(RepositoryAdmin):
         # the common case in one request: the repo info file (it wins over v1 refs,
         # an upgrade writes it last); only when it is absent, look for spec-v1 refs
         version = SpecVersion.v2
+        if config is not None:  # the caller's settings apply to reading the config too
+            storage = storage.with_settings(config.storage)
         try:
             stored = (await RepoInfoFileState(AssetManager(storage)).fetch()).config
         except RepositoryNotFoundError:

@@ -35,7 +35,12 @@ from frazil.storage import (
 )
 
 from frazil_gcs._client import GcsClient, status_of
-from frazil_gcs._config import RESUMABLE_THRESHOLD, GcsOptions, GcsSettings
+from frazil_gcs._config import (
+    RESUMABLE_THRESHOLD,
+    GcsOptions,
+    GcsSettings,
+    settings_from_storage_settings,
+)
 from frazil_gcs._credentials import AnyGcsCredential, as_gcs_credentials
 
 __all__ = ["GcsStorage"]
@@ -97,6 +102,15 @@ class GcsStorage(PrefixedStorage):
     def client(self) -> Any:
         """The underlying ``google.cloud.storage.Client`` of this process."""
         return self._gcs.client()
+
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Retries, timeouts and storage class of a ``StorageSettings``, on a new client."""
+        super()._apply_settings(settings)
+        g = self._gcs
+        self._gcs = GcsClient(g.options, g.credentials,
+                              settings_from_storage_settings(settings, g.settings),
+                              g.max_connections, read_headers=g.read_headers,
+                              write_headers=g.write_headers)
 
     def _repr_type(self) -> str:
         return "GCS"

@@ -105,6 +105,12 @@ class RedirectStorage(Storage):
         raise ReadOnlyError(f"cannot create a repository: {self!r} is read-only",
                             ErrorKind.READ_ONLY_STORE)
 
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Kept for the target storage, which applies them once resolved."""
+        super()._apply_settings(settings)
+        self._applied_settings = settings
+        self._target = None  # the original's target (if resolved) has the old settings
+
     def _repr_type(self) -> str:
         return "redirect"
 
@@ -136,7 +142,8 @@ class RedirectStorage(Storage):
         """The storage the redirect names, resolved on first use and kept."""
         if self._target is None:
             # two concurrent first uses may both resolve; either result is the same
-            self._target = self.storage_for(await self.locate())
+            target = self.storage_for(await self.locate())
+            self._target = target.with_settings(self.__dict__.get("_applied_settings"))
         return self._target
 
     def storage_for(self, url: str) -> Storage:

@@ -39,6 +39,7 @@ from frazil.storage import (
     VersionToken,
     redact_url,
     resolve_byte_range,
+    storage_settings_overrides,
 )
 
 from frazil_s3._client import S3Client, code_of, status_of
@@ -126,6 +127,23 @@ class S3Storage(PrefixedStorage):
     def client(self) -> Any:
         """The underlying boto3 client of this process (built on first use)."""
         return self._s3.client()
+
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Retries, timeouts, storage classes and the multipart threshold of a
+        ``StorageSettings``, on a new client (the original keeps its own)."""
+        super()._apply_settings(settings)
+        s3 = self._s3
+        changes = storage_settings_overrides(settings, S3Settings.__dataclass_fields__)
+        if settings.get("storage_class"):
+            changes["storage_class"] = settings["storage_class"]
+        threshold = settings.get("minimum_size_for_multipart_upload")
+        if threshold is not None:
+            changes["multipart_threshold"] = max(1, int(threshold))
+        self._class_of = {kind: settings.get(f"{kind}_storage_class") or self._class_of.get(kind)
+                          for kind in ("metadata", "chunks")}
+        self._s3 = S3Client(s3.options, s3.credentials, dataclasses.replace(s3.settings, **changes),
+                            s3.max_pool_connections, read_headers=s3.read_headers,
+                            write_headers=s3.write_headers)
 
     def _repr_type(self) -> str:
         return getattr(self, "_shown", ("S3 (native)", None))[0]
@@ -286,8 +304,12 @@ class S3Storage(PrefixedStorage):
         algorithm = self._s3.options.checksum_algorithm
         return {} if algorithm is None else {"ChecksumAlgorithm": algorithm.boto_name}
 
-    def _write_extra(self) -> dict[str, Any]:
-        sc = self._s3.settings.storage_class
+    #: ``metadata_storage_class`` / ``chunks_storage_class`` of the repository's settings
+    _class_of: dict[str, str | None] = {}
+
+    def _write_extra(self, path: str = "") -> dict[str, Any]:
+        kind = "chunks" if path.startswith("chunks/") else "metadata"
+        sc = self._class_of.get(kind) or self._s3.settings.storage_class
         return {"StorageClass": sc, **self._checksum()} if sc else self._checksum()
 
     async def _put_object(self, path: str, data: bytes) -> None:
@@ -295,13 +317,13 @@ class S3Storage(PrefixedStorage):
             await self._put_multipart(path, data)
             return
         await self._call("put_object", path, Key=await self._k(path), Body=data,
-                         **self._write_extra())
+                         **self._write_extra(path))
 
     async def _put_multipart(self, path: str, data: bytes) -> None:
         key = await self._k(path)
         size = self._s3.settings.multipart_part_size
         created = await self._call("create_multipart_upload", path, Key=key,
-                                   **self._write_extra())
+                                   **self._write_extra(path))
         upload_id = created["UploadId"]
         view = memoryview(data)
 
@@ -336,7 +358,7 @@ class S3Storage(PrefixedStorage):
         try:
             resp = await self._call("put_object", path, ambiguous=ambiguous,
                                     Key=await self._k(path),
-                                    Body=data, **cond, **self._write_extra())
+                                    Body=data, **cond, **self._write_extra(path))
             return VersionToken(resp["ETag"])
         except ObjectNotFoundError:  # If-Match on a missing key answers 404 on some stores
             raise ConditionFailedError(path) from None

@@ -117,11 +117,11 @@ class Repository(RepositoryAdmin):
         state: RepoState = (RefsState(assets) if version == SpecVersion.v1
                             else RepoInfoFileState(assets))
         if await Repository.exists_async(storage):
-            raise AlreadyExistsError(f"a repository already exists at {storage!r}",
+            raise AlreadyExistsError(f"a repository already exists at {storage._label()}",
                                      ErrorKind.REPOSITORY_ALREADY_EXISTS)
         if check_clean_root and await storage.list_objects(""):
             raise InvalidInputError("repositories can only be created in clean prefixes: "
-                                    f"{storage!r} is not empty",
+                                    f"{storage._label()} is not empty",
                                     ErrorKind.PARENT_DIRECTORY_NOT_CLEAN)
         t = now_micros()
         # like icechunk, the first snapshot is empty: the root group is written by the user
@@ -506,8 +506,9 @@ class Repository(RepositoryAdmin):
     async def writable_session_async(self, branch: str) -> Session:
         """A session that can write and then commit to ``branch``."""
         if not self._storage.can_write:
-            raise ReadOnlyError(f"cannot open a writable session: the storage {self._storage!r} "
-                                "is read-only", ErrorKind.READ_ONLY_STORE)
+            raise ReadOnlyError("cannot open a writable session: the "
+                                f"{self._storage._label()} is read-only",
+                                ErrorKind.READ_ONLY_STORE)
         info = await self._repo_info()
         refuse_if_not_online(info)
         sid = await self._resolve(info, branch, None, None)

@@ -102,7 +102,7 @@ class RedirectStorage(Storage):
         return False
 
     def check_can_create_repository(self) -> None:
-        raise ReadOnlyError(f"cannot create a repository: {self!r} is read-only",
+        raise ReadOnlyError(f"cannot create a repository: {self._label()} is read-only",
                             ErrorKind.READ_ONLY_STORE)
 
     def _apply_settings(self, settings: dict[str, Any]) -> None:
@@ -209,7 +209,8 @@ class RedirectStorage(Storage):
     # -- writes: refused ------------------------------------------------------------------
 
     def _refuse(self, op: str) -> ReadOnlyError:
-        return ReadOnlyError(f"{op} refused: {self!r} is read-only", ErrorKind.READ_ONLY_STORE)
+        return ReadOnlyError(f"{op} refused: {self._label()} is read-only",
+                             ErrorKind.READ_ONLY_STORE)
 
     async def _put_object(self, path: str, data: bytes) -> None:
         raise self._refuse(f"writing {path!r}")

@@ -346,6 +346,12 @@ class Storage(ABC, metaclass=_StorageMeta):
 
     __str__ = __repr__
 
+    def _label(self) -> str:
+        """One line for messages: ``S3 (native) storage (bucket: b, prefix: p)``."""
+        kind, fields = self._described()
+        inner = ", ".join(f"{k}: {_shown(v)}" for k, v in fields.items())
+        return f"{kind} storage ({inner})" if inner else f"{kind} storage"
+
     def _repr_html_(self) -> str:
         """The fields of ``repr`` as HTML, laid out as icechunk lays out its storages."""
         label, fields = self._described()
@@ -392,7 +398,7 @@ class Storage(ABC, metaclass=_StorageMeta):
 
     def _check_writable(self) -> None:
         if not self.can_write:
-            raise ReadOnlyError(f"{self._repr_type()} storage is read-only",
+            raise ReadOnlyError(f"{self._label()} is read-only",
                                 ErrorKind.READ_ONLY_STORE)
 
     # -- public coroutines ----------------------------------------------------

@@ -207,3 +207,29 @@ def test_concurrency_settings_split_large_range_reads(s3_bucket_kwargs, front):
     assert asyncio.run(split.get_object("blob", (0, 900))) == payload[:900]
     assert asyncio.run(storage.get_object("blob", (100, 10_100))) == payload[100:10_100]
     assert len(front.requests("GET", "/blob")) == 2
+
+
+def test_azure_block_upload_threshold(az_container_kwargs):
+    import asyncio
+
+    from azure.storage.blob import ContainerClient
+    from frazil_azure import azure_storage
+
+    storage = azure_storage(prefix="blocks", **az_container_kwargs)
+    frazil = load_lib("frazil")
+    blocky = storage.with_settings(frazil.StorageSettings(
+        minimum_size_for_multipart_upload=100_000))
+    asyncio.run(blocky.put_object("big", b"x" * 300_000))
+    asyncio.run(blocky.put_object("small", b"x" * 50_000))
+    asyncio.run(storage.put_object("plain", b"x" * 300_000))
+    kw = az_container_kwargs
+    client = ContainerClient(f"{kw['config']['endpoint']}", kw["container"],
+                             credential={"account_name": kw["account"],
+                                         "account_key": kw["access_key"]})
+
+    def blocks(name):
+        committed, _ = client.get_blob_client(f"blocks/{name}").get_block_list("committed")
+        return len(committed)
+
+    assert (blocks("big"), blocks("small"), blocks("plain")) == (1, 0, 0)
+    assert asyncio.run(storage.get_object("big")) == b"x" * 300_000

@@ -122,10 +122,14 @@ class AzureStorage(PrefixedStorage):
         return self._az.container(self._container)
 
     def _apply_settings(self, settings: dict[str, Any]) -> None:
-        """Retries and timeouts of a ``StorageSettings``, on a new client."""
+        """Retries, timeouts and the block-upload threshold of a ``StorageSettings``, on a
+        new client."""
         super()._apply_settings(settings)
         az = self._az
         changes = storage_settings_overrides(settings, AzureSettings.__dataclass_fields__)
+        threshold = settings.get("minimum_size_for_multipart_upload")
+        if threshold is not None:  # objects of at least this size go up as blocks
+            changes["max_single_put_size"] = max(1, int(threshold) - 1)
         self._az = AzureClient(az.options, az.credentials,
                                dataclasses.replace(az.settings, **changes), az.max_connections)
 

@@ -233,3 +233,31 @@ def test_azure_block_upload_threshold(az_container_kwargs):
 
     assert (blocks("big"), blocks("small"), blocks("plain")) == (1, 0, 0)
     assert asyncio.run(storage.get_object("big")) == b"x" * 300_000
+
+
+def test_http_storage_follows_the_repository_retries(http_www, http_nginx_url):
+    """Read-only HTTP storage: a repository config's tries decide how many 503s it rides."""
+    from frazil_s3.testing import Fault, FaultFront
+
+    frazil = load_lib("frazil")
+    (http_www / "settings").mkdir(exist_ok=True)
+    (http_www / "settings" / "obj").write_bytes(b"served")
+    with FaultFront(http_nginx_url) as f:
+        storage = frazil.http_storage(f"{f.endpoint}/settings", max_tries=10,
+                                      initial_backoff_s=0.01)
+
+        def tries(n):
+            return storage.with_settings(frazil.StorageSettings(
+                retries=frazil.StorageRetriesSettings(max_tries=n, initial_backoff_ms=1,
+                                                      max_backoff_ms=5)))
+
+        import asyncio
+
+        f.rule = _failing("GET", "/settings/obj", 3, Fault.status(503))
+        with pytest.raises(frazil.StorageError):
+            asyncio.run(tries(2).get_object("obj"))
+        assert len(f.requests("GET", "/settings/obj")) == 2
+        f.seen.clear()
+        f.rule = _failing("GET", "/settings/obj", 3, Fault.status(503))
+        assert asyncio.run(tries(4).get_object("obj")) == b"served"
+        assert len(f.requests("GET", "/settings/obj")) == 4

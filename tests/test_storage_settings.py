@@ -261,3 +261,22 @@ def test_http_storage_follows_the_repository_retries(http_www, http_nginx_url):
         f.rule = _failing("GET", "/settings/obj", 3, Fault.status(503))
         assert asyncio.run(tries(4).get_object("obj")) == b"served"
         assert len(f.requests("GET", "/settings/obj")) == 4
+
+
+def test_exists_and_listing_take_their_storage_settings(s3_bucket_kwargs, front):
+    from frazil_s3.testing import Fault
+
+    frazil = load_lib("frazil")
+    storage = _storage(frazil, s3_bucket_kwargs, front)
+    frazil.Repository.create(storage)
+    one_try = frazil.StorageSettings(retries=frazil.StorageRetriesSettings(max_tries=1))
+    front.rule = _failing("HEAD", "/repo/repo", 1, Fault.status(503))
+    with pytest.raises(frazil.StorageError):
+        frazil.Repository.exists(storage, storage_settings=one_try)
+    front.rule = _failing("HEAD", "/repo/repo", 1, Fault.status(503))
+    assert frazil.Repository.exists(storage)  # its own 10 tries ride over it
+    bucket = s3_bucket_kwargs["bucket"]
+    front.rule = _failing("GET", f"/{bucket}", 1, Fault.status(503))  # the listing
+    with pytest.raises(frazil.StorageError):
+        storage.list_objects_metadata(one_try)
+    assert "repo" in {o.path for o in storage.list_objects_metadata(one_try)}

@@ -192,7 +192,8 @@ class Repository(RepositoryAdmin):
 
     @staticmethod
     async def exists_async(storage: Storage, storage_settings: Any = None) -> bool:
-        """Whether a repository exists at ``storage``."""
+        """Whether a repository exists at ``storage`` (read with ``storage_settings``)."""
+        storage = storage.with_settings(storage_settings)
         return await Repository._detect_spec_version(storage) is not None
 
     @staticmethod
@@ -208,6 +209,7 @@ class Repository(RepositoryAdmin):
     async def fetch_spec_version_async(storage: Storage, storage_settings: Any = None
                                        ) -> SpecVersion | None:
         """The spec version of the repository at ``storage`` (``None`` if none)."""
+        storage = storage.with_settings(storage_settings)
         version = await Repository._detect_spec_version(storage)
         if version != SpecVersion.v2:
             return version

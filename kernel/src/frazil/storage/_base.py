@@ -327,8 +327,9 @@ class Storage(ABC, metaclass=_StorageMeta):
 
     def list_objects_metadata(self, settings: Any = None, prefix: str | None = None
                               ) -> list[ObjectInfo]:
-        """Every object under ``prefix`` (default: the whole repository), with its metadata."""
-        return sync(self.list_objects(prefix or ""))
+        """Every object under ``prefix`` (default: the whole repository), with its metadata,
+        listed with ``settings`` (a ``StorageSettings``) if given."""
+        return sync(self.with_settings(settings).list_objects(prefix or ""))
 
     def check_can_create_repository(self) -> None:
         """Raise :class:`~frazil.InvalidInputError` if no new repository may be created here.

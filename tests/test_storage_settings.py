@@ -280,3 +280,20 @@ def test_exists_and_listing_take_their_storage_settings(s3_bucket_kwargs, front)
     with pytest.raises(frazil.StorageError):
         storage.list_objects_metadata(one_try)
     assert "repo" in {o.path for o in storage.list_objects_metadata(one_try)}
+
+
+def test_gcs_storage_classes_per_kind(gcs_bucket_kwargs, gcs_raw_client):
+    frazil = load_lib("frazil")
+    from frazil_gcs import gcs_storage
+
+    config = _config(frazil, storage_class="NEARLINE", chunks_storage_class="COLDLINE")
+    repo = frazil.Repository.create(gcs_storage(prefix="classes", **gcs_bucket_kwargs),
+                                    config=config)
+    session = repo.writable_session("main")
+    zarr.create_array(session.store, name="x", shape=(4096,), chunks=(2048,),
+                      dtype="f8")[:] = np.arange(4096.0)  # chunks too big to be inlined
+    session.commit("c")
+    classes = {("chunks" if "/chunks/" in b.name else "meta"): b.storage_class
+               for b in gcs_raw_client.list_blobs(gcs_bucket_kwargs["bucket"],
+                                                  prefix="classes/")}
+    assert classes == {"chunks": "COLDLINE", "meta": "NEARLINE"}

@@ -104,8 +104,11 @@ class GcsStorage(PrefixedStorage):
         return self._gcs.client()
 
     def _apply_settings(self, settings: dict[str, Any]) -> None:
-        """Retries, timeouts and storage class of a ``StorageSettings``, on a new client."""
+        """Retries, timeouts and storage classes (per metadata / chunks) of a
+        ``StorageSettings``, on a new client."""
         super()._apply_settings(settings)
+        self._class_of = {kind: settings.get(f"{kind}_storage_class") or self._class_of.get(kind)
+                          for kind in ("metadata", "chunks")}
         g = self._gcs
         self._gcs = GcsClient(g.options, g.credentials,
                               settings_from_storage_settings(settings, g.settings),
@@ -157,10 +160,16 @@ class GcsStorage(PrefixedStorage):
         except Exception as exc:
             raise self._error(exc, op, path) from exc
 
+    #: ``metadata_storage_class`` / ``chunks_storage_class`` of the repository's settings
+    _class_of: dict[str, str | None] = {}
+
     def _blob(self, client: Any, path: str, *, for_write: bool = False) -> Any:
         blob = client.bucket(self._bucket).blob(self._key(path))
-        if for_write and self._gcs.settings.storage_class:
-            blob.storage_class = self._gcs.settings.storage_class
+        if for_write:
+            kind = "chunks" if path.startswith("chunks/") else "metadata"
+            storage_class = self._class_of.get(kind) or self._gcs.settings.storage_class
+            if storage_class:
+                blob.storage_class = storage_class
         return blob
 
     # -- reads ----------------------------------------------------------------------------

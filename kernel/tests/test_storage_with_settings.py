@@ -98,3 +98,23 @@ def test_repository_applies_its_config_settings(tmp_path: Path):
     assert reopened.storage.__dict__.get("_conditional_update") is False
     plain = frazil.Repository.create(LocalFileSystemStorage(tmp_path / "p"))
     assert "_conditional_update" not in plain.storage.__dict__
+
+
+def test_the_same_settings_give_the_same_copy(tmp_path: Path):
+    s = LocalFileSystemStorage(tmp_path)
+    one = s.with_settings(_settings(unsafe_use_conditional_update=False))
+    assert s.with_settings(_settings(unsafe_use_conditional_update=False)) is one
+    assert one.with_settings(_settings(unsafe_use_conditional_update=False)) is one
+    other = s.with_settings(_settings(unsafe_use_conditional_create=False))
+    assert other is not one and other.__dict__.get("_conditional_update", True) is True
+    assert "_settings_cache" not in pickle.loads(pickle.dumps(one)).__dict__
+
+
+def test_settings_of_a_copy_stack_on_that_copy(tmp_path: Path):
+    s = InMemoryStorage()
+    plain_update = s.with_settings(_settings(unsafe_use_conditional_update=False))
+    both = plain_update.with_settings(_settings(unsafe_use_conditional_create=False))
+    assert both.__dict__.get("_conditional_update") is False
+    assert both.__dict__.get("_conditional_create") is False
+    only_create = s.with_settings(_settings(unsafe_use_conditional_create=False))
+    assert only_create is not both and "_conditional_update" not in only_create.__dict__

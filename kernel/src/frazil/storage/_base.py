@@ -20,6 +20,7 @@ one-to-one onto HTTP ``Range`` headers (``bytes=s-e-1``, ``bytes=s-``, ``bytes=-
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import threading
 import weakref
@@ -302,11 +303,22 @@ class Storage(ABC, metaclass=_StorageMeta):
         d = _settings_dict(settings)
         if not any(v is not None for v in d.values()):
             return self
-        # a plain attribute copy (not copy.copy: __getstate__ may refuse or drop state)
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        clone._semaphores = weakref.WeakKeyDictionary()
-        clone._apply_settings(d)
+        # one copy per distinct settings and source: each open of a repository with the
+        # same config reuses the same copy, and so its clients
+        key = json.dumps(d, sort_keys=True, default=str)
+        if self.__dict__.get("_settings_key") == key:
+            return self
+        cache = self.__dict__.setdefault("_settings_cache", {})
+        clone = cache.get(key)
+        if clone is None:
+            # a plain attribute copy (not copy.copy: __getstate__ may refuse or drop state)
+            clone = object.__new__(type(self))
+            clone.__dict__.update(self.__dict__)
+            clone._semaphores = weakref.WeakKeyDictionary()
+            clone._settings_cache = {}
+            clone._settings_key = key
+            clone._apply_settings(d)
+            clone = cache.setdefault(key, clone)
         return clone
 
     def _apply_settings(self, settings: dict[str, Any]) -> None:
@@ -380,6 +392,7 @@ class Storage(ABC, metaclass=_StorageMeta):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_semaphores", None)  # bound to event loops of this process
+        state.pop("_settings_cache", None)  # copies with other settings: rebuilt on demand
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -297,3 +297,25 @@ def test_gcs_storage_classes_per_kind(gcs_bucket_kwargs, gcs_raw_client):
                for b in gcs_raw_client.list_blobs(gcs_bucket_kwargs["bucket"],
                                                   prefix="classes/")}
     assert classes == {"chunks": "COLDLINE", "meta": "NEARLINE"}
+
+
+def test_redirect_passes_the_settings_to_its_target(http_www, http_nginx_url, http_redirects):
+    import asyncio
+
+    from frazil_s3.testing import Fault, FaultFront
+
+    frazil = load_lib("frazil")
+    (http_www / "redirected").mkdir(exist_ok=True)
+    (http_www / "redirected" / "obj").write_bytes(b"behind a redirect")
+    with FaultFront(http_nginx_url) as f:
+        url = http_redirects.add("/to-front", f"http+icechunk://{f.endpoint[7:]}/redirected")
+        two_tries = frazil.StorageSettings(retries=frazil.StorageRetriesSettings(
+            max_tries=2, initial_backoff_ms=1, max_backoff_ms=5))
+        storage = frazil.redirect_storage(url).with_settings(two_tries)
+        f.rule = _failing("GET", "/redirected/obj", 3, Fault.status(503))
+        with pytest.raises(frazil.StorageError):
+            asyncio.run(storage.get_object("obj"))
+        assert len(f.requests("GET", "/redirected/obj")) == 2
+        # the plain redirect rides over the same faults with its own 10 tries
+        f.rule = _failing("GET", "/redirected/obj", 3, Fault.status(503))
+        assert asyncio.run(frazil.redirect_storage(url).get_object("obj")) == b"behind a redirect"

@@ -77,6 +77,10 @@ def test_large_ranges_are_read_in_parallel_parts():
     assert run(split.get_object("k", (10, 1010))) == payload[10:1010]
     assert s.ranges == [(10, 344), (344, 678), (678, 1010)]  # at most 3 parts
     s.ranges.clear()
+    assert run(split.get_object("k", (10, 5000))) == payload[10:]  # clamped, as one read
+    with pytest.raises(frazil.InvalidInputError):
+        run(split.get_object("k", (2000, 5000)))
+    s.ranges.clear()
     assert run(split.get_object("k", (0, 250))) == payload[:250]
     assert s.ranges == [(0, 84), (84, 168), (168, 250)]  # parts of at most the ideal size
     s.ranges.clear()

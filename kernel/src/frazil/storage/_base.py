@@ -444,7 +444,12 @@ class Storage(ABC, metaclass=_StorageMeta):
 
         async def part(lo: int) -> bytes:
             async with self._semaphore():
-                return await self._get_object(path, (lo, min(lo + step, end)))
+                try:
+                    return await self._get_object(path, (lo, min(lo + step, end)))
+                except InvalidInputError:
+                    if lo == start:  # the range itself starts past the end
+                        raise
+                    return b""  # the range ends past the object's end: clamped, as one read
 
         return b"".join(await asyncio.gather(*(part(lo) for lo in range(start, end, step))))
 

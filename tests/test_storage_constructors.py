@@ -319,3 +319,17 @@ def test_no_secret_is_ever_printed(case):
     text = "".join(_printed(storage))
     assert text.startswith("<frazil.Storage>\ntype: ")
     assert [s for s in SECRETS if s in text] == []
+
+
+def test_constructors_refuse_bad_arguments_clearly():
+    frazil = load_lib("frazil")
+    with pytest.raises(frazil.InvalidInputError, match="S3Options"):
+        frazil.Storage.new_s3({"region": "x"}, "b", "p")
+    with pytest.raises(frazil.InvalidInputError, match="credentials"):
+        frazil.Storage.new_tigris(frazil.S3Options(region="r"), "b", "p", False, "secret")
+    with pytest.raises(frazil.InvalidInputError, match="account_id or endpoint_url"):
+        frazil.Storage.new_r2(frazil.S3Options(), "b", "p")
+    with pytest.raises(frazil.InvalidInputError, match="bucket"):
+        frazil.Storage.new_r2(frazil.S3Options(), None, None, "acct")
+    with pytest.raises(frazil.InvalidInputError, match="account"):
+        frazil.Storage.new_azure_blob("", "c", "p")

@@ -487,6 +487,9 @@ def s3_from_options(config: S3Options, bucket: str, prefix: str | None,
     if settings:
         raise InvalidInputError(f"unknown s3_storage option(s): {sorted(settings)}",
                                 ErrorKind.STORAGE_CONFIG)
+    if not isinstance(config, S3Options):
+        raise InvalidInputError(f"config must be a frazil.S3Options, not "
+                                f"{type(config).__name__}", ErrorKind.STORAGE_CONFIG)
     if credentials is not None and not isinstance(credentials, S3Credentials):
         raise InvalidInputError(f"S3 credentials must come from frazil.s3_credentials(...) "
                                 f"and the like, not {type(credentials).__name__}",

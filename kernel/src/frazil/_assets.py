@@ -89,7 +89,7 @@ class AssetManager:
             data, token = await self.storage.get_object_versioned(REPO_PATH)
         except ObjectNotFoundError:
             raise RepositoryNotFoundError(
-                f"no Icechunk repository at {self.storage!r} (no 'repo' object)") from None
+                f"no Icechunk repository at {self.storage._label()} (no 'repo' object)") from None
         # the repo file changes rarely between two reads: decode a new version only.
         # Callers treat the result as immutable (updates work on _copy_info copies).
         cached = self._repo_info

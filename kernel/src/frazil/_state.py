@@ -173,7 +173,7 @@ class RepoInfoFileState(RepoState):
                                               expected=None)
         except ConditionFailedError:
             raise AlreadyExistsError(f"a repository was created concurrently at "
-                                     f"{self._storage!r}",
+                                     f"{self._storage._label()}",
                                      ErrorKind.REPOSITORY_ALREADY_EXISTS) from None
 
     async def fetch(self) -> RepoInfo:

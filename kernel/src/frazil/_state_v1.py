@@ -94,7 +94,7 @@ class RefsState(RepoState):
                                               expected=None)
         except ConditionFailedError:
             raise AlreadyExistsError(f"a repository was created concurrently at "
-                                     f"{self._storage!r}",
+                                     f"{self._storage._label()}",
                                      ErrorKind.REPOSITORY_ALREADY_EXISTS) from None
 
     # ---------------------------------------------------------------- reading
@@ -130,7 +130,7 @@ class RefsState(RepoState):
                                     asyncio.gather(*(tag(n) for n in sorted(tag_names - deleted))))
         branches = {n: v for n, v in b if v is not None}
         if "main" not in branches:
-            raise RepositoryNotFoundError(f"no Icechunk repository at {self._storage!r} "
+            raise RepositoryNotFoundError(f"no Icechunk repository at {self._storage._label()} "
                                           "(no 'repo' object and no main branch ref)")
         return branches, {n: v for n, v in t if v is not None}, deleted
 

@@ -69,7 +69,9 @@ class Repository(RepositoryAdmin, ReprMixin):
     def __init__(self, storage: Storage, config: RepositoryConfig,
                  authorize_virtual_chunk_access: dict[str, Any] | None = None,
                  spec_version: int = 2) -> None:
-        self._storage = storage
+        # the config's storage settings (retries, timeouts, conditional writes...) apply
+        # to every request of this handle, as in icechunk
+        self._storage = storage = storage.with_settings(config.storage)
         self._spec = SpecVersion(spec_version)
         self._assets = AssetManager(storage, int(self._spec))
         self._state: RepoState = (RefsState(self._assets) if self._spec == SpecVersion.v1
@@ -112,15 +114,17 @@ class Repository(RepositoryAdmin, ReprMixin):
         """Create a new repository (spec version 2 unless ``spec_version=1``); see ``create``."""
         version = parse_spec_version(spec_version)
         storage.check_can_create_repository()
+        if config is not None:
+            storage = storage.with_settings(config.storage)
         assets = AssetManager(storage, int(version))
         state: RepoState = (RefsState(assets) if version == SpecVersion.v1
                             else RepoInfoFileState(assets))
         if await Repository.exists_async(storage):
-            raise AlreadyExistsError(f"a repository already exists at {storage!r}",
+            raise AlreadyExistsError(f"a repository already exists at {storage._label()}",
                                      ErrorKind.REPOSITORY_ALREADY_EXISTS)
         if check_clean_root and await storage.list_objects(""):
             raise InvalidInputError("repositories can only be created in clean prefixes: "
-                                    f"{storage!r} is not empty",
+                                    f"{storage._label()} is not empty",
                                     ErrorKind.PARENT_DIRECTORY_NOT_CLEAN)
         t = now_micros()
         # like icechunk, the first snapshot is empty: the root group is written by the user
@@ -163,6 +167,8 @@ class Repository(RepositoryAdmin, ReprMixin):
         # the common case in one request: the repo info file (it wins over v1 refs,
         # an upgrade writes it last); only when it is absent, look for spec-v1 refs
         version = SpecVersion.v2
+        if config is not None:  # the caller's settings apply to reading the config too
+            storage = storage.with_settings(config.storage)
         try:
             stored = (await RepoInfoFileState(AssetManager(storage)).fetch()).config
         except RepositoryNotFoundError:
@@ -191,7 +197,8 @@ class Repository(RepositoryAdmin, ReprMixin):
 
     @staticmethod
     async def exists_async(storage: Storage, storage_settings: Any = None) -> bool:
-        """Whether a repository exists at ``storage``."""
+        """Whether a repository exists at ``storage`` (read with ``storage_settings``)."""
+        storage = storage.with_settings(storage_settings)
         return await Repository._detect_spec_version(storage) is not None
 
     @staticmethod
@@ -207,6 +214,7 @@ class Repository(RepositoryAdmin, ReprMixin):
     async def fetch_spec_version_async(storage: Storage, storage_settings: Any = None
                                        ) -> SpecVersion | None:
         """The spec version of the repository at ``storage`` (``None`` if none)."""
+        storage = storage.with_settings(storage_settings)
         version = await Repository._detect_spec_version(storage)
         if version != SpecVersion.v2:
             return version
@@ -506,8 +514,9 @@ class Repository(RepositoryAdmin, ReprMixin):
     async def writable_session_async(self, branch: str) -> Session:
         """A session that can write and then commit to ``branch``."""
         if not self._storage.can_write:
-            raise ReadOnlyError(f"cannot open a writable session: the storage {self._storage!r} "
-                                "is read-only", ErrorKind.READ_ONLY_STORE)
+            raise ReadOnlyError("cannot open a writable session: the "
+                                f"{self._storage._label()} is read-only",
+                                ErrorKind.READ_ONLY_STORE)
         info = await self._repo_info()
         refuse_if_not_online(info)
         sid = await self._resolve(info, branch, None, None)

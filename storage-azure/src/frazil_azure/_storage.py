@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC
 from typing import Any, TypeVar
@@ -32,6 +33,7 @@ from frazil.storage import (
     PrefixedStorage,
     VersionToken,
     resolve_byte_range,
+    storage_settings_overrides,
 )
 
 from frazil_azure._client import AzureClient, error_code, redact_text, status_of
@@ -118,6 +120,18 @@ class AzureStorage(PrefixedStorage):
     def container_client(self) -> Any:
         """The SDK's ``ContainerClient`` of this process (built on first use)."""
         return self._az.container(self._container)
+
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Retries, timeouts and the block-upload threshold of a ``StorageSettings``, on a
+        new client."""
+        super()._apply_settings(settings)
+        az = self._az
+        changes = storage_settings_overrides(settings, AzureSettings.__dataclass_fields__)
+        threshold = settings.get("minimum_size_for_multipart_upload")
+        if threshold is not None:  # objects of at least this size go up as blocks
+            changes["max_single_put_size"] = max(1, int(threshold) - 1)
+        self._az = AzureClient(az.options, az.credentials,
+                               dataclasses.replace(az.settings, **changes), az.max_connections)
 
     def _repr_type(self) -> str:
         return "Azure"

@@ -35,7 +35,12 @@ from frazil.storage import (
 )
 
 from frazil_gcs._client import GcsClient, status_of
-from frazil_gcs._config import RESUMABLE_THRESHOLD, GcsOptions, GcsSettings
+from frazil_gcs._config import (
+    RESUMABLE_THRESHOLD,
+    GcsOptions,
+    GcsSettings,
+    settings_from_storage_settings,
+)
 from frazil_gcs._credentials import AnyGcsCredential, as_gcs_credentials
 
 __all__ = ["GcsStorage"]
@@ -98,6 +103,18 @@ class GcsStorage(PrefixedStorage):
         """The underlying ``google.cloud.storage.Client`` of this process."""
         return self._gcs.client()
 
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Retries, timeouts and storage classes (per metadata / chunks) of a
+        ``StorageSettings``, on a new client."""
+        super()._apply_settings(settings)
+        self._class_of = {kind: settings.get(f"{kind}_storage_class") or self._class_of.get(kind)
+                          for kind in ("metadata", "chunks")}
+        g = self._gcs
+        self._gcs = GcsClient(g.options, g.credentials,
+                              settings_from_storage_settings(settings, g.settings),
+                              g.max_connections, read_headers=g.read_headers,
+                              write_headers=g.write_headers)
+
     def _repr_type(self) -> str:
         return "GCS"
 
@@ -143,10 +160,16 @@ class GcsStorage(PrefixedStorage):
         except Exception as exc:
             raise self._error(exc, op, path) from exc
 
+    #: ``metadata_storage_class`` / ``chunks_storage_class`` of the repository's settings
+    _class_of: dict[str, str | None] = {}
+
     def _blob(self, client: Any, path: str, *, for_write: bool = False) -> Any:
         blob = client.bucket(self._bucket).blob(self._key(path))
-        if for_write and self._gcs.settings.storage_class:
-            blob.storage_class = self._gcs.settings.storage_class
+        if for_write:
+            kind = "chunks" if path.startswith("chunks/") else "metadata"
+            storage_class = self._class_of.get(kind) or self._gcs.settings.storage_class
+            if storage_class:
+                blob.storage_class = storage_class
         return blob
 
     # -- reads ----------------------------------------------------------------------------

@@ -102,8 +102,14 @@ class RedirectStorage(Storage):
         return False
 
     def check_can_create_repository(self) -> None:
-        raise ReadOnlyError(f"cannot create a repository: {self!r} is read-only",
+        raise ReadOnlyError(f"cannot create a repository: {self._label()} is read-only",
                             ErrorKind.READ_ONLY_STORE)
+
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Kept for the target storage, which applies them once resolved."""
+        super()._apply_settings(settings)
+        self._applied_settings = settings
+        self._target = None  # the original's target (if resolved) has the old settings
 
     def _repr_type(self) -> str:
         return "redirect"
@@ -136,7 +142,8 @@ class RedirectStorage(Storage):
         """The storage the redirect names, resolved on first use and kept."""
         if self._target is None:
             # two concurrent first uses may both resolve; either result is the same
-            self._target = self.storage_for(await self.locate())
+            target = self.storage_for(await self.locate())
+            self._target = target.with_settings(self.__dict__.get("_applied_settings"))
         return self._target
 
     def storage_for(self, url: str) -> Storage:
@@ -202,7 +209,8 @@ class RedirectStorage(Storage):
     # -- writes: refused ------------------------------------------------------------------
 
     def _refuse(self, op: str) -> ReadOnlyError:
-        return ReadOnlyError(f"{op} refused: {self!r} is read-only", ErrorKind.READ_ONLY_STORE)
+        return ReadOnlyError(f"{op} refused: {self._label()} is read-only",
+                             ErrorKind.READ_ONLY_STORE)
 
     async def _put_object(self, path: str, data: bytes) -> None:
         raise self._refuse(f"writing {path!r}")

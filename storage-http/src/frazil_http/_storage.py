@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -28,6 +29,7 @@ from frazil.storage import (
     Storage,
     VersionToken,
     resolve_byte_range,
+    storage_settings_overrides,
 )
 
 from frazil_http._client import BadResponse, HttpClient, HttpResponse, redact_url
@@ -155,14 +157,23 @@ class HttpStorage(Storage):
         return False
 
     def check_can_create_repository(self) -> None:
-        raise ReadOnlyError(f"cannot create a repository: {self!r} is read-only",
+        raise ReadOnlyError(f"cannot create a repository: {self._label()} is read-only",
                             ErrorKind.READ_ONLY_STORE)
+
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Retries and timeouts of a ``StorageSettings``, on a new client."""
+        super()._apply_settings(settings)
+        c = self._client
+        changes = storage_settings_overrides(settings, HttpSettings.__dataclass_fields__)
+        self._client = HttpClient(c.options, dataclasses.replace(c.settings, **changes),
+                                  c.max_concurrent_requests)
 
     def _repr_type(self) -> str:
         return "HTTP"
 
     def _repr_fields(self) -> dict[str, object]:
-        return {"url": getattr(self, "_shown_url", self.base_url)}  # without user info and query: they may hold secrets
+        # as given, without user info and query: they may hold secrets
+        return {"url": getattr(self, "_shown_url", self.base_url)}
 
     def url_of(self, path: str) -> str:
         """The full URL of object ``path`` (with the base URL's query string, if any)."""
@@ -220,7 +231,7 @@ class HttpStorage(Storage):
     # -- writes: refused -----------------------------------------------------------------
 
     def _refuse(self, op: str) -> ReadOnlyError:
-        return ReadOnlyError(f"{op} refused: {self!r} is read-only (HTTP storage)",
+        return ReadOnlyError(f"{op} refused: {self._label()} is read-only",
                              ErrorKind.READ_ONLY_STORE)
 
     async def _put_object(self, path: str, data: bytes) -> None:

@@ -39,6 +39,7 @@ from frazil.storage import (
     VersionToken,
     redact_url,
     resolve_byte_range,
+    storage_settings_overrides,
 )
 
 from frazil_s3._client import S3Client, code_of, status_of
@@ -127,6 +128,23 @@ class S3Storage(PrefixedStorage):
         """The underlying boto3 client of this process (built on first use)."""
         return self._s3.client()
 
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Retries, timeouts, storage classes and the multipart threshold of a
+        ``StorageSettings``, on a new client (the original keeps its own)."""
+        super()._apply_settings(settings)
+        s3 = self._s3
+        changes = storage_settings_overrides(settings, S3Settings.__dataclass_fields__)
+        if settings.get("storage_class"):
+            changes["storage_class"] = settings["storage_class"]
+        threshold = settings.get("minimum_size_for_multipart_upload")
+        if threshold is not None:
+            changes["multipart_threshold"] = max(1, int(threshold))
+        self._class_of = {kind: settings.get(f"{kind}_storage_class") or self._class_of.get(kind)
+                          for kind in ("metadata", "chunks")}
+        self._s3 = S3Client(s3.options, s3.credentials, dataclasses.replace(s3.settings, **changes),
+                            s3.max_pool_connections, read_headers=s3.read_headers,
+                            write_headers=s3.write_headers)
+
     def _repr_type(self) -> str:
         return getattr(self, "_shown", ("S3 (native)", None))[0]
 
@@ -134,7 +152,8 @@ class S3Storage(PrefixedStorage):
         """icechunk's fields: what was set, endpoints without user info or query."""
         o = getattr(self, "_shown", (None, None))[1] or self._s3.options
         checksum = o.checksum_algorithm
-        return {"bucket": self._bucket, "prefix": self._prefix or None, "region": o.region,
+        prefix = (getattr(self, "_given_prefix", self._prefix) or "").rstrip("/") or None
+        return {"bucket": self._bucket, "prefix": prefix, "region": o.region,
                 "endpoint_url": o.endpoint_url and redact_url(o.endpoint_url),
                 "anonymous": o.anonymous or None, "allow_http": o.allow_http or None,
                 "force_path_style": o.force_path_style or None,
@@ -285,8 +304,12 @@ class S3Storage(PrefixedStorage):
         algorithm = self._s3.options.checksum_algorithm
         return {} if algorithm is None else {"ChecksumAlgorithm": algorithm.boto_name}
 
-    def _write_extra(self) -> dict[str, Any]:
-        sc = self._s3.settings.storage_class
+    #: ``metadata_storage_class`` / ``chunks_storage_class`` of the repository's settings
+    _class_of: dict[str, str | None] = {}
+
+    def _write_extra(self, path: str = "") -> dict[str, Any]:
+        kind = "chunks" if path.startswith("chunks/") else "metadata"
+        sc = self._class_of.get(kind) or self._s3.settings.storage_class
         return {"StorageClass": sc, **self._checksum()} if sc else self._checksum()
 
     async def _put_object(self, path: str, data: bytes) -> None:
@@ -294,13 +317,13 @@ class S3Storage(PrefixedStorage):
             await self._put_multipart(path, data)
             return
         await self._call("put_object", path, Key=await self._k(path), Body=data,
-                         **self._write_extra())
+                         **self._write_extra(path))
 
     async def _put_multipart(self, path: str, data: bytes) -> None:
         key = await self._k(path)
         size = self._s3.settings.multipart_part_size
         created = await self._call("create_multipart_upload", path, Key=key,
-                                   **self._write_extra())
+                                   **self._write_extra(path))
         upload_id = created["UploadId"]
         view = memoryview(data)
 
@@ -335,7 +358,7 @@ class S3Storage(PrefixedStorage):
         try:
             resp = await self._call("put_object", path, ambiguous=ambiguous,
                                     Key=await self._k(path),
-                                    Body=data, **cond, **self._write_extra())
+                                    Body=data, **cond, **self._write_extra(path))
             return VersionToken(resp["ETag"])
         except ObjectNotFoundError:  # If-Match on a missing key answers 404 on some stores
             raise ConditionFailedError(path) from None
@@ -464,6 +487,9 @@ def s3_from_options(config: S3Options, bucket: str, prefix: str | None,
     if settings:
         raise InvalidInputError(f"unknown s3_storage option(s): {sorted(settings)}",
                                 ErrorKind.STORAGE_CONFIG)
+    if not isinstance(config, S3Options):
+        raise InvalidInputError(f"config must be a frazil.S3Options, not "
+                                f"{type(config).__name__}", ErrorKind.STORAGE_CONFIG)
     if credentials is not None and not isinstance(credentials, S3Credentials):
         raise InvalidInputError(f"S3 credentials must come from frazil.s3_credentials(...) "
                                 f"and the like, not {type(credentials).__name__}",
@@ -515,7 +541,7 @@ def tigris_storage(*, bucket: str, prefix: str | None, region: str | None = None
     Credentials and other keywords as :func:`s3_storage`.
     """
     options, creds = _split_args(kwargs, region=region, endpoint_url=endpoint_url)
-    return new_tigris(options, bucket, prefix, use_weak_consistency, creds, legacy_rooted_keys,
+    return _new_tigris(options, bucket, prefix, use_weak_consistency, creds, legacy_rooted_keys,
                       read_headers=read_headers, write_headers=write_headers, headers=headers,
                       **kwargs)
 
@@ -525,9 +551,21 @@ def new_tigris(config: S3Options, bucket: str, prefix: str | None, use_weak_cons
                legacy_rooted_keys: bool | None = None, *,
                read_headers: dict[str, str] | None = None,
                write_headers: dict[str, str] | None = None,
-               headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+               headers: dict[str, str] | None = None) -> S3Storage:
     """icechunk's ``Storage.new_tigris``: Tigris from an options object (see
     :func:`tigris_storage`)."""
+    return _new_tigris(config, bucket, prefix, use_weak_consistency, credentials,
+                       legacy_rooted_keys, read_headers=read_headers,
+                       write_headers=write_headers, headers=headers)
+
+
+def _new_tigris(config: S3Options, bucket: str, prefix: str | None, use_weak_consistency: bool,
+                credentials: S3Credentials | None = None,
+                legacy_rooted_keys: bool | None = None, *,
+                read_headers: dict[str, str] | None = None,
+                write_headers: dict[str, str] | None = None,
+                headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+    """:func:`new_tigris` with the frazil extras of :func:`s3_storage`."""
     read, write = request_headers(headers, read_headers, write_headers)
     region = config.region
     if not use_weak_consistency:
@@ -557,7 +595,7 @@ def r2_storage(*, bucket: str | None = None, prefix: str | None = None,
     Credentials and other keywords as :func:`s3_storage`.
     """
     options, creds = _split_args(kwargs, region=region, endpoint_url=endpoint_url)
-    return new_r2(options, bucket, prefix, account_id, creds, legacy_rooted_keys,
+    return _new_r2(options, bucket, prefix, account_id, creds, legacy_rooted_keys,
                   read_headers=read_headers, write_headers=write_headers, headers=headers,
                   **kwargs)
 
@@ -567,8 +605,19 @@ def new_r2(config: S3Options, bucket: str | None = None, prefix: str | None = No
            legacy_rooted_keys: bool | None = None, *,
            read_headers: dict[str, str] | None = None,
            write_headers: dict[str, str] | None = None,
-           headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+           headers: dict[str, str] | None = None) -> S3Storage:
     """icechunk's ``Storage.new_r2``: R2 from an options object (see :func:`r2_storage`)."""
+    return _new_r2(config, bucket, prefix, account_id, credentials, legacy_rooted_keys,
+                   read_headers=read_headers, write_headers=write_headers, headers=headers)
+
+
+def _new_r2(config: S3Options, bucket: str | None = None, prefix: str | None = None,
+            account_id: str | None = None, credentials: S3Credentials | None = None,
+            legacy_rooted_keys: bool | None = None, *,
+            read_headers: dict[str, str] | None = None,
+            write_headers: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+    """:func:`new_r2` with the frazil extras of :func:`s3_storage`."""
     endpoint_url = config.endpoint_url
     if endpoint_url is None:
         if not account_id:
@@ -615,7 +664,7 @@ def hf_storage(*, bucket: str, prefix: str | None, namespace: str,
                            from_env=from_env, get_credentials=get_credentials,
                            scatter_initial_credentials=scatter_initial_credentials)
     options = S3Options(network_stream_timeout_seconds=network_stream_timeout_seconds)
-    return new_hf(options, bucket, prefix, namespace, creds, legacy_rooted_keys,
+    return _new_hf(options, bucket, prefix, namespace, creds, legacy_rooted_keys,
                   read_headers=read_headers, write_headers=write_headers, headers=headers)
 
 
@@ -623,9 +672,19 @@ def new_hf(config: S3Options, bucket: str, prefix: str | None, namespace: str,
            credentials: S3Credentials | None = None, legacy_rooted_keys: bool | None = None, *,
            read_headers: dict[str, str] | None = None,
            write_headers: dict[str, str] | None = None,
-           headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+           headers: dict[str, str] | None = None) -> S3Storage:
     """icechunk's ``Storage.new_hf``: Hugging Face from an options object (see
     :func:`hf_storage`); its endpoint and addressing are always the gateway's."""
+    return _new_hf(config, bucket, prefix, namespace, credentials, legacy_rooted_keys,
+                   read_headers=read_headers, write_headers=write_headers, headers=headers)
+
+
+def _new_hf(config: S3Options, bucket: str, prefix: str | None, namespace: str,
+            credentials: S3Credentials | None = None, legacy_rooted_keys: bool | None = None, *,
+            read_headers: dict[str, str] | None = None,
+            write_headers: dict[str, str] | None = None,
+            headers: dict[str, str] | None = None, **extras: Any) -> S3Storage:
+    """:func:`new_hf` with the frazil extras of :func:`s3_storage`."""
     if not isinstance(namespace, str) or not namespace.strip("/"):
         raise InvalidInputError("hf_storage needs a namespace (a Hugging Face user or "
                                 "organization)", ErrorKind.STORAGE_CONFIG)

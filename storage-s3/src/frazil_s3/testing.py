@@ -119,11 +119,14 @@ class FaultFront:
     frazil's plain route see a real server misbehave.
 
     ``tls=(certfile, keyfile)`` serves HTTPS (see :func:`self_signed_cert`).
-    Use as a context manager, or call :meth:`close`.
+    ``path_prefix="/ns"`` plays a gateway serving the S3 API under a path, as
+    Hugging Face's does under ``/<namespace>``: the prefix is removed from each
+    request path before relaying (moto does not check signatures), and requests
+    outside it answer 404. Use as a context manager, or call :meth:`close`.
     """
 
     def __init__(self, upstream: str, rule: Rule | None = None, *,
-                 tls: tuple[str, str] | None = None) -> None:
+                 tls: tuple[str, str] | None = None, path_prefix: str = "") -> None:
         import http.client
         import http.server
         import socket
@@ -197,12 +200,20 @@ class FaultFront:
                     return
                 if fault is not None and fault.kind == "delay":
                     time.sleep(fault.seconds)
+                path = self.path
+                if path_prefix:
+                    if not path.startswith(path_prefix + "/"):
+                        self.send_response(404)
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    path = path[len(path_prefix):]
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("expect", "transfer-encoding", "connection")}
                 headers["Content-Length"] = str(len(body))
                 conn = http.client.HTTPConnection(up.hostname or "127.0.0.1", up.port, timeout=60)
                 try:
-                    conn.request(self.command, self.path, body=body, headers=headers)
+                    conn.request(self.command, path, body=body, headers=headers)
                     resp = conn.getresponse()
                     data = resp.read()
                 finally:

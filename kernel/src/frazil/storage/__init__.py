@@ -23,6 +23,7 @@ from frazil.storage._base import (
     normalize_byte_range,
     redact_url,
     resolve_byte_range,
+    storage_settings_overrides,
     validate_path,
 )
 from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
@@ -56,6 +57,7 @@ __all__ = [
     "redact_url",
     "resolve_byte_range",
     "storage_from_url",
+    "storage_settings_overrides",
     "thread_pool",
     "validate_path",
 ]

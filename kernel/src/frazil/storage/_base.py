@@ -20,6 +20,8 @@ one-to-one onto HTTP ``Range`` headers (``bytes=s-e-1``, ``bytes=s-``, ``bytes=-
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import threading
 import weakref
 from abc import ABC, ABCMeta, abstractmethod
@@ -44,6 +46,7 @@ __all__ = [
     "normalize_byte_range",
     "redact_url",
     "resolve_byte_range",
+    "storage_settings_overrides",
     "validate_path",
 ]
 
@@ -96,6 +99,40 @@ _HTML_STYLE = """<style>
                                       color: var(--jp-content-font-color2, #777); }
 .icechunk-repr .icechunk-field-value { padding-left: 0.3em; }
 </style>"""
+
+
+#: ``StorageSettings`` retries and timeouts -> the backends' setting names (and scale)
+_SETTING_NAMES = {("retries", "max_tries"): ("max_tries", 1),
+                  ("retries", "initial_backoff_ms"): ("initial_backoff_s", 1000),
+                  ("retries", "max_backoff_ms"): ("max_backoff_s", 1000),
+                  ("timeouts", "connect_timeout_ms"): ("connect_timeout_s", 1000),
+                  ("timeouts", "read_timeout_ms"): ("read_timeout_s", 1000),
+                  ("timeouts", "operation_timeout_ms"): ("operation_timeout_s", 1000)}
+
+
+def _settings_dict(settings: Any) -> dict[str, Any]:
+    """The persisted (dict) form of a ``StorageSettings``; ``{}`` for ``None``."""
+    if settings is None:
+        return {}
+    if isinstance(settings, dict):
+        return settings
+    if isinstance(settings, StorageSettings):
+        return settings._to_dict()
+    raise InvalidInputError(f"storage settings must be a frazil.StorageSettings, "
+                            f"got {type(settings).__name__}")
+
+
+def storage_settings_overrides(settings: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """The retries and timeouts set in ``settings`` (a ``StorageSettings`` or its dict
+    form), under the names backends' settings use (``max_tries``, ``initial_backoff_s``,
+    ``max_backoff_s``, ``connect_timeout_s``, ``read_timeout_s``, ``operation_timeout_s``),
+    keeping those in ``fields``; unset values are left out."""
+    d, wanted, out = _settings_dict(settings), set(fields), {}
+    for (group, name), (field, scale) in _SETTING_NAMES.items():
+        value = (d.get(group) or {}).get(name)
+        if value is not None and field in wanted:
+            out[field] = int(value) if scale == 1 else value / scale
+    return out
 
 
 def redact_url(url: str) -> str:
@@ -251,10 +288,60 @@ class Storage(ABC, metaclass=_StorageMeta):
         """The storage settings this backend uses when a repository sets none."""
         return StorageSettings()
 
+    def with_settings(self, settings: StorageSettings | dict[str, Any] | None) -> Storage:
+        """This storage behaving as ``settings`` (a ``RepositoryConfig.storage``) asks.
+
+        Returns a copy on the same objects (``self`` if nothing is set): unset
+        fields keep this storage's behaviour. The kernel applies
+        ``unsafe_use_conditional_create`` / ``unsafe_use_conditional_update``
+        (``False``: plain writes, as icechunk) and ``concurrency`` (byte ranges
+        larger than ``ideal_concurrent_request_size`` are read in up to
+        ``max_concurrent_requests_for_object`` parallel parts); backends extend
+        :meth:`_apply_settings` for retries, timeouts, storage classes...
+        :class:`frazil.Repository` calls this with its config's settings.
+        """
+        d = _settings_dict(settings)
+        if not any(v is not None for v in d.values()):
+            return self
+        # one copy per distinct settings and source: each open of a repository with the
+        # same config reuses the same copy, and so its clients
+        key = json.dumps(d, sort_keys=True, default=str)
+        if self.__dict__.get("_settings_key") == key:
+            return self
+        cache = self.__dict__.setdefault("_settings_cache", {})
+        clone = cache.get(key)
+        if clone is None:
+            # a plain attribute copy (not copy.copy: __getstate__ may refuse or drop state)
+            clone = object.__new__(type(self))
+            clone.__dict__.update(self.__dict__)
+            clone._semaphores = weakref.WeakKeyDictionary()
+            clone._settings_cache = {}
+            clone._settings_key = key
+            clone._apply_settings(d)
+            clone = cache.setdefault(key, clone)
+        return clone
+
+    def _apply_settings(self, settings: dict[str, Any]) -> None:
+        """Apply ``settings`` (dict form, ``None`` = unset) to this fresh copy.
+
+        Backends override it, call ``super()._apply_settings(settings)``, and
+        replace (never mutate) any client they share with the original.
+        """
+        for flag in ("create", "update"):
+            value = settings.get(f"unsafe_use_conditional_{flag}")
+            if value is not None:
+                setattr(self, f"_conditional_{flag}", bool(value))
+        concurrency = settings.get("concurrency") or {}
+        parts = concurrency.get("max_concurrent_requests_for_object")
+        size = concurrency.get("ideal_concurrent_request_size")
+        if parts is not None or size is not None:
+            self._split_reads = (max(1, int(parts or 18)), max(1, int(size or 12 * 2 ** 20)))
+
     def list_objects_metadata(self, settings: Any = None, prefix: str | None = None
                               ) -> list[ObjectInfo]:
-        """Every object under ``prefix`` (default: the whole repository), with its metadata."""
-        return sync(self.list_objects(prefix or ""))
+        """Every object under ``prefix`` (default: the whole repository), with its metadata,
+        listed with ``settings`` (a ``StorageSettings``) if given."""
+        return sync(self.with_settings(settings).list_objects(prefix or ""))
 
     def check_can_create_repository(self) -> None:
         """Raise :class:`~frazil.InvalidInputError` if no new repository may be created here.
@@ -271,6 +358,12 @@ class Storage(ABC, metaclass=_StorageMeta):
         return "\n".join(lines) + "\n"
 
     __str__ = __repr__
+
+    def _label(self) -> str:
+        """One line for messages: ``S3 (native) storage (bucket: b, prefix: p)``."""
+        kind, fields = self._described()
+        inner = ", ".join(f"{k}: {_shown(v)}" for k, v in fields.items())
+        return f"{kind} storage ({inner})" if inner else f"{kind} storage"
 
     def _repr_html_(self) -> str:
         """The fields of ``repr`` as HTML, laid out as icechunk lays out its storages."""
@@ -299,6 +392,7 @@ class Storage(ABC, metaclass=_StorageMeta):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_semaphores", None)  # bound to event loops of this process
+        state.pop("_settings_cache", None)  # copies with other settings: rebuilt on demand
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -318,7 +412,7 @@ class Storage(ABC, metaclass=_StorageMeta):
 
     def _check_writable(self) -> None:
         if not self.can_write:
-            raise ReadOnlyError(f"{self._repr_type()} storage is read-only",
+            raise ReadOnlyError(f"{self._label()} is read-only",
                                 ErrorKind.READ_ONLY_STORE)
 
     # -- public coroutines ----------------------------------------------------
@@ -335,8 +429,29 @@ class Storage(ABC, metaclass=_StorageMeta):
             If no object exists at ``path``.
         """
         rng = normalize_byte_range(byte_range)
+        split = self.__dict__.get("_split_reads")
+        if split is not None and rng is not None and rng[1] is not None and rng[0] >= 0 \
+                and rng[1] - rng[0] > split[1]:
+            return await self._get_in_parts(validate_path(path), rng[0], rng[1], *split)
         async with self._semaphore():
             return await self._get_object(validate_path(path), rng)
+
+    async def _get_in_parts(self, path: str, start: int, end: int, max_parts: int,
+                            ideal: int) -> bytes:
+        """Bytes ``[start, end)`` read as parallel ranges (icechunk's concurrency settings)."""
+        n = min(max_parts, math.ceil((end - start) / ideal))
+        step = math.ceil((end - start) / n)
+
+        async def part(lo: int) -> bytes:
+            async with self._semaphore():
+                try:
+                    return await self._get_object(path, (lo, min(lo + step, end)))
+                except InvalidInputError:
+                    if lo == start:  # the range itself starts past the end
+                        raise
+                    return b""  # the range ends past the object's end: clamped, as one read
+
+        return b"".join(await asyncio.gather(*(part(lo) for lo in range(start, end, step))))
 
     async def get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]:
         """Read a whole object and the token of the version read.
@@ -378,7 +493,11 @@ class Storage(ABC, metaclass=_StorageMeta):
             If the condition did not hold; nothing was written.
         """
         self._check_writable()
+        flag = "_conditional_create" if expected is None else "_conditional_update"
         async with self._semaphore():
+            if not self.__dict__.get(flag, True):  # unsafe_use_conditional_*=False: plain put
+                await self._put_object(validate_path(path), bytes(data))
+                return (await self._get_object_versioned(path))[1]
             return await self._put_object_if(validate_path(path), bytes(data), expected)
 
     async def list_objects(self, prefix: str = "") -> list[ObjectInfo]:

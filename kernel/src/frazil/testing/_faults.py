@@ -156,6 +156,48 @@ class NetworkFaultTests:
         fault_proxy.destroy_toxic("hold")
         assert asyncio.run(storage.get_object("k")) == b"v"
 
+    def test_repository_storage_settings_govern_retries_and_timeouts(
+            self, fault_backend: FaultBackend, fault_proxy: Any) -> None:
+        """``StorageSettings`` (a repository config's) reach the backend through
+        ``with_settings``: its tries and timeouts decide, not the storage's own."""
+        def make(**own: Any) -> Any:
+            return self._faulty(fault_backend, fault_proxy, "settings", **own)
+
+        def settings(tries: int, **timeouts: int) -> frazil.StorageSettings:
+            return frazil.StorageSettings(
+                retries=frazil.StorageRetriesSettings(max_tries=tries, initial_backoff_ms=20,
+                                                      max_backoff_ms=50),
+                timeouts=frazil.StorageTimeoutSettings(**timeouts) if timeouts else None)
+
+        def resets_for(seconds: float) -> threading.Timer:
+            fault_proxy.add_toxic(type="reset_peer", name="rst", attributes={"timeout": 0})
+            return _later(seconds, lambda: fault_proxy.destroy_toxic("rst"))
+
+        asyncio.run(make().put_object("k", b"v"))
+        healer = resets_for(0.5)  # the storage alone would retry past the resets...
+        try:
+            with pytest.raises(frazil.StorageError):  # ...but the settings allow one try
+                asyncio.run(make(**self.fault_retry).with_settings(settings(1)).get_object("k"))
+        finally:
+            healer.join()
+        healer = resets_for(0.4)  # the storage alone would give up at the first reset...
+        try:  # ...but the settings' tries outlast the resets
+            patient = make(max_tries=1).with_settings(settings(40))
+            assert asyncio.run(patient.get_object("k")) == b"v"
+        finally:
+            healer.join()
+        fault_proxy.add_toxic(type="timeout", name="hold", attributes={"timeout": 0})
+        try:  # a stalled answer: the settings' read timeout ends it, not the storage's 10 s
+            quick = make(max_tries=1, read_timeout_s=10).with_settings(
+                settings(1, read_timeout_ms=300, operation_timeout_ms=800))
+            t0 = time.monotonic()
+            with pytest.raises(frazil.StorageError):
+                asyncio.run(quick.get_object("k"))
+            assert time.monotonic() - t0 < 3
+        finally:
+            fault_proxy.destroy_toxic("hold")
+        assert asyncio.run(make().get_object("k")) == b"v"
+
     def test_unreachable_store_gives_a_clear_error_and_no_commit(
             self, fault_backend: FaultBackend, fault_proxy: Any) -> None:
         _repo, first = _commit_array(self._faulty(fault_backend, fault_proxy, "down"),

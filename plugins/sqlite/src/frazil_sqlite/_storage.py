@@ -80,6 +80,9 @@ class SQLiteStorage(Storage):
         """The database file."""
         return self._path
 
+    def _repr_type(self) -> str:
+        return "SQLite"
+
     def _repr_fields(self) -> dict[str, object]:
         return {"path": self._path}
 

@@ -14,6 +14,7 @@ allow-lists can name it.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import enum
 import importlib
 import inspect
@@ -256,6 +257,8 @@ def compare_class(path: str, ice: type, flo: Any, qualname: str, seen: set[int],
         out += compare_params(path + "()", icechunk_params(ice, qualname, bound=True),
                               flo_params)
     inherited = set(dir(outer)) if outer is not None else set()
+    # a dataclass field without a default lives on the instances, not on the class
+    fields = {f.name for f in dataclasses.fields(flo)} if dataclasses.is_dataclass(flo) else set()
     for name in public_members(ice):
         member_path = f"{path}.{name}"
         if name in inherited:
@@ -264,6 +267,8 @@ def compare_class(path: str, ice: type, flo: Any, qualname: str, seen: set[int],
             if ice.__hash__ is not None and flo.__hash__ is None:
                 out.append(Difference(member_path, "icechunk's objects hash, frazil's do not"))
             continue
+        if name in fields and not hasattr(flo, name):
+            continue  # data, as icechunk's property is
         if not hasattr(flo, name):
             out.append(Difference(member_path, "missing"))
             continue

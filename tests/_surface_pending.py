@@ -6,34 +6,6 @@ and on an entry here that no longer matches: the list may only shrink.
 """
 
 PENDING: dict[str, str] = {
-    'AzureCredentials.Refreshable(): parameter current: default <required> != frazil None':
-        "not done yet",
-    'AzureCredentials.Refreshable.pickled_function: missing':
-        "not done yet",
-    'AzureRefreshableCredential.AccessKey(): parameter expires_after: default <required> != frazil None':
-        "not done yet",
-    'AzureRefreshableCredential.AccessKey(): parameter expires_after: kind POSITIONAL_OR_KEYWORD != frazil KEYWORD_ONLY':
-        "not done yet",
-    'AzureRefreshableCredential.AccessKey.key: missing':
-        "not done yet",
-    'AzureRefreshableCredential.BearerToken(): parameter expires_after: default <required> != frazil None':
-        "not done yet",
-    'AzureRefreshableCredential.BearerToken(): parameter expires_after: kind POSITIONAL_OR_KEYWORD != frazil KEYWORD_ONLY':
-        "not done yet",
-    'AzureRefreshableCredential.BearerToken.bearer: missing':
-        "not done yet",
-    'AzureRefreshableCredential.SasToken(): parameter expires_after: default <required> != frazil None':
-        "not done yet",
-    'AzureRefreshableCredential.SasToken(): parameter expires_after: kind POSITIONAL_OR_KEYWORD != frazil KEYWORD_ONLY':
-        "not done yet",
-    'AzureRefreshableCredential.SasToken.token: missing':
-        "not done yet",
-    'GcsBearerCredential(): parameter expires_after: kind KEYWORD_ONLY != frazil POSITIONAL_OR_KEYWORD':
-        "not done yet",
-    'GcsCredentials.Refreshable(): parameter current: default <required> != frazil None':
-        "not done yet",
-    'GcsCredentials.Refreshable.pickled_function: missing':
-        "not done yet",
     'ObjectStoreConfig.Azure(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
         "storage helper",
     'ObjectStoreConfig.Gcs(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
@@ -82,28 +54,6 @@ PENDING: dict[str, str] = {
         "storage helper",
     'Storage.new_tigris: missing':
         "storage helper",
-    "UpdateType.BranchCreated(): parameters ['name'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.BranchDeleted(): parameters ['name', 'previous_snap_id'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.BranchReset(): parameters ['name', 'previous_snap_id'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.CommitAmended(): parameters ['branch', 'previous_snap_id', 'new_snap_id'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.FeatureFlagChanged(): parameters ['id', 'new_value'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.NewCommit(): parameters ['branch', 'new_snap_id'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.NewDetachedSnapshot(): parameters ['new_snap_id'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.RepoMigrated(): parameters ['from_version', 'to_version'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.RepoStatusChanged(): parameters ['status'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.TagCreated(): parameters ['name'] != frazil ['fields']":
-        "not done yet",
-    "UpdateType.TagDeleted(): parameters ['name', 'previous_snap_id'] != frazil ['fields']":
-        "not done yet",
     'config.FeatureFlag: missing':
         "not done yet",
     'credentials.gcs_anonymous_credentials: missing':

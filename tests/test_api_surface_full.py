@@ -170,3 +170,28 @@ def test_dask_merge_helpers(ic, tmp_path):
     session.commit("written by dask")
     read = zarr.open_group(repo.readonly_session("main").store, mode="r")
     assert read["a"][:].tolist() == list(range(8)) and read["b"][:].tolist() == [7] * 8
+
+
+def test_update_kinds_take_their_fields_by_position_or_name(ic):
+    kind = ic.UpdateType.BranchDeleted("b", "SNAP")
+    assert (kind.name, kind.previous_snap_id) == ("b", "SNAP")
+    assert ic.UpdateType.RepoMigrated(from_version=1, to_version=2).to_version == 2
+    with pytest.raises(TypeError):
+        ic.UpdateType.TagCreated()
+
+
+def test_credential_constructors_take_icechunks_arguments(ic):
+    import pickle
+    from datetime import UTC, datetime
+
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+    assert ic.AzureRefreshableCredential.SasToken("tok", when).expires_after == when
+    with pytest.raises(TypeError):
+        ic.AzureRefreshableCredential.AccessKey("key")  # expires_after is required
+    with pytest.raises(TypeError):
+        ic.GcsBearerCredential("tok", when)  # expires_after is keyword-only
+    assert ic.GcsBearerCredential("tok", expires_after=when).expires_after == when
+    pickled = pickle.dumps(datetime.now)
+    assert ic.AzureCredentials.Refreshable(pickled, None).pickled_function == pickled
+    with pytest.raises(TypeError):
+        ic.GcsCredentials.Refreshable(pickled)  # current is required

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -90,8 +90,7 @@ class AzureRefreshableCredential:
     @dataclass(frozen=True, repr=False)
     class AccessKey:
         key: str
-        _: KW_ONLY
-        expires_after: datetime | None = None
+        expires_after: datetime | None  # required, as in icechunk (None: never expires)
 
         def __repr__(self) -> str:
             return f"AccessKey({redact(self.key)}, expires_after={self.expires_after!r})"
@@ -99,8 +98,7 @@ class AzureRefreshableCredential:
     @dataclass(frozen=True, repr=False)
     class SasToken:
         token: str
-        _: KW_ONLY
-        expires_after: datetime | None = None
+        expires_after: datetime | None  # required, as in icechunk (None: never expires)
 
         def __repr__(self) -> str:
             return f"SasToken({redact(self.token)}, expires_after={self.expires_after!r})"
@@ -108,8 +106,7 @@ class AzureRefreshableCredential:
     @dataclass(frozen=True, repr=False)
     class BearerToken:
         bearer: str
-        _: KW_ONLY
-        expires_after: datetime | None = None
+        expires_after: datetime | None  # required, as in icechunk (None: never expires)
 
         def __repr__(self) -> str:
             return f"BearerToken({redact(self.bearer)}, expires_after={self.expires_after!r})"
@@ -141,7 +138,7 @@ class AzureCredentials:
         """
 
         pickled_function: bytes
-        current: Any = None
+        current: Any  # an already fetched credential, or None (required, as in icechunk)
 
         def __post_init__(self) -> None:
             if not isinstance(self.pickled_function, bytes):

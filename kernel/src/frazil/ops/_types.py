@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -96,9 +97,19 @@ class UpdateType:
 
     _fields: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, **fields: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Each kind takes its fields, by position or by name, as icechunk's do."""
+        bound = _signature(type(self)).bind(self, *args, **kwargs)
         for name in self._fields:
-            object.__setattr__(self, name, fields.get(name))
+            object.__setattr__(self, name, bound.arguments[name])
+
+    @classmethod
+    def _of(cls, fields: dict[str, Any]) -> UpdateType:
+        """A kind from a decoded record's fields (an absent one is None)."""
+        out = object.__new__(cls)
+        for name in cls._fields:
+            object.__setattr__(out, name, fields.get(name))
+        return out
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f) for f in self._fields)
@@ -154,10 +165,25 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "TagDeleted": ("name", "previous_snap_id"),
 }
 
+
+def _signature(kind: type[UpdateType]) -> inspect.Signature:
+    return kind.__init__.__signature__  # type: ignore[attr-defined, no-any-return]
+
+
+def _kind_init(fields: tuple[str, ...]) -> Any:
+    def __init__(self: UpdateType, *args: Any, **kwargs: Any) -> None:
+        UpdateType.__init__(self, *args, **kwargs)
+
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(f, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+         for f in ("self", *fields)])
+    return __init__
+
+
 for _name, _fields in _KINDS.items():
     _cls = type(_name, (UpdateType,), {"_fields": _fields, "__slots__": _fields,
                                        "__doc__": f"Ops-log kind {_name}.",
-                                       "__module__": __name__})
+                                       "__module__": __name__, "__init__": _kind_init(_fields)})
     _cls.__qualname__ = f"UpdateType.{_name}"
     setattr(UpdateType, _name, _cls)
 
@@ -186,4 +212,4 @@ def update_from_record(rec: UpdateRecord) -> Update:
     if rec.kind == "FeatureFlagChanged":
         fields["new_value"] = fields.get("new_value") if fields.pop("is_set", True) else None
     cls = getattr(UpdateType, rec.kind)
-    return Update(cls(**fields), micros_to_datetime(rec.updated_at), rec.backup_path)
+    return Update(cls._of(fields), micros_to_datetime(rec.updated_at), rec.backup_path)

@@ -55,7 +55,8 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
             "s3_storage", "s3_store", "tigris_storage")},
         **{f"frazil.{n}": "frazil-gcs" for n in (
             "AnyGcsCredential", "AnyGcsStaticCredential", "GcsBearerCredential",
-            "GcsCredentials", "GcsStaticCredentials", "gcs_credentials",
+            "GcsCredentials", "GcsStaticCredentials", "gcs_anonymous_credentials",
+            "gcs_credentials",
             "gcs_from_env_credentials", "gcs_refreshable_credentials",
             "gcs_static_credentials", "gcs_storage", "gcs_store")},
         **{f"frazil.{n}": "frazil-azure" for n in (

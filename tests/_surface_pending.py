@@ -20,14 +20,6 @@ PENDING: dict[str, str] = {
         "storage helper",
     'ObjectStoreConfig.Tigris(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
         "storage helper",
-    "S3Credentials.Refreshable(): parameters ['pickled_function', 'current'] != frazil ['args']":
-        "not done yet",
-    'S3Credentials.Refreshable.current: missing':
-        "not done yet",
-    'S3Credentials.Refreshable.pickled_function: missing':
-        "not done yet",
-    'S3Credentials.Static(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "not done yet",
     "S3Options(): parameters ['region', 'endpoint_url', 'allow_http', 'anonymous', 'force_path_style', 'network_stream_timeout_seconds', 'requester_pays', 'checksum_algorithm'] != frazil ['region', 'endpoint_url', 'allow_http', 'anonymous', 'force_path_style', 'network_stream_timeout_seconds', 'requester_pays', 's3_compatible', 'checksum_algorithm']":
         "storage helper",
     "Storage.list_objects: parameters ['self', 'settings', 'prefix'] != frazil ['self', 'prefix']":

@@ -195,3 +195,32 @@ def test_credential_constructors_take_icechunks_arguments(ic):
     assert ic.AzureCredentials.Refreshable(pickled, None).pickled_function == pickled
     with pytest.raises(TypeError):
         ic.GcsCredentials.Refreshable(pickled)  # current is required
+
+
+def _static_s3_credentials():  # module level: picklable by reference
+    import frazil
+
+    return frazil.S3StaticCredentials("refreshed", "secret")
+
+
+def test_s3_credential_variants(ic):
+    import pickle
+
+    if ic.__name__ == "frazil":
+        pytest.importorskip("frazil_s3")
+    static = ic.S3StaticCredentials("key", "secret")
+    made = ic.S3Credentials.Static(static)
+    assert isinstance(made, ic.S3Credentials.Static) and isinstance(made, ic.S3Credentials)
+    assert type(ic.s3_static_credentials(access_key_id="k", secret_access_key="s")) \
+        is ic.S3Credentials.Static
+    assert type(ic.s3_anonymous_credentials()) is ic.S3Credentials.Anonymous
+    assert type(ic.s3_from_env_credentials()) is ic.S3Credentials.FromEnv
+    pickled = pickle.dumps(_static_s3_credentials)
+    refreshable = ic.S3Credentials.Refreshable(pickled, None)
+    assert refreshable.pickled_function == pickled and refreshable.current is None
+    assert type(ic.s3_refreshable_credentials(_static_s3_credentials)) \
+        is ic.S3Credentials.Refreshable
+    if ic.__name__ == "frazil":  # the function frazil calls is the unpickled one
+        assert refreshable.get_credentials().access_key_id == "refreshed"
+        with pytest.raises(ic.InvalidInputError, match="pickled"):
+            ic.S3Credentials.Refreshable(_static_s3_credentials, None)

@@ -6,6 +6,7 @@ credentials they are and the access key id's last four characters at most.
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -135,20 +136,74 @@ class S3Credentials:
         return f"S3Credentials.{self.kind.title().replace('_', '')}()"
 
 
-def _variant(name: str, make: Callable[..., S3Credentials]) -> None:
-    """icechunk's variant constructors: ``S3Credentials.Static(static)`` and the like."""
-    def new(cls: type, *args: Any) -> S3Credentials:
-        return make(*args)
+class _Static(S3Credentials):
+    """``S3Credentials.Static(credentials)``: fixed credentials."""
 
-    setattr(S3Credentials, name, type(name, (), {"__new__": new,
-                                                "__qualname__": f"S3Credentials.{name}"}))
+    def __init__(self, _0: S3StaticCredentials) -> None:
+        super().__init__("static", _0)
+
+    @property
+    def _0(self) -> S3StaticCredentials | None:  # PyO3's name for the variant's one field
+        return self.static
 
 
-_variant("Static", lambda static: S3Credentials("static", static))
-_variant("Anonymous", lambda: S3Credentials("anonymous"))
-_variant("FromEnv", lambda: S3Credentials("from_env"))
-_variant("Refreshable", lambda get_credentials, current=None: S3Credentials(
-    "refreshable", get_credentials=get_credentials))
+class _Anonymous(S3Credentials):
+    """``S3Credentials.Anonymous()``: unsigned requests."""
+
+    def __init__(self) -> None:
+        super().__init__("anonymous")
+
+
+class _FromEnv(S3Credentials):
+    """``S3Credentials.FromEnv()``: boto3's default credential chain."""
+
+    def __init__(self) -> None:
+        super().__init__("from_env")
+
+
+class _Refreshable(S3Credentials):
+    """``S3Credentials.Refreshable(pickled_function, current)``: credentials from a pickled
+    ``get_credentials`` function, fetched again before they expire; ``current`` is an already
+    fetched set (or None)."""
+
+    def __init__(self, pickled_function: bytes, current: S3StaticCredentials | None) -> None:
+        if not isinstance(pickled_function, bytes):
+            raise InvalidInputError("S3Credentials.Refreshable needs the pickled get_credentials "
+                                    "function (pickle.dumps(get_credentials))",
+                                    ErrorKind.STORAGE_CONFIG)
+        try:
+            function = pickle.loads(pickled_function)
+        except Exception as exc:
+            raise InvalidInputError(f"cannot unpickle the get_credentials function: {exc}",
+                                    ErrorKind.STORAGE_CONFIG) from exc
+        super().__init__("refreshable", get_credentials=function)
+        object.__setattr__(self, "_pickled", pickled_function)
+        object.__setattr__(self, "_current", current)
+
+    @classmethod
+    def _of(cls, get_credentials: Callable[[], Any], scatter: bool) -> _Refreshable:
+        """From the function itself (pickled only when asked for, as frazil ships it)."""
+        out = object.__new__(cls)
+        S3Credentials.__init__(out, "refreshable", get_credentials=get_credentials,
+                               scatter_initial_credentials=scatter)
+        object.__setattr__(out, "_pickled", None)
+        object.__setattr__(out, "_current", None)
+        return out
+
+    @property
+    def pickled_function(self) -> bytes:
+        pickled: bytes | None = self.__dict__.get("_pickled")
+        return pickled if pickled is not None else pickle.dumps(self.get_credentials)
+
+    @property
+    def current(self) -> S3StaticCredentials | None:
+        return self.__dict__.get("_current")
+
+
+for _variant in (_Static, _Anonymous, _FromEnv, _Refreshable):
+    _name = _variant.__name__.lstrip("_")
+    _variant.__name__, _variant.__qualname__ = _name, f"S3Credentials.{_name}"
+    setattr(S3Credentials, _name, _variant)
 
 #: icechunk's union of S3 credential kinds: one class (with a ``kind``) in frazil-s3
 AnyS3Credential = S3Credentials
@@ -158,18 +213,18 @@ def s3_static_credentials(*, access_key_id: str, secret_access_key: str,
                           session_token: str | None = None,
                           expires_after: datetime | None = None) -> S3Credentials:
     """Fixed credentials."""
-    return S3Credentials("static", S3StaticCredentials(access_key_id, secret_access_key,
-                                                       session_token, expires_after))
+    return _Static(S3StaticCredentials(access_key_id, secret_access_key, session_token,
+                                       expires_after))
 
 
 def s3_anonymous_credentials() -> S3Credentials:
     """Unsigned requests (public buckets)."""
-    return S3Credentials("anonymous")
+    return _Anonymous()
 
 
 def s3_from_env_credentials() -> S3Credentials:
     """boto3's default chain: ``AWS_*`` variables, config files, instance roles..."""
-    return S3Credentials("from_env")
+    return _FromEnv()
 
 
 def s3_refreshable_credentials(get_credentials: Callable[[], Any],
@@ -183,8 +238,7 @@ def s3_refreshable_credentials(get_credentials: Callable[[], Any],
     """
     if not callable(get_credentials):
         raise InvalidInputError("get_credentials must be callable", ErrorKind.STORAGE_CONFIG)
-    return S3Credentials("refreshable", get_credentials=get_credentials,
-                         scatter_initial_credentials=scatter_initial_credentials)
+    return _Refreshable._of(get_credentials, scatter_initial_credentials)
 
 
 def s3_credentials(*, access_key_id: str | None = None, secret_access_key: str | None = None,

@@ -46,15 +46,11 @@ PENDING: dict[str, str] = {
         "storage helper",
     'Storage.new_tigris: missing':
         "storage helper",
-    'config.FeatureFlag: missing':
-        "not done yet",
     'hf_storage: missing':
         "storage helper",
     "r2_storage: parameters ['bucket', 'prefix', 'account_id', 'endpoint_url', 'region', 'allow_http', 'access_key_id', 'secret_access_key', 'session_token', 'expires_after', 'anonymous', 'from_env', 'get_credentials', 'scatter_initial_credentials', 'network_stream_timeout_seconds', 'checksum_algorithm', 'legacy_rooted_keys', 'read_headers', 'write_headers', 'headers'] != frazil ['bucket', 'prefix', 'account_id', 'endpoint_url', 'region', 'kwargs']":
         "storage helper",
     'repository.AsyncCloseableIterator: missing':
-        "not done yet",
-    'snapshots.AncestryGraph: missing':
         "not done yet",
     'storage.AnyObjectStoreConfig: missing':
         "storage helper",

@@ -224,3 +224,13 @@ def test_s3_credential_variants(ic):
         assert refreshable.get_credentials().access_key_id == "refreshed"
         with pytest.raises(ic.InvalidInputError, match="pickled"):
             ic.S3Credentials.Refreshable(_static_s3_credentials, None)
+
+
+def test_feature_flags_and_ancestry_graph_from_their_icechunk_modules(ic):
+    from importlib import import_module
+
+    assert ic.config.FeatureFlag is ic.FeatureFlag
+    assert import_module(f"{ic.__name__}.snapshots").AncestryGraph is ic.AncestryGraph
+    repo = ic.Repository.create(ic.in_memory_storage())
+    flags = {f.name: f for f in repo.feature_flags()}
+    assert isinstance(flags["move_node"], ic.config.FeatureFlag) and flags["move_node"].enabled

@@ -12,6 +12,7 @@ import copy
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from frazil._features import FeatureFlag
 from frazil._logs import Attribution, initialize_logs, set_logs_filter, shutdown_telemetry
 from frazil._manifest_config import (
     ManifestConfig,
@@ -40,6 +41,7 @@ __all__ = [
     "CachingConfig",
     "CompressionAlgorithm",
     "CompressionConfig",
+    "FeatureFlag",
     "ManifestConfig",
     "ManifestPreloadCondition",
     "ManifestPreloadConfig",

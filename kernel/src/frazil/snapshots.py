@@ -7,7 +7,10 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Diff", "ManifestFileInfo", "SnapshotInfo", "Update", "micros_to_datetime"]
+from frazil._ancestry import AncestryGraph
+
+__all__ = ["AncestryGraph", "Diff", "ManifestFileInfo", "SnapshotInfo", "Update",
+           "micros_to_datetime"]
 
 
 def micros_to_datetime(us: int) -> _dt.datetime:

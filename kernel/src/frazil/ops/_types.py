@@ -17,6 +17,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from frazil._features import FEATURE_FLAGS, FeatureFlag
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoStatusRecord, UpdateRecord
 from frazil.snapshots import micros_to_datetime
@@ -70,26 +71,6 @@ class RepoStatus:
         return f"<code>{repr(self)}</code>"
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureFlag:
-    """One feature flag: its id, name, default, explicit setting, and effective value."""
-
-    id: int
-    name: str
-    default_enabled: bool
-    setting: bool | None
-
-    @property
-    def enabled(self) -> bool:
-        return self.default_enabled if self.setting is None else self.setting
-
-
-#: icechunk 2.3's flags, in the order it lists them: (id, name, enabled by default).
-FEATURE_FLAGS: tuple[tuple[int, str, bool], ...] = (
-    (5, "delete_tag", True),
-    (3, "move_node", True),
-    (4, "create_tag", True),
-)
 
 
 class UpdateType:

@@ -234,3 +234,26 @@ def test_feature_flags_and_ancestry_graph_from_their_icechunk_modules(ic):
     repo = ic.Repository.create(ic.in_memory_storage())
     flags = {f.name: f for f in repo.feature_flags()}
     assert isinstance(flags["move_node"], ic.config.FeatureFlag) and flags["move_node"].enabled
+
+
+def test_store_listings_iterate_both_ways_and_close(ic):
+    import asyncio
+    import contextlib
+    from importlib import import_module
+
+    import zarr
+
+    session = ic.Repository.create(ic.in_memory_storage()).writable_session("main")
+    root = zarr.group(session.store)
+    root.create_array("a", shape=(4,), chunks=(2,), dtype="i1")[:] = 1
+    listing = session.store.list()
+    assert isinstance(listing, import_module(f"{ic.__name__}.repository").AsyncCloseableIterator)
+    assert sorted(listing) == ["a/c/0", "a/c/1", "a/zarr.json", "zarr.json"]
+    assert sorted(session.store.list_dir("a")) == ["c", "zarr.json"]
+
+    async def first_then_close():
+        async with contextlib.aclosing(session.store.list_prefix("a/")) as keys:
+            async for key in keys:
+                return key
+
+    assert asyncio.run(first_then_close()).startswith("a/")

@@ -51,9 +51,9 @@ from frazil.session import Session
 from frazil.snapshots import SnapshotInfo
 from frazil.split import ManifestSplitPolicy, make_policy
 from frazil.storage import Storage
-from frazil.store import IcechunkStore
+from frazil.store import AsyncCloseableIterator, IcechunkStore
 
-__all__ = ["IcechunkStore", "Repository", "Session"]
+__all__ = ["AsyncCloseableIterator", "IcechunkStore", "Repository", "Session"]
 
 INITIAL_MESSAGE = "Repository initialized"
 # icechunk marks the first snapshot in its metadata (snapshot file and repo info)

@@ -20,8 +20,6 @@ PENDING: dict[str, str] = {
         "storage helper",
     'ObjectStoreConfig.Tigris(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
         "storage helper",
-    "S3Options(): parameters ['region', 'endpoint_url', 'allow_http', 'anonymous', 'force_path_style', 'network_stream_timeout_seconds', 'requester_pays', 'checksum_algorithm'] != frazil ['region', 'endpoint_url', 'allow_http', 'anonymous', 'force_path_style', 'network_stream_timeout_seconds', 'requester_pays', 's3_compatible', 'checksum_algorithm']":
-        "storage helper",
     "Storage.list_objects: parameters ['self', 'settings', 'prefix'] != frazil ['self', 'prefix']":
         "storage helper",
     'Storage.new_azure_blob: missing':

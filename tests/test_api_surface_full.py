@@ -257,3 +257,20 @@ def test_store_listings_iterate_both_ways_and_close(ic):
                 return key
 
     assert asyncio.run(first_then_close()).startswith("a/")
+
+
+def test_s3_options_arguments_and_unset_timeout(ic):
+    if ic.__name__ == "frazil":
+        pytest.importorskip("frazil_s3")
+    opts = ic.S3Options("us-east-1", None, False, False, True, None, True, None)
+    assert (opts.region, opts.force_path_style, opts.requester_pays) == ("us-east-1", True, True)
+    assert ic.S3Options().network_stream_timeout_seconds is None
+
+
+def test_unset_stream_timeout_caps_reads_at_the_default():
+    frazil_s3 = pytest.importorskip("frazil_s3")
+    from frazil_s3._client import S3Client
+
+    client = S3Client(frazil_s3.S3Options(), frazil_s3.s3_anonymous_credentials(),
+                      frazil_s3.S3Settings())
+    assert client._read_timeout() <= 60

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pickle
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
+    "DEFAULT_STREAM_TIMEOUT_S",
     "ChecksumAlgorithm",
     "DEFAULT_MULTIPART_THRESHOLD",
     "MIN_PART_SIZE",
@@ -270,6 +271,10 @@ def s3_credentials(*, access_key_id: str | None = None, secret_access_key: str |
     return s3_from_env_credentials()
 
 
+#: network_stream_timeout_seconds when S3Options leaves it unset (icechunk's default)
+DEFAULT_STREAM_TIMEOUT_S = 60
+
+
 @dataclass(frozen=True)
 class S3Options:
     """Where the S3 API is and how to talk to it (icechunk's ``S3Options``)."""
@@ -279,10 +284,11 @@ class S3Options:
     allow_http: bool = False
     anonymous: bool = False
     force_path_style: bool = False
-    network_stream_timeout_seconds: int | None = 60
+    network_stream_timeout_seconds: int | None = None  # None: DEFAULT_STREAM_TIMEOUT_S
     requester_pays: bool = False
-    s3_compatible: bool = False
     checksum_algorithm: ChecksumAlgorithm | None = None
+    _: KW_ONLY
+    s3_compatible: bool = False  # frazil's: persisted as an "s3_compatible" container store
 
     def _to_dict(self) -> dict[str, Any]:
         """The container store as icechunk persists it: ``{"s3" | "s3_compatible": {...}}``."""
@@ -308,7 +314,7 @@ class S3Options:
                    allow_http=bool(o.get("allow_http", False)),
                    anonymous=bool(o.get("anonymous", False)),
                    force_path_style=bool(o.get("force_path_style", False)),
-                   network_stream_timeout_seconds=60 if timeout is None else int(timeout),
+                   network_stream_timeout_seconds=None if timeout is None else int(timeout),
                    requester_pays=bool(o.get("requester_pays", False)),
                    s3_compatible=kind == "s3_compatible",
                    checksum_algorithm=ChecksumAlgorithm.parse(o.get("checksum_algorithm")))
@@ -329,8 +335,8 @@ def s3_store(region: str | None = None, endpoint_url: str | None = None,
              requester_pays: bool = False, checksum_algorithm: Any = None) -> S3Options:
     """Store options for an ``s3://`` virtual chunk container (icechunk's ``s3_store``)."""
     return S3Options(region, endpoint_url, allow_http, anonymous, force_path_style,
-                     network_stream_timeout_seconds, requester_pays, s3_compatible,
-                     ChecksumAlgorithm.parse(checksum_algorithm))
+                     network_stream_timeout_seconds, requester_pays,
+                     ChecksumAlgorithm.parse(checksum_algorithm), s3_compatible=s3_compatible)
 
 
 @dataclass(frozen=True)

@@ -6,20 +6,6 @@ and on an entry here that no longer matches: the list may only shrink.
 """
 
 PENDING: dict[str, str] = {
-    'ObjectStoreConfig.Azure(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "storage helper",
-    'ObjectStoreConfig.Gcs(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "storage helper",
-    "ObjectStoreConfig.Http(): parameters ['_0', '_1'] != frazil ['args']":
-        "storage helper",
-    'ObjectStoreConfig.LocalFileSystem(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "storage helper",
-    'ObjectStoreConfig.S3(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "storage helper",
-    'ObjectStoreConfig.S3Compatible(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "storage helper",
-    'ObjectStoreConfig.Tigris(): parameter _0: kind POSITIONAL_OR_KEYWORD != frazil VAR_POSITIONAL':
-        "storage helper",
     "Storage.list_objects: parameters ['self', 'settings', 'prefix'] != frazil ['self', 'prefix']":
         "storage helper",
     'Storage.new_azure_blob: missing':

@@ -274,3 +274,28 @@ def test_unset_stream_timeout_caps_reads_at_the_default():
     client = S3Client(frazil_s3.S3Options(), frazil_s3.s3_anonymous_credentials(),
                       frazil_s3.S3Settings())
     assert client._read_timeout() <= 60
+
+
+def test_object_store_variants_persist_as_icechunks(tmp_path):
+    """Variants built positionally, as in icechunk, persist the same config icechunk writes."""
+    import frazil
+
+    pytest.importorskip("frazil_s3")
+
+    def containers(ic):
+        return {"s3://b/": ic.ObjectStoreConfig.S3(ic.S3Options(region="x")),
+                "s3://c/": ic.ObjectStoreConfig.S3Compatible(
+                    ic.S3Options(region="y", endpoint_url="https://e")),
+                "https://h/": ic.ObjectStoreConfig.Http({"a": "b"}, {"H": "v"}),
+                "gcs://g/": ic.ObjectStoreConfig.Gcs({"k": "v"}),
+                "file:///tmp/": ic.ObjectStoreConfig.LocalFileSystem("/tmp")}
+
+    cfg = icechunk.RepositoryConfig.default()
+    for prefix, store in containers(icechunk).items():
+        cfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer(prefix, store))
+    icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path)), config=cfg)
+    read = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path))).config
+    for prefix, store in containers(frazil).items():
+        assert read.get_virtual_chunk_container(prefix).store._to_dict() == store._to_dict()
+    with pytest.raises(TypeError):
+        frazil.ObjectStoreConfig.Http({"a": "b"})  # icechunk requires both fields

@@ -34,51 +34,11 @@ PENDING: dict[str, str] = {
         "storage helper",
     "r2_storage: parameters ['bucket', 'prefix', 'account_id', 'endpoint_url', 'region', 'allow_http', 'access_key_id', 'secret_access_key', 'session_token', 'expires_after', 'anonymous', 'from_env', 'get_credentials', 'scatter_initial_credentials', 'network_stream_timeout_seconds', 'checksum_algorithm', 'legacy_rooted_keys', 'read_headers', 'write_headers', 'headers'] != frazil ['bucket', 'prefix', 'account_id', 'endpoint_url', 'region', 'kwargs']":
         "storage helper",
-    'storage.AnyObjectStoreConfig: missing':
-        "storage helper",
-    'storage.ChecksumAlgorithm: missing':
-        "storage helper",
-    'storage.ChunkType: missing':
-        "storage helper",
-    'storage.ObjectStoreConfig: missing':
-        "storage helper",
-    'storage.S3Options: missing':
-        "storage helper",
-    'storage.StorageConcurrencySettings: missing':
-        "storage helper",
-    'storage.StorageRetriesSettings: missing':
-        "storage helper",
-    'storage.StorageSettings: missing':
-        "storage helper",
-    'storage.StorageTimeoutSettings: missing':
-        "storage helper",
-    'storage.azure_storage: missing':
-        "storage helper",
     'storage.azure_store: missing':
-        "storage helper",
-    'storage.gcs_storage: missing':
-        "storage helper",
-    'storage.gcs_store: missing':
         "storage helper",
     'storage.hf_storage: missing':
         "storage helper",
-    'storage.http_storage: missing':
-        "storage helper",
-    'storage.http_store: missing':
-        "storage helper",
-    'storage.local_filesystem_store: missing':
-        "storage helper",
-    'storage.r2_storage: missing':
-        "storage helper",
-    'storage.redirect_storage: missing':
-        "storage helper",
     'storage.s3_object_store_storage: missing':
-        "storage helper",
-    'storage.s3_storage: missing':
-        "storage helper",
-    'storage.s3_store: missing':
-        "storage helper",
-    'storage.tigris_storage: missing':
         "storage helper",
     "tigris_storage: parameters ['bucket', 'prefix', 'region', 'endpoint_url', 'use_weak_consistency', 'allow_http', 'access_key_id', 'secret_access_key', 'session_token', 'expires_after', 'anonymous', 'from_env', 'get_credentials', 'scatter_initial_credentials', 'network_stream_timeout_seconds', 'checksum_algorithm', 'legacy_rooted_keys', 'read_headers', 'write_headers', 'headers'] != frazil ['bucket', 'prefix', 'region', 'endpoint_url', 'use_weak_consistency', 'read_headers', 'write_headers', 'headers', 'kwargs']":
         "storage helper",

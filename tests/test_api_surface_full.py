@@ -299,3 +299,16 @@ def test_object_store_variants_persist_as_icechunks(tmp_path):
         assert read.get_virtual_chunk_container(prefix).store._to_dict() == store._to_dict()
     with pytest.raises(TypeError):
         frazil.ObjectStoreConfig.Http({"a": "b"})  # icechunk requires both fields
+
+
+def test_storage_module_reexports_icechunks_names(ic):
+    from importlib import import_module
+
+    storage = import_module(f"{ic.__name__}.storage")
+    assert storage.StorageSettings is ic.StorageSettings and storage.ChunkType is ic.ChunkType
+    assert storage.local_filesystem_store is ic.local_filesystem_store
+    if ic.__name__ == "frazil":
+        pytest.importorskip("frazil_s3")
+    assert storage.s3_storage is ic.s3_storage and storage.S3Options is ic.S3Options
+    with pytest.raises(AttributeError):
+        storage.not_a_storage_name  # noqa: B018

@@ -20,26 +20,45 @@ from frazil.storage._base import (
 from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
 from frazil.storage._local import LocalFileSystemStorage
 from frazil.storage._memory import InMemoryStorage
+from frazil.storage._names import (  # icechunk.storage's other names
+    AnyObjectStoreConfig,
+    ChunkType,
+    ObjectStoreConfig,
+    StorageConcurrencySettings,
+    StorageRetriesSettings,
+    StorageSettings,
+    StorageTimeoutSettings,
+    __getattr__,  # noqa: F401 - the module-level hook (PEP 562) for the backends' names
+    local_filesystem_store,
+)
 from frazil.storage._prefixed import PrefixedStorage
 from frazil.storage._retry import RetrySettings, SecretRedactor, call_with_retries, thread_pool
 from frazil.storage._url import storage_from_url
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT_REQUESTS",
+    "AnyObjectStoreConfig",
     "ByteRange",
+    "ChunkType",
     "ConditionFailedError",
     "InMemoryStorage",
     "LocalFileSystemStorage",
     "ObjectInfo",
     "ObjectNotFoundError",
+    "ObjectStoreConfig",
     "PrefixedStorage",
     "RetrySettings",
     "SecretRedactor",
     "Storage",
+    "StorageConcurrencySettings",
+    "StorageRetriesSettings",
+    "StorageSettings",
+    "StorageTimeoutSettings",
     "VersionToken",
     "call_with_retries",
     "in_memory_storage",
     "local_filesystem_storage",
+    "local_filesystem_store",
     "normalize_byte_range",
     "resolve_byte_range",
     "storage_from_url",

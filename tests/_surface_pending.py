@@ -34,8 +34,6 @@ PENDING: dict[str, str] = {
         "storage helper",
     "r2_storage: parameters ['bucket', 'prefix', 'account_id', 'endpoint_url', 'region', 'allow_http', 'access_key_id', 'secret_access_key', 'session_token', 'expires_after', 'anonymous', 'from_env', 'get_credentials', 'scatter_initial_credentials', 'network_stream_timeout_seconds', 'checksum_algorithm', 'legacy_rooted_keys', 'read_headers', 'write_headers', 'headers'] != frazil ['bucket', 'prefix', 'account_id', 'endpoint_url', 'region', 'kwargs']":
         "storage helper",
-    'storage.azure_store: missing':
-        "storage helper",
     'storage.hf_storage: missing':
         "storage helper",
     'storage.s3_object_store_storage: missing':

@@ -186,6 +186,16 @@ def compare_params(path: str, ice: list[Param] | None, flo: list[Param] | None
     return out
 
 
+def _is_async(obj: Any, qualname: str) -> bool | None:
+    """Whether icechunk's callable is a coroutine function (None: cannot tell)."""
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        return inspect.iscoroutinefunction(obj)
+    node = _stub_tree().get(qualname)
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return isinstance(node, ast.AsyncFunctionDef)
+    return None
+
+
 # ------------------------------------------------------------------ members
 def member_kind(cls: type, name: str) -> str:
     for klass in inspect.getmro(cls):
@@ -280,6 +290,11 @@ def compare_class(path: str, ice: type, flo: Any, qualname: str, seen: set[int],
             out += compare_class(member_path, getattr(ice, name), getattr(flo, name),
                                  f"{qualname}.{name}", seen, ice)
         elif ikind in ("method", "classmethod", "staticmethod") and name not in PROTOCOL_DUNDERS:
+            ice_async = _is_async(getattr(ice, name), f"{qualname}.{name}")
+            flo_async = inspect.iscoroutinefunction(getattr(flo, name))
+            if ice_async is not None and ice_async != flo_async:
+                out.append(Difference(member_path, f"{'async' if ice_async else 'sync'} in "
+                                                   f"icechunk, not in frazil"))
             bound = ikind == "classmethod"
             out += compare_params(member_path,
                                   icechunk_params(getattr(ice, name), f"{qualname}.{name}",

@@ -312,3 +312,20 @@ def test_storage_module_reexports_icechunks_names(ic):
     assert storage.s3_storage is ic.s3_storage and storage.S3Options is ic.S3Options
     with pytest.raises(AttributeError):
         storage.not_a_storage_name  # noqa: B018
+
+
+def test_async_history_iterators(ic):
+    import asyncio
+
+    repo = ic.Repository.create(ic.in_memory_storage())
+    repo.create_branch("dev", repo.lookup_branch("main"))
+
+    async def collect():
+        kinds = [type(u.kind).__name__ async for u in repo.ops_log_async()]
+        snaps = [s.message async for s in repo.async_ancestry(branch="main")]
+        return kinds, snaps
+
+    kinds, snaps = asyncio.run(collect())
+    assert kinds == ["BranchCreated", "RepoInitialized"]
+    assert snaps == ["Repository initialized"]
+    assert [type(u.kind).__name__ for u in repo.ops_log()] == kinds

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import copy
 import datetime as _dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from frazil import _fork, _refs, ops
@@ -416,9 +416,13 @@ class Repository(RepositoryAdmin):
         self._require_snapshot(info, sid)
         return sid
 
-    async def async_ancestry(self, *, branch: str | None = None, tag: str | None = None,
-                             snapshot_id: str | None = None) -> AsyncIterator[SnapshotInfo]:
-        """Async form of :meth:`ancestry`."""
+    def async_ancestry(self, *, branch: str | None = None, tag: str | None = None,
+                       snapshot_id: str | None = None) -> AsyncCloseableIterator[SnapshotInfo]:
+        """Async form of :meth:`ancestry`: ``async for snap in repo.async_ancestry(...)``."""
+        return AsyncCloseableIterator(self._ancestry(branch, tag, snapshot_id))
+
+    async def _ancestry(self, branch: str | None, tag: str | None,
+                        snapshot_id: str | None) -> AsyncGenerator[SnapshotInfo, None]:
         info = await self._repo_info()
         sid = await self._resolve(info, branch, tag, snapshot_id)
         async for snap in ops.ancestry(self._state, sid, info):
@@ -442,13 +446,18 @@ class Repository(RepositoryAdmin):
         self._require_snapshot(info, sid)
         return ops.snapshot_info(info.snapshots[sid])
 
-    async def ops_log_async(self) -> list[Update]:
-        """Every operation performed on the repository, newest first."""
-        return await ops.ops_log(self._state)
+    def ops_log_async(self) -> AsyncCloseableIterator[Update]:
+        """Every operation performed on the repository, newest first, as an async iterator
+        (``async for update in repo.ops_log_async()``, as in icechunk)."""
+        return AsyncCloseableIterator(self._ops_log())
+
+    async def _ops_log(self) -> AsyncGenerator[Update, None]:
+        for update in await ops.ops_log(self._state):
+            yield update
 
     def ops_log(self) -> Iterator[Update]:
         """Every operation performed on the repository, newest first."""
-        return iter(sync(self.ops_log_async()))
+        return iter(sync(ops.ops_log(self._state)))
 
     # ============================================================ metadata
     async def get_metadata_async(self) -> dict[str, Any]:

@@ -9,6 +9,19 @@ carries no runtime signature, the ``.pyi`` stub shipped in the icechunk package 
 Each difference is a ``Difference(path, message)``; ``path`` is dotted from the package root
 with ``icechunk`` replaced by nothing (``"Repository.create"``, ``"storage.hf_storage"``) so
 allow-lists can name it.
+
+What counts as the same:
+
+- a member's kind: method, classmethod, staticmethod, data (property, attribute, dataclass
+  field), nested class; a method's async-ness (a coroutine function or not);
+- parameters: icechunk's list must open frazil's with the same names, kinds and defaults (the
+  kind of a leading ``self`` aside, and PyO3's ``_0``/``_1`` tuple-variant names matching any
+  name at their position); frazil may append optional parameters of its own;
+- ``__hash__`` only matters where icechunk's objects hash and frazil's do not; pickling dunders
+  not at all (Python objects pickle without them);
+- a class icechunk gives no constructor (a Rust class without ``#[new]``, a Python enum) has its
+  constructor left alone; a frazil enum takes one value unless its metaclass says otherwise;
+- a re-export of a top-level object in a submodule is compared once, at the top level.
 """
 
 from __future__ import annotations

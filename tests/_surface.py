@@ -352,6 +352,9 @@ def compare_module(prefix: str, ice: ModuleType, flo: ModuleType | None,
         if not hasattr(flo, name):
             out.append(Difference(path, "missing"))
             continue
+        exported = getattr(flo, "__all__", ())
+        if hasattr(ice, "__all__") and name in vars(flo) and name not in exported:
+            out.append(Difference(path, "not in frazil's __all__ (star imports miss it)"))
         if prefix and getattr(icechunk, name, None) is getattr(ice, name) \
                 and getattr(frazil, name, None) is getattr(flo, name):
             continue

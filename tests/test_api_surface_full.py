@@ -329,3 +329,19 @@ def test_async_history_iterators(ic):
     assert kinds == ["BranchCreated", "RepoInitialized"]
     assert snaps == ["Repository initialized"]
     assert [type(u.kind).__name__ for u in repo.ops_log()] == kinds
+
+
+def test_repository_attribution_and_ancestry_arguments(ic):
+    repo = ic.Repository.create(ic.in_memory_storage())
+    unset = repo.attribution
+    assert (unset.client, unset.workload, unset.principal) == (None, None, None)
+    with pytest.raises(ValueError):
+        repo.async_ancestry()  # checked when called, not when iterated
+    assert [type(u.kind).__name__ for u in repo.ops_log()] == ["RepoInitialized"]
+
+
+def test_ops_log_of_a_v1_repository_is_refused_when_called(ic):
+    repo = ic.Repository.create(ic.in_memory_storage(), spec_version=1)
+    for call in (repo.ops_log, repo.ops_log_async):
+        with pytest.raises(ic.FormatError):
+            call()

@@ -231,9 +231,10 @@ class Repository(RepositoryAdmin):
         return self._spec
 
     @property
-    def attribution(self) -> Attribution | None:
-        """The labels this handle attaches to its requests (given to create/open)."""
-        return getattr(self, "_attribution", None)
+    def attribution(self) -> Attribution:
+        """The labels this handle attaches to its requests (given to create/open); all unset
+        when none were given, as in icechunk."""
+        return getattr(self, "_attribution", None) or Attribution()
 
     @property
     def authorized_virtual_container_prefixes(self) -> set[str]:
@@ -419,6 +420,8 @@ class Repository(RepositoryAdmin):
     def async_ancestry(self, *, branch: str | None = None, tag: str | None = None,
                        snapshot_id: str | None = None) -> AsyncCloseableIterator[SnapshotInfo]:
         """Async form of :meth:`ancestry`: ``async for snap in repo.async_ancestry(...)``."""
+        if sum(x is not None for x in (branch, tag, snapshot_id)) != 1:  # now, as icechunk
+            raise InvalidInputError("give exactly one of branch=, tag= or snapshot_id=")
         return AsyncCloseableIterator(self._ancestry(branch, tag, snapshot_id))
 
     async def _ancestry(self, branch: str | None, tag: str | None,
@@ -449,15 +452,18 @@ class Repository(RepositoryAdmin):
     def ops_log_async(self) -> AsyncCloseableIterator[Update]:
         """Every operation performed on the repository, newest first, as an async iterator
         (``async for update in repo.ops_log_async()``, as in icechunk)."""
+        if self._spec == SpecVersion.v1:  # refused when called, as icechunk does
+            raise needs_v2_error()
         return AsyncCloseableIterator(self._ops_log())
 
     async def _ops_log(self) -> AsyncGenerator[Update, None]:
         for update in await ops.ops_log(self._state):
             yield update
 
-    def ops_log(self) -> Iterator[Update]:
-        """Every operation performed on the repository, newest first."""
-        return iter(sync(ops.ops_log(self._state)))
+    def ops_log(self) -> AsyncCloseableIterator[Update]:
+        """Every operation performed on the repository, newest first (iterable with ``for``
+        and ``async for``, as icechunk's)."""
+        return self.ops_log_async()
 
     # ============================================================ metadata
     async def get_metadata_async(self) -> dict[str, Any]:

@@ -345,3 +345,19 @@ def test_ops_log_of_a_v1_repository_is_refused_when_called(ic):
     for call in (repo.ops_log, repo.ops_log_async):
         with pytest.raises(ic.FormatError):
             call()
+
+
+def test_ancestry_resolves_its_ref_when_called(ic):
+    import asyncio
+
+    repo = ic.Repository.create(ic.in_memory_storage())
+    for call in (repo.ancestry, repo.async_ancestry):
+        with pytest.raises(ic.RefNotFoundError):
+            call(branch="no-such-branch")
+    history = repo.ancestry(branch="main")
+    assert [s.message for s in history] == ["Repository initialized"]
+
+    async def both():
+        return [s.id async for s in repo.ancestry(branch="main")]
+
+    assert asyncio.run(both()) == [repo.lookup_branch("main")]

@@ -420,27 +420,24 @@ class Repository(RepositoryAdmin):
     def async_ancestry(self, *, branch: str | None = None, tag: str | None = None,
                        snapshot_id: str | None = None) -> AsyncCloseableIterator[SnapshotInfo]:
         """Async form of :meth:`ancestry`: ``async for snap in repo.async_ancestry(...)``."""
-        if sum(x is not None for x in (branch, tag, snapshot_id)) != 1:  # now, as icechunk
-            raise InvalidInputError("give exactly one of branch=, tag= or snapshot_id=")
-        return AsyncCloseableIterator(self._ancestry(branch, tag, snapshot_id))
-
-    async def _ancestry(self, branch: str | None, tag: str | None,
-                        snapshot_id: str | None) -> AsyncGenerator[SnapshotInfo, None]:
-        info = await self._repo_info()
-        sid = await self._resolve(info, branch, tag, snapshot_id)
-        async for snap in ops.ancestry(self._state, sid, info):
-            yield snap
+        return self.ancestry(branch=branch, tag=tag, snapshot_id=snapshot_id)
 
     def ancestry(self, *, branch: str | None = None, tag: str | None = None,
-                 snapshot_id: str | None = None) -> Iterator[SnapshotInfo]:
-        """The snapshots from the given one back to the first, newest first."""
+                 snapshot_id: str | None = None) -> AsyncCloseableIterator[SnapshotInfo]:
+        """The snapshots from the given one back to the first, newest first (iterable with
+        ``for`` and ``async for``). The ref is resolved now, as icechunk does."""
 
-        async def collect() -> list[SnapshotInfo]:
+        async def resolve() -> tuple[RepoInfo, ObjectId]:
             info = await self._repo_info()
-            sid = await self._resolve(info, branch, tag, snapshot_id)
-            return await ops.ancestry_list(self._state, sid, info)
+            return info, await self._resolve(info, branch, tag, snapshot_id)
 
-        return iter(sync(collect()))
+        info, sid = sync(resolve())
+
+        async def each() -> AsyncGenerator[SnapshotInfo, None]:
+            async for snap in ops.ancestry(self._state, sid, info):
+                yield snap
+
+        return AsyncCloseableIterator(each(), lambda: ops.ancestry_list(self._state, sid, info))
 
     async def lookup_snapshot_async(self, snapshot_id: str) -> SnapshotInfo:
         """The ``SnapshotInfo`` of ``snapshot_id``."""

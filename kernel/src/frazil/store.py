@@ -7,7 +7,14 @@ coordinates (``a/b/c/0/1``); all state lives in the session.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -69,14 +76,20 @@ _T_co = TypeVar("_T_co", covariant=True)
 
 
 class AsyncCloseableIterator(AsyncIterator[_T_co]):
-    """What the store's ``list*`` return, as in icechunk: an async iterator with ``aclose()``
-    (stop early through :func:`contextlib.aclosing`) that a plain ``for`` loop or ``list()``
-    also iterates, running each step on frazil's I/O loop."""
+    """What listings return, as in icechunk: an async iterator with ``aclose()`` (stop early
+    through :func:`contextlib.aclosing`) that a plain ``for`` loop or ``list()`` iterates too.
 
-    __slots__ = ("_source",)
+    Iterated synchronously it takes everything in one trip to frazil's I/O loop (``batch()``
+    when given, else the whole ``source``), then hands the items out one by one.
+    """
 
-    def __init__(self, source: AsyncGenerator[_T_co, None]) -> None:
+    __slots__ = ("_batch", "_items", "_source")
+
+    def __init__(self, source: AsyncGenerator[_T_co, None],
+                 batch: Callable[[], Awaitable[Iterable[_T_co]]] | None = None) -> None:
         self._source = source
+        self._batch = batch
+        self._items: Iterator[_T_co] | None = None
 
     def __aiter__(self) -> AsyncCloseableIterator[_T_co]:
         return self
@@ -91,10 +104,15 @@ class AsyncCloseableIterator(AsyncIterator[_T_co]):
         return self
 
     def __next__(self) -> _T_co:
-        try:
-            return sync(self._source.__anext__())
-        except StopAsyncIteration:
-            raise StopIteration from None
+        if self._items is None:
+            self._items = iter(sync(self._take_all()))
+        return next(self._items)
+
+    async def _take_all(self) -> list[_T_co]:
+        if self._batch is not None:
+            await self._source.aclose()
+            return list(await self._batch())
+        return [item async for item in self._source]
 
 
 @with_sync_facades

@@ -361,3 +361,23 @@ def test_ancestry_resolves_its_ref_when_called(ic):
         return [s.id async for s in repo.ancestry(branch="main")]
 
     assert asyncio.run(both()) == [repo.lookup_branch("main")]
+
+
+@pytest.mark.parametrize("algorithm", ["Crc32", "Crc32c", "Crc64Nvme", "Sha1", "Sha256"])
+def test_checksum_algorithm_persists_as_icechunks(tmp_path, algorithm):
+    import frazil
+
+    pytest.importorskip("frazil_s3")
+
+    def store(ic):
+        return ic.s3_store(region="x", checksum_algorithm=getattr(ic.ChecksumAlgorithm, algorithm))
+
+    cfg = icechunk.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer("s3://b/", store(icechunk)))
+    icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path)), config=cfg)
+    read = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path))).config
+    theirs = read.get_virtual_chunk_container("s3://b/").store
+    mine = frazil.VirtualChunkContainer("s3://b/", store(frazil)).store
+    assert theirs._to_dict() == mine._to_dict()
+    assert frazil.ChecksumAlgorithm.parse("crc64nvme") is frazil.ChecksumAlgorithm.Crc64Nvme
+    assert frazil.ChecksumAlgorithm.Crc64Nvme.boto_name == "CRC64NVME"

@@ -50,14 +50,14 @@ class ChecksumAlgorithm(Enum):
 
     Crc32 = "crc32"
     Crc32c = "crc32c"
-    Crc64Nvme = "crc64nvme"
+    Crc64Nvme = "crc64_nvme"
     Sha1 = "sha1"
     Sha256 = "sha256"
 
     @property
     def boto_name(self) -> str:
         """The ``ChecksumAlgorithm`` parameter value of boto3's S3 calls."""
-        return self.value.upper()
+        return self.value.replace("_", "").upper()
 
     @classmethod
     def parse(cls, value: Any) -> ChecksumAlgorithm | None:
@@ -65,8 +65,9 @@ class ChecksumAlgorithm(Enum):
         if value is None or isinstance(value, cls):
             return value
         name = getattr(value, "name", None) or str(value).rsplit(".", 1)[-1]
+        key = name.lower().replace("_", "")  # "crc64nvme" too: what earlier frazil wrote
         for member in cls:
-            if name.lower() in (member.name.lower(), member.value):
+            if key in (member.name.lower(), member.value.replace("_", "")):
                 return member
         raise InvalidInputError(f"unknown checksum algorithm {value!r}; one of "
                                 f"{[m.name for m in cls]}", ErrorKind.STORAGE_CONFIG)

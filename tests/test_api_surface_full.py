@@ -381,3 +381,21 @@ def test_checksum_algorithm_persists_as_icechunks(tmp_path, algorithm):
     assert theirs._to_dict() == mine._to_dict()
     assert frazil.ChecksumAlgorithm.parse("crc64nvme") is frazil.ChecksumAlgorithm.Crc64Nvme
     assert frazil.ChecksumAlgorithm.Crc64Nvme.boto_name == "CRC64NVME"
+
+
+def test_repo_update_retries_is_a_config_record_both_ways(tmp_path):
+    import frazil
+    from frazil.config import RepoUpdateRetryConfig
+
+    ice_retry = icechunk._icechunk_python.RepoUpdateRetryConfig  # icechunk exports no name
+    retries = ice_retry(default=icechunk.StorageRetriesSettings(max_tries=7))
+    icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path / "a")),
+                               config=icechunk.RepositoryConfig(repo_update_retries=retries))
+    read = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path / "a"))).config
+    assert isinstance(read.repo_update_retries, RepoUpdateRetryConfig)
+    assert read.repo_update_retries.default.max_tries == 7
+    mine = RepoUpdateRetryConfig(default=frazil.StorageRetriesSettings(max_tries=5))
+    frazil.Repository.create(frazil.local_filesystem_storage(str(tmp_path / "b")),
+                             config=frazil.RepositoryConfig(repo_update_retries=mine))
+    back = icechunk.Repository.open(icechunk.local_filesystem_storage(str(tmp_path / "b")))
+    assert back.config.repo_update_retries.default.max_tries == 5

@@ -28,6 +28,7 @@ from frazil._settings import (
     CompressionAlgorithm,
     CompressionConfig,
     ManifestVirtualChunkLocationCompressionConfig,
+    RepoUpdateRetryConfig,
     StorageConcurrencySettings,
     StorageRetriesSettings,
     StorageSettings,
@@ -62,7 +63,8 @@ __all__ = [
 
 # fields held as config records (persisted as their dict form)
 _RECORDS: dict[str, Any] = {"compression": CompressionConfig, "caching": CachingConfig,
-                            "storage": StorageSettings, "manifest": ManifestConfig}
+                            "storage": StorageSettings, "manifest": ManifestConfig,
+                            "repo_update_retries": RepoUpdateRetryConfig}
 # shown by str() with their defaults when unset, as icechunk shows them
 _SHOWN_DEFAULTS = {"get_partial_values_concurrency": 10, "max_concurrent_requests": 256,
                    "max_concurrent_decodes": 2, "num_updates_per_repo_info_file": 1000}

@@ -399,3 +399,15 @@ def test_repo_update_retries_is_a_config_record_both_ways(tmp_path):
                              config=frazil.RepositoryConfig(repo_update_retries=mine))
     back = icechunk.Repository.open(icechunk.local_filesystem_storage(str(tmp_path / "b")))
     assert back.config.repo_update_retries.default.max_tries == 5
+
+
+@pytest.mark.parametrize("text", ["11111111111111111111", "1111111111111111111Z"])
+def test_snapshot_id_padding_bits_are_dropped(ic, text):
+    """A 20-character id whose last character carries padding bits is an id that is not
+    there (icechunk drops those bits), not an invalid one."""
+    repo = ic.Repository.create(ic.in_memory_storage())
+    for call in (lambda: repo.readonly_session(snapshot_id=text),
+                 lambda: repo.reset_branch("main", text),
+                 lambda: repo.create_branch("b", text)):
+        with pytest.raises(ic.SnapshotNotFoundError):
+            call()

@@ -170,3 +170,244 @@ def test_dask_merge_helpers(ic, tmp_path):
     session.commit("written by dask")
     read = zarr.open_group(repo.readonly_session("main").store, mode="r")
     assert read["a"][:].tolist() == list(range(8)) and read["b"][:].tolist() == [7] * 8
+
+
+def test_update_kinds_take_their_fields_by_position_or_name(ic):
+    kind = ic.UpdateType.BranchDeleted("b", "SNAP")
+    assert (kind.name, kind.previous_snap_id) == ("b", "SNAP")
+    assert ic.UpdateType.RepoMigrated(from_version=1, to_version=2).to_version == 2
+    with pytest.raises(TypeError):
+        ic.UpdateType.TagCreated()
+
+
+def test_credential_constructors_take_icechunks_arguments(ic):
+    import pickle
+    from datetime import UTC, datetime
+
+    when = datetime(2030, 1, 1, tzinfo=UTC)
+    assert ic.AzureRefreshableCredential.SasToken("tok", when).expires_after == when
+    with pytest.raises(TypeError):
+        ic.AzureRefreshableCredential.AccessKey("key")  # expires_after is required
+    with pytest.raises(TypeError):
+        ic.GcsBearerCredential("tok", when)  # expires_after is keyword-only
+    assert ic.GcsBearerCredential("tok", expires_after=when).expires_after == when
+    pickled = pickle.dumps(datetime.now)
+    assert ic.AzureCredentials.Refreshable(pickled, None).pickled_function == pickled
+    with pytest.raises(TypeError):
+        ic.GcsCredentials.Refreshable(pickled)  # current is required
+
+
+def _static_s3_credentials():  # module level: picklable by reference
+    import frazil
+
+    return frazil.S3StaticCredentials("refreshed", "secret")
+
+
+def test_s3_credential_variants(ic):
+    import pickle
+
+    if ic.__name__ == "frazil":
+        pytest.importorskip("frazil_s3")
+    static = ic.S3StaticCredentials("key", "secret")
+    made = ic.S3Credentials.Static(static)
+    assert isinstance(made, ic.S3Credentials.Static) and isinstance(made, ic.S3Credentials)
+    assert type(ic.s3_static_credentials(access_key_id="k", secret_access_key="s")) \
+        is ic.S3Credentials.Static
+    assert type(ic.s3_anonymous_credentials()) is ic.S3Credentials.Anonymous
+    assert type(ic.s3_from_env_credentials()) is ic.S3Credentials.FromEnv
+    pickled = pickle.dumps(_static_s3_credentials)
+    refreshable = ic.S3Credentials.Refreshable(pickled, None)
+    assert refreshable.pickled_function == pickled and refreshable.current is None
+    assert type(ic.s3_refreshable_credentials(_static_s3_credentials)) \
+        is ic.S3Credentials.Refreshable
+    if ic.__name__ == "frazil":  # the function frazil calls is the unpickled one
+        assert refreshable.get_credentials().access_key_id == "refreshed"
+        with pytest.raises(ic.InvalidInputError, match="pickled"):
+            ic.S3Credentials.Refreshable(_static_s3_credentials, None)
+
+
+def test_feature_flags_and_ancestry_graph_from_their_icechunk_modules(ic):
+    from importlib import import_module
+
+    assert ic.config.FeatureFlag is ic.FeatureFlag
+    assert import_module(f"{ic.__name__}.snapshots").AncestryGraph is ic.AncestryGraph
+    repo = ic.Repository.create(ic.in_memory_storage())
+    flags = {f.name: f for f in repo.feature_flags()}
+    assert isinstance(flags["move_node"], ic.config.FeatureFlag) and flags["move_node"].enabled
+
+
+def test_store_listings_iterate_both_ways_and_close(ic):
+    import asyncio
+    import contextlib
+    from importlib import import_module
+
+    import zarr
+
+    session = ic.Repository.create(ic.in_memory_storage()).writable_session("main")
+    root = zarr.group(session.store)
+    root.create_array("a", shape=(4,), chunks=(2,), dtype="i1")[:] = 1
+    listing = session.store.list()
+    assert isinstance(listing, import_module(f"{ic.__name__}.repository").AsyncCloseableIterator)
+    assert sorted(listing) == ["a/c/0", "a/c/1", "a/zarr.json", "zarr.json"]
+    assert sorted(session.store.list_dir("a")) == ["c", "zarr.json"]
+
+    async def first_then_close():
+        async with contextlib.aclosing(session.store.list_prefix("a/")) as keys:
+            async for key in keys:
+                return key
+
+    assert asyncio.run(first_then_close()).startswith("a/")
+
+
+def test_s3_options_arguments_and_unset_timeout(ic):
+    if ic.__name__ == "frazil":
+        pytest.importorskip("frazil_s3")
+    opts = ic.S3Options("us-east-1", None, False, False, True, None, True, None)
+    assert (opts.region, opts.force_path_style, opts.requester_pays) == ("us-east-1", True, True)
+    assert ic.S3Options().network_stream_timeout_seconds is None
+
+
+def test_unset_stream_timeout_caps_reads_at_the_default():
+    frazil_s3 = pytest.importorskip("frazil_s3")
+    from frazil_s3._client import S3Client
+
+    client = S3Client(frazil_s3.S3Options(), frazil_s3.s3_anonymous_credentials(),
+                      frazil_s3.S3Settings())
+    assert client._read_timeout() <= 60
+
+
+def test_object_store_variants_persist_as_icechunks(tmp_path):
+    """Variants built positionally, as in icechunk, persist the same config icechunk writes."""
+    import frazil
+
+    pytest.importorskip("frazil_s3")
+
+    def containers(ic):
+        return {"s3://b/": ic.ObjectStoreConfig.S3(ic.S3Options(region="x")),
+                "s3://c/": ic.ObjectStoreConfig.S3Compatible(
+                    ic.S3Options(region="y", endpoint_url="https://e")),
+                "https://h/": ic.ObjectStoreConfig.Http({"a": "b"}, {"H": "v"}),
+                "gcs://g/": ic.ObjectStoreConfig.Gcs({"k": "v"}),
+                "file:///tmp/": ic.ObjectStoreConfig.LocalFileSystem("/tmp")}
+
+    cfg = icechunk.RepositoryConfig.default()
+    for prefix, store in containers(icechunk).items():
+        cfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer(prefix, store))
+    icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path)), config=cfg)
+    read = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path))).config
+    for prefix, store in containers(frazil).items():
+        assert read.get_virtual_chunk_container(prefix).store._to_dict() == store._to_dict()
+    with pytest.raises(TypeError):
+        frazil.ObjectStoreConfig.Http({"a": "b"})  # icechunk requires both fields
+
+
+def test_storage_module_reexports_icechunks_names(ic):
+    from importlib import import_module
+
+    storage = import_module(f"{ic.__name__}.storage")
+    assert storage.StorageSettings is ic.StorageSettings and storage.ChunkType is ic.ChunkType
+    assert storage.local_filesystem_store is ic.local_filesystem_store
+    if ic.__name__ == "frazil":
+        pytest.importorskip("frazil_s3")
+    assert storage.s3_storage is ic.s3_storage and storage.S3Options is ic.S3Options
+    with pytest.raises(AttributeError):
+        storage.not_a_storage_name  # noqa: B018
+
+
+def test_async_history_iterators(ic):
+    import asyncio
+
+    repo = ic.Repository.create(ic.in_memory_storage())
+    repo.create_branch("dev", repo.lookup_branch("main"))
+
+    async def collect():
+        kinds = [type(u.kind).__name__ async for u in repo.ops_log_async()]
+        snaps = [s.message async for s in repo.async_ancestry(branch="main")]
+        return kinds, snaps
+
+    kinds, snaps = asyncio.run(collect())
+    assert kinds == ["BranchCreated", "RepoInitialized"]
+    assert snaps == ["Repository initialized"]
+    assert [type(u.kind).__name__ for u in repo.ops_log()] == kinds
+
+
+def test_repository_attribution_and_ancestry_arguments(ic):
+    repo = ic.Repository.create(ic.in_memory_storage())
+    unset = repo.attribution
+    assert (unset.client, unset.workload, unset.principal) == (None, None, None)
+    with pytest.raises(ValueError):
+        repo.async_ancestry()  # checked when called, not when iterated
+    assert [type(u.kind).__name__ for u in repo.ops_log()] == ["RepoInitialized"]
+
+
+def test_ops_log_of_a_v1_repository_is_refused_when_called(ic):
+    repo = ic.Repository.create(ic.in_memory_storage(), spec_version=1)
+    for call in (repo.ops_log, repo.ops_log_async):
+        with pytest.raises(ic.FormatError):
+            call()
+
+
+def test_ancestry_resolves_its_ref_when_called(ic):
+    import asyncio
+
+    repo = ic.Repository.create(ic.in_memory_storage())
+    for call in (repo.ancestry, repo.async_ancestry):
+        with pytest.raises(ic.RefNotFoundError):
+            call(branch="no-such-branch")
+    history = repo.ancestry(branch="main")
+    assert [s.message for s in history] == ["Repository initialized"]
+
+    async def both():
+        return [s.id async for s in repo.ancestry(branch="main")]
+
+    assert asyncio.run(both()) == [repo.lookup_branch("main")]
+
+
+@pytest.mark.parametrize("algorithm", ["Crc32", "Crc32c", "Crc64Nvme", "Sha1", "Sha256"])
+def test_checksum_algorithm_persists_as_icechunks(tmp_path, algorithm):
+    import frazil
+
+    pytest.importorskip("frazil_s3")
+
+    def store(ic):
+        return ic.s3_store(region="x", checksum_algorithm=getattr(ic.ChecksumAlgorithm, algorithm))
+
+    cfg = icechunk.RepositoryConfig.default()
+    cfg.set_virtual_chunk_container(icechunk.VirtualChunkContainer("s3://b/", store(icechunk)))
+    icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path)), config=cfg)
+    read = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path))).config
+    theirs = read.get_virtual_chunk_container("s3://b/").store
+    mine = frazil.VirtualChunkContainer("s3://b/", store(frazil)).store
+    assert theirs._to_dict() == mine._to_dict()
+    assert frazil.ChecksumAlgorithm.parse("crc64nvme") is frazil.ChecksumAlgorithm.Crc64Nvme
+    assert frazil.ChecksumAlgorithm.Crc64Nvme.boto_name == "CRC64NVME"
+
+
+def test_repo_update_retries_is_a_config_record_both_ways(tmp_path):
+    import frazil
+    from frazil.config import RepoUpdateRetryConfig
+
+    ice_retry = icechunk._icechunk_python.RepoUpdateRetryConfig  # icechunk exports no name
+    retries = ice_retry(default=icechunk.StorageRetriesSettings(max_tries=7))
+    icechunk.Repository.create(icechunk.local_filesystem_storage(str(tmp_path / "a")),
+                               config=icechunk.RepositoryConfig(repo_update_retries=retries))
+    read = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path / "a"))).config
+    assert isinstance(read.repo_update_retries, RepoUpdateRetryConfig)
+    assert read.repo_update_retries.default.max_tries == 7
+    mine = RepoUpdateRetryConfig(default=frazil.StorageRetriesSettings(max_tries=5))
+    frazil.Repository.create(frazil.local_filesystem_storage(str(tmp_path / "b")),
+                             config=frazil.RepositoryConfig(repo_update_retries=mine))
+    back = icechunk.Repository.open(icechunk.local_filesystem_storage(str(tmp_path / "b")))
+    assert back.config.repo_update_retries.default.max_tries == 5
+
+
+@pytest.mark.parametrize("text", ["11111111111111111111", "1111111111111111111Z"])
+def test_snapshot_id_padding_bits_are_dropped(ic, text):
+    """A 20-character id whose last character carries padding bits is an id that is not
+    there (icechunk drops those bits), not an invalid one."""
+    repo = ic.Repository.create(ic.in_memory_storage())
+    for call in (lambda: repo.readonly_session(snapshot_id=text),
+                 lambda: repo.reset_branch("main", text),
+                 lambda: repo.create_branch("b", text)):
+        with pytest.raises(ic.SnapshotNotFoundError):
+            call()

@@ -16,6 +16,7 @@ __all__ = [
     "CompressionAlgorithm",
     "CompressionConfig",
     "ManifestVirtualChunkLocationCompressionConfig",
+    "RepoUpdateRetryConfig",
     "StorageConcurrencySettings",
     "StorageRetriesSettings",
     "StorageSettings",
@@ -111,6 +112,19 @@ class StorageRetriesSettings(Record):
 
     def __init__(self, max_tries: int | None = None, initial_backoff_ms: int | None = None,
                  max_backoff_ms: int | None = None) -> None:
+        self._init(locals())
+
+
+@make_properties
+class RepoUpdateRetryConfig(Record):
+    """Retries of the repository-info update when another writer moved it first (icechunk's
+    ``RepositoryConfig.repo_update_retries``)."""
+
+    __slots__ = ()
+    _module = "frazil.config"
+    _fields: ClassVar[dict[str, Any]] = {"default": StorageRetriesSettings}
+
+    def __init__(self, default: StorageRetriesSettings | None = None) -> None:
         self._init(locals())
 
 

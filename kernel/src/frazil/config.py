@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from frazil._features import FeatureFlag
 from frazil._logs import Attribution, initialize_logs, set_logs_filter, shutdown_telemetry
 from frazil._manifest_config import (
     ManifestConfig,
@@ -26,6 +27,7 @@ from frazil._settings import (
     CompressionAlgorithm,
     CompressionConfig,
     ManifestVirtualChunkLocationCompressionConfig,
+    RepoUpdateRetryConfig,
     StorageConcurrencySettings,
     StorageRetriesSettings,
     StorageSettings,
@@ -39,6 +41,7 @@ __all__ = [
     "CachingConfig",
     "CompressionAlgorithm",
     "CompressionConfig",
+    "FeatureFlag",
     "ManifestConfig",
     "ManifestPreloadCondition",
     "ManifestPreloadConfig",
@@ -59,7 +62,8 @@ __all__ = [
 
 # fields held as config records (persisted as their dict form)
 _RECORDS: dict[str, Any] = {"compression": CompressionConfig, "caching": CachingConfig,
-                            "storage": StorageSettings, "manifest": ManifestConfig}
+                            "storage": StorageSettings, "manifest": ManifestConfig,
+                            "repo_update_retries": RepoUpdateRetryConfig}
 # shown by str() with their defaults when unset, as icechunk shows them
 _SHOWN_DEFAULTS = {"get_partial_values_concurrency": 10, "max_concurrent_requests": 256,
                    "max_concurrent_decodes": 2, "num_updates_per_repo_info_file": 1000}

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import copy
 import datetime as _dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from frazil import _fork, _refs, ops
@@ -53,9 +53,9 @@ from frazil.session import Session
 from frazil.snapshots import SnapshotInfo
 from frazil.split import ManifestSplitPolicy, make_policy
 from frazil.storage import Storage
-from frazil.store import IcechunkStore
+from frazil.store import AsyncCloseableIterator, IcechunkStore
 
-__all__ = ["IcechunkStore", "Repository", "Session"]
+__all__ = ["AsyncCloseableIterator", "IcechunkStore", "Repository", "Session"]
 
 INITIAL_MESSAGE = "Repository initialized"
 # icechunk marks the first snapshot in its metadata (snapshot file and repo info)
@@ -243,9 +243,10 @@ class Repository(RepositoryAdmin, ReprMixin):
         return self._spec
 
     @property
-    def attribution(self) -> Attribution | None:
-        """The labels this handle attaches to its requests (given to create/open)."""
-        return getattr(self, "_attribution", None)
+    def attribution(self) -> Attribution:
+        """The labels this handle attaches to its requests (given to create/open); all unset
+        when none were given, as in icechunk."""
+        return getattr(self, "_attribution", None) or Attribution()
 
     @property
     def authorized_virtual_container_prefixes(self) -> set[str]:
@@ -428,24 +429,27 @@ class Repository(RepositoryAdmin, ReprMixin):
         self._require_snapshot(info, sid)
         return sid
 
-    async def async_ancestry(self, *, branch: str | None = None, tag: str | None = None,
-                             snapshot_id: str | None = None) -> AsyncIterator[SnapshotInfo]:
-        """Async form of :meth:`ancestry`."""
-        info = await self._repo_info()
-        sid = await self._resolve(info, branch, tag, snapshot_id)
-        async for snap in ops.ancestry(self._state, sid, info):
-            yield snap
+    def async_ancestry(self, *, branch: str | None = None, tag: str | None = None,
+                       snapshot_id: str | None = None) -> AsyncCloseableIterator[SnapshotInfo]:
+        """Async form of :meth:`ancestry`: ``async for snap in repo.async_ancestry(...)``."""
+        return self.ancestry(branch=branch, tag=tag, snapshot_id=snapshot_id)
 
     def ancestry(self, *, branch: str | None = None, tag: str | None = None,
-                 snapshot_id: str | None = None) -> Iterator[SnapshotInfo]:
-        """The snapshots from the given one back to the first, newest first."""
+                 snapshot_id: str | None = None) -> AsyncCloseableIterator[SnapshotInfo]:
+        """The snapshots from the given one back to the first, newest first (iterable with
+        ``for`` and ``async for``). The ref is resolved now, as icechunk does."""
 
-        async def collect() -> list[SnapshotInfo]:
+        async def resolve() -> tuple[RepoInfo, ObjectId]:
             info = await self._repo_info()
-            sid = await self._resolve(info, branch, tag, snapshot_id)
-            return await ops.ancestry_list(self._state, sid, info)
+            return info, await self._resolve(info, branch, tag, snapshot_id)
 
-        return iter(sync(collect()))
+        info, sid = sync(resolve())
+
+        async def each() -> AsyncGenerator[SnapshotInfo, None]:
+            async for snap in ops.ancestry(self._state, sid, info):
+                yield snap
+
+        return AsyncCloseableIterator(each(), lambda: ops.ancestry_list(self._state, sid, info))
 
     async def lookup_snapshot_async(self, snapshot_id: str) -> SnapshotInfo:
         """The ``SnapshotInfo`` of ``snapshot_id``."""
@@ -454,13 +458,21 @@ class Repository(RepositoryAdmin, ReprMixin):
         self._require_snapshot(info, sid)
         return ops.snapshot_info(info.snapshots[sid])
 
-    async def ops_log_async(self) -> list[Update]:
-        """Every operation performed on the repository, newest first."""
-        return await ops.ops_log(self._state)
+    def ops_log_async(self) -> AsyncCloseableIterator[Update]:
+        """Every operation performed on the repository, newest first, as an async iterator
+        (``async for update in repo.ops_log_async()``, as in icechunk)."""
+        if self._spec == SpecVersion.v1:  # refused when called, as icechunk does
+            raise needs_v2_error()
+        return AsyncCloseableIterator(self._ops_log())
 
-    def ops_log(self) -> Iterator[Update]:
-        """Every operation performed on the repository, newest first."""
-        return iter(sync(self.ops_log_async()))
+    async def _ops_log(self) -> AsyncGenerator[Update, None]:
+        for update in await ops.ops_log(self._state):
+            yield update
+
+    def ops_log(self) -> AsyncCloseableIterator[Update]:
+        """Every operation performed on the repository, newest first (iterable with ``for``
+        and ``async for``, as icechunk's)."""
+        return self.ops_log_async()
 
     # ============================================================ metadata
     async def get_metadata_async(self) -> dict[str, Any]:

@@ -70,7 +70,7 @@ from frazil.virtual import ChunkType
 if TYPE_CHECKING:
     from frazil.repository import Repository
 
-__all__ = ["ForkSession", "Session"]
+__all__ = ["ForkSession", "Session", "SessionMode"]
 
 
 def array_shape_from_metadata(meta: dict[str, Any], path: str) -> ArrayData:

@@ -6,6 +6,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from frazil._ancestry import AncestryGraph
 from frazil._repr import (
     Fields,
     Mode,
@@ -17,7 +18,8 @@ from frazil._repr import (
     optional,
 )
 
-__all__ = ["Diff", "ManifestFileInfo", "SnapshotInfo", "Update", "micros_to_datetime"]
+__all__ = ["AncestryGraph", "Diff", "ManifestFileInfo", "SnapshotInfo", "Update",
+           "micros_to_datetime"]
 
 
 def micros_to_datetime(us: int) -> _dt.datetime:

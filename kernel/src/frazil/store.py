@@ -7,8 +7,15 @@ coordinates (``a/b/c/0/1``); all state lives in the session.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from zarr.abc.store import (
@@ -44,7 +51,7 @@ from frazil.virtual import checksum_fields
 if TYPE_CHECKING:
     from frazil.session import Session
 
-__all__ = ["IcechunkStore"]
+__all__ = ["AsyncCloseableIterator", "IcechunkStore"]
 
 # frazil's column kinds (inline 0, native 1, virtual 2) -> icechunk's ChunkType values
 _CHUNK_TYPES = np.array([3, 1, 2], np.uint8)
@@ -64,6 +71,49 @@ def _check_span(offset: int, length: int) -> None:
 
 def _node_path(prefix: str) -> str:
     return normalize_node_path(prefix) if prefix else "/"
+
+
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class AsyncCloseableIterator(AsyncIterator[_T_co]):
+    """What listings return, as in icechunk: an async iterator with ``aclose()`` (stop early
+    through :func:`contextlib.aclosing`) that a plain ``for`` loop or ``list()`` iterates too.
+
+    Iterated synchronously it takes everything in one trip to frazil's I/O loop (``batch()``
+    when given, else the whole ``source``), then hands the items out one by one.
+    """
+
+    __slots__ = ("_batch", "_items", "_source")
+
+    def __init__(self, source: AsyncGenerator[_T_co, None],
+                 batch: Callable[[], Awaitable[Iterable[_T_co]]] | None = None) -> None:
+        self._source = source
+        self._batch = batch
+        self._items: Iterator[_T_co] | None = None
+
+    def __aiter__(self) -> AsyncCloseableIterator[_T_co]:
+        return self
+
+    async def __anext__(self) -> _T_co:
+        return await self._source.__anext__()
+
+    async def aclose(self) -> None:
+        await self._source.aclose()
+
+    def __iter__(self) -> AsyncCloseableIterator[_T_co]:
+        return self
+
+    def __next__(self) -> _T_co:
+        if self._items is None:
+            self._items = iter(sync(self._take_all()))
+        return next(self._items)
+
+    async def _take_all(self) -> list[_T_co]:
+        if self._batch is not None:
+            await self._source.aclose()
+            return list(await self._batch())
+        return [item async for item in self._source]
 
 
 @with_sync_facades
@@ -444,16 +494,25 @@ class IcechunkStore(ReprMixin, Store):
                     keys.append("/".join([chunk_root, *map(str, coords)]))
         return keys
 
-    async def list(self) -> AsyncIterator[str]:
+    def list(self) -> AsyncCloseableIterator[str]:
+        return AsyncCloseableIterator(self._list())
+
+    def list_prefix(self, prefix: str) -> AsyncCloseableIterator[str]:
+        return AsyncCloseableIterator(self._list_prefix(prefix))
+
+    def list_dir(self, prefix: str) -> AsyncCloseableIterator[str]:
+        return AsyncCloseableIterator(self._list_dir(prefix))
+
+    async def _list(self) -> AsyncGenerator[str, None]:
         for k in await self._all_keys():
             yield k
 
-    async def list_prefix(self, prefix: str) -> AsyncIterator[str]:
+    async def _list_prefix(self, prefix: str) -> AsyncGenerator[str, None]:
         for k in await self._all_keys(prefix):
             if k.startswith(prefix):
                 yield k
 
-    async def list_dir(self, prefix: str) -> AsyncIterator[str]:
+    async def _list_dir(self, prefix: str) -> AsyncGenerator[str, None]:
         prefix = prefix.strip("/")
         try:
             path = _node_path(prefix)

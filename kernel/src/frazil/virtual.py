@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
@@ -204,27 +204,49 @@ def _options(options: Any) -> Any:
     return to_dict() if callable(to_dict) else options
 
 
-def _variant(name: str, kind: str, takes: str | None) -> type[ObjectStoreConfig]:
-    """icechunk's variant classes: ``ObjectStoreConfig.S3(options)`` and the like."""
-    def __init__(self: ObjectStoreConfig, *args: Any) -> None:
-        if len(args) != (0 if takes is None else 1):
-            raise InvalidInputError(f"ObjectStoreConfig.{name} takes "
-                                    f"{'no argument' if takes is None else 'one ' + takes}")
-        ObjectStoreConfig.__init__(self, kind, _options(args[0]) if args else None)
-        if takes is None:
-            self.options = None
+def _http_options(opts: Any, headers: Any) -> dict[str, Any]:
+    """What icechunk persists for an http store: its options, plus ``headers`` when given."""
+    return {**dict(opts or {}), **({"headers": dict(headers)} if headers else {})}
+
+
+def _variant(name: str, kind: str, build: Callable[..., Any] | None) -> type[ObjectStoreConfig]:
+    """icechunk's variant classes: ``ObjectStoreConfig.S3(options)`` and the like, taking
+    their fields by position as icechunk's do (``_0``, ``_1``)."""
+    if build is None:
+        def __init__(self: ObjectStoreConfig) -> None:
+            ObjectStoreConfig.__init__(self, kind)
+            self.options = None  # a unit variant
+    elif build is _http_options:
+        def __init__(self: ObjectStoreConfig, _0: Any, _1: Any) -> None:  # type: ignore[misc]
+            ObjectStoreConfig.__init__(self, kind, _http_options(_0, _1))
+    else:
+        def __init__(self: ObjectStoreConfig, _0: Any) -> None:  # type: ignore[misc]
+            ObjectStoreConfig.__init__(self, kind, build(_0))
 
     return type(name, (ObjectStoreConfig,), {"__slots__": (), "__init__": __init__,
                                              "__qualname__": f"ObjectStoreConfig.{name}"})
 
 
-for _name, _kind, _takes in (("InMemory", "in_memory", None),
-                             ("LocalFileSystem", "local_file_system", "path"),
-                             ("S3", "s3", "S3Options"), ("S3Compatible", "s3_compatible",
-                                                         "S3Options"),
-                             ("Gcs", "gcs", "options dict"), ("Azure", "azure", "options dict"),
-                             ("Tigris", "tigris", "S3Options"), ("Http", "http", "options dict")):
-    setattr(ObjectStoreConfig, _name, _variant(_name, _kind, _takes))
+def _mapping(opts: Any) -> dict[str, Any]:
+    return dict(opts or {})
+
+
+def _s3_options(opts: Any) -> Any:
+    """An S3Options object's persisted options: the inner map of its ``{"s3": {...}}``."""
+    out = _options(opts)
+    if isinstance(out, dict) and len(out) == 1 and \
+            next(iter(out)) in ("s3", "s3_compatible", "tigris"):
+        return next(iter(out.values()))
+    return out
+
+
+for _name, _kind, _build in (("InMemory", "in_memory", None),
+                             ("LocalFileSystem", "local_file_system", _options),
+                             ("S3", "s3", _s3_options),
+                             ("S3Compatible", "s3_compatible", _s3_options),
+                             ("Gcs", "gcs", _mapping), ("Azure", "azure", _mapping),
+                             ("Tigris", "tigris", _s3_options), ("Http", "http", _http_options)):
+    setattr(ObjectStoreConfig, _name, _variant(_name, _kind, _build))
 
 #: icechunk's union of object store configs: one class in frazil
 AnyObjectStoreConfig = ObjectStoreConfig

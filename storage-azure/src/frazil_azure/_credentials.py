@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -95,24 +95,21 @@ class AzureRefreshableCredential:
     @dataclass(frozen=True, repr=False)
     class AccessKey:
         key: str
-        _: KW_ONLY
-        expires_after: datetime | None = None
+        expires_after: datetime | None  # required, as in icechunk (None: never expires)
 
 
     @text_forms("frazil.credentials.AzureRefreshableCredential.SasToken", secrets=("token",))
     @dataclass(frozen=True, repr=False)
     class SasToken:
         token: str
-        _: KW_ONLY
-        expires_after: datetime | None = None
+        expires_after: datetime | None  # required, as in icechunk (None: never expires)
 
 
     @text_forms("frazil.credentials.AzureRefreshableCredential.BearerToken", secrets=("bearer",))
     @dataclass(frozen=True, repr=False)
     class BearerToken:
         bearer: str
-        _: KW_ONLY
-        expires_after: datetime | None = None
+        expires_after: datetime | None  # required, as in icechunk (None: never expires)
 
 
 
@@ -146,7 +143,7 @@ class AzureCredentials:
         """
 
         pickled_function: bytes
-        current: Any = None
+        current: Any  # an already fetched credential, or None (required, as in icechunk)
 
         def __post_init__(self) -> None:
             if not isinstance(self.pickled_function, bytes):

@@ -28,7 +28,8 @@ ICECHUNK_NAMES = ("AnyAzureCredential", "AnyAzureStaticCredential", "AzureCreden
                   "AzureRefreshableCredential", "AzureStaticCredentials",
                   "azure_anonymous_credentials", "azure_credentials",
                   "azure_from_env_credentials", "azure_refreshable_credentials",
-                  "azure_static_credentials", "azure_storage")
+                  "azure_static_credentials", "azure_storage",
+                  "azure_store")  # azure_store: only in icechunk.storage, found there through it
 
 
 @hookimpl

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,7 @@ class GcsBearerCredential:
     """
 
     bearer: str = field(repr=False)
+    _: KW_ONLY
     expires_after: datetime | None = None
 
 
@@ -127,7 +128,7 @@ class GcsCredentials:
         """
 
         pickled_function: bytes = field(repr=False)
-        current: GcsBearerCredential | None = field(default=None, repr=False)
+        current: GcsBearerCredential | None = field(repr=False)  # required, as in icechunk
 
 
         def function(self) -> Callable[[], Any]:

@@ -23,8 +23,10 @@ def frazil_register_virtual_chunk_resolvers(registry: VirtualChunkResolverRegist
 
 
 #: icechunk's top-level names that frazil-gcs provides, added to ``frazil``
+#: (gcs_anonymous_credentials is only in icechunk.credentials; frazil.credentials finds it here)
 ICECHUNK_NAMES = ("AnyGcsCredential", "AnyGcsStaticCredential", "GcsBearerCredential",
-                  "GcsCredentials", "GcsStaticCredentials", "gcs_credentials",
+                  "GcsCredentials", "GcsStaticCredentials", "gcs_anonymous_credentials",
+                  "gcs_credentials",
                   "gcs_from_env_credentials", "gcs_refreshable_credentials",
                   "gcs_static_credentials", "gcs_storage", "gcs_store")
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from frazil.storage import SecretRedactor, call_with_retries, thread_pool
 
-from frazil_s3._config import S3Credentials, S3Options, S3Settings
+from frazil_s3._config import DEFAULT_STREAM_TIMEOUT_S, S3Credentials, S3Options, S3Settings
 from frazil_s3._direct import DirectS3, FallBack
 
 __all__ = ["S3Client", "is_retryable", "status_of", "code_of"]
@@ -202,8 +202,10 @@ class S3Client:
 
     def _read_timeout(self) -> float:
         timeout = self.settings.read_timeout_s
-        if self.options.network_stream_timeout_seconds:
-            timeout = min(timeout, float(self.options.network_stream_timeout_seconds))
+        stream = self.options.network_stream_timeout_seconds
+        stream = DEFAULT_STREAM_TIMEOUT_S if stream is None else stream  # unset: the default
+        if stream:
+            timeout = min(timeout, float(stream))
         return timeout
 
     def _build(self) -> tuple[Any, Any, str | None]:

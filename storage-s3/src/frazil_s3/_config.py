@@ -6,9 +6,10 @@ Credentials objects never show secrets: their ``str``, ``repr`` and
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -17,6 +18,7 @@ from frazil.display import Fields, Mode, ReprMixin, render, s3_options_fields, t
 from frazil.errors import ErrorKind, InvalidInputError
 
 __all__ = [
+    "DEFAULT_STREAM_TIMEOUT_S",
     "ChecksumAlgorithm",
     "DEFAULT_MULTIPART_THRESHOLD",
     "MIN_PART_SIZE",
@@ -49,7 +51,7 @@ class ChecksumAlgorithm(Enum):
 
     Crc32 = "crc32"
     Crc32c = "crc32c"
-    Crc64Nvme = "crc64nvme"
+    Crc64Nvme = "crc64_nvme"
     Sha1 = "sha1"
     Sha256 = "sha256"
 
@@ -61,7 +63,7 @@ class ChecksumAlgorithm(Enum):
     @property
     def boto_name(self) -> str:
         """The ``ChecksumAlgorithm`` parameter value of boto3's S3 calls."""
-        return self.value.upper()
+        return self.value.replace("_", "").upper()
 
     @classmethod
     def parse(cls, value: Any) -> ChecksumAlgorithm | None:
@@ -69,8 +71,9 @@ class ChecksumAlgorithm(Enum):
         if value is None or isinstance(value, cls):
             return value
         name = getattr(value, "name", None) or str(value).rsplit(".", 1)[-1]
+        key = name.lower().replace("_", "")  # "crc64nvme" too: what earlier frazil wrote
         for member in cls:
-            if name.lower() in (member.name.lower(), member.value):
+            if key in (member.name.lower(), member.value.replace("_", "")):
                 return member
         raise InvalidInputError(f"unknown checksum algorithm {value!r}; one of "
                                 f"{[m.name for m in cls]}", ErrorKind.STORAGE_CONFIG)
@@ -141,20 +144,74 @@ class S3Credentials(ReprMixin):
         return []
 
 
-def _variant(name: str, make: Callable[..., S3Credentials]) -> None:
-    """icechunk's variant constructors: ``S3Credentials.Static(static)`` and the like."""
-    def new(cls: type, *args: Any) -> S3Credentials:
-        return make(*args)
+class _Static(S3Credentials):
+    """``S3Credentials.Static(credentials)``: fixed credentials."""
 
-    setattr(S3Credentials, name, type(name, (), {"__new__": new,
-                                                "__qualname__": f"S3Credentials.{name}"}))
+    def __init__(self, _0: S3StaticCredentials) -> None:
+        super().__init__("static", _0)
+
+    @property
+    def _0(self) -> S3StaticCredentials | None:  # PyO3's name for the variant's one field
+        return self.static
 
 
-_variant("Static", lambda static: S3Credentials("static", static))
-_variant("Anonymous", lambda: S3Credentials("anonymous"))
-_variant("FromEnv", lambda: S3Credentials("from_env"))
-_variant("Refreshable", lambda get_credentials, current=None: S3Credentials(
-    "refreshable", get_credentials=get_credentials))
+class _Anonymous(S3Credentials):
+    """``S3Credentials.Anonymous()``: unsigned requests."""
+
+    def __init__(self) -> None:
+        super().__init__("anonymous")
+
+
+class _FromEnv(S3Credentials):
+    """``S3Credentials.FromEnv()``: boto3's default credential chain."""
+
+    def __init__(self) -> None:
+        super().__init__("from_env")
+
+
+class _Refreshable(S3Credentials):
+    """``S3Credentials.Refreshable(pickled_function, current)``: credentials from a pickled
+    ``get_credentials`` function, fetched again before they expire; ``current`` is an already
+    fetched set (or None)."""
+
+    def __init__(self, pickled_function: bytes, current: S3StaticCredentials | None) -> None:
+        if not isinstance(pickled_function, bytes):
+            raise InvalidInputError("S3Credentials.Refreshable needs the pickled get_credentials "
+                                    "function (pickle.dumps(get_credentials))",
+                                    ErrorKind.STORAGE_CONFIG)
+        try:
+            function = pickle.loads(pickled_function)
+        except Exception as exc:
+            raise InvalidInputError(f"cannot unpickle the get_credentials function: {exc}",
+                                    ErrorKind.STORAGE_CONFIG) from exc
+        super().__init__("refreshable", get_credentials=function)
+        object.__setattr__(self, "_pickled", pickled_function)
+        object.__setattr__(self, "_current", current)
+
+    @classmethod
+    def _of(cls, get_credentials: Callable[[], Any], scatter: bool) -> _Refreshable:
+        """From the function itself (pickled only when asked for, as frazil ships it)."""
+        out = object.__new__(cls)
+        S3Credentials.__init__(out, "refreshable", get_credentials=get_credentials,
+                               scatter_initial_credentials=scatter)
+        object.__setattr__(out, "_pickled", None)
+        object.__setattr__(out, "_current", None)
+        return out
+
+    @property
+    def pickled_function(self) -> bytes:
+        pickled: bytes | None = self.__dict__.get("_pickled")
+        return pickled if pickled is not None else pickle.dumps(self.get_credentials)
+
+    @property
+    def current(self) -> S3StaticCredentials | None:
+        return self.__dict__.get("_current")
+
+
+for _variant in (_Static, _Anonymous, _FromEnv, _Refreshable):
+    _name = _variant.__name__.lstrip("_")
+    _variant.__name__, _variant.__qualname__ = _name, f"S3Credentials.{_name}"
+    setattr(S3Credentials, _name, _variant)
 
 #: icechunk's union of S3 credential kinds: one class (with a ``kind``) in frazil-s3
 AnyS3Credential = S3Credentials
@@ -164,18 +221,18 @@ def s3_static_credentials(*, access_key_id: str, secret_access_key: str,
                           session_token: str | None = None,
                           expires_after: datetime | None = None) -> S3Credentials:
     """Fixed credentials."""
-    return S3Credentials("static", S3StaticCredentials(access_key_id, secret_access_key,
-                                                       session_token, expires_after))
+    return _Static(S3StaticCredentials(access_key_id, secret_access_key, session_token,
+                                       expires_after))
 
 
 def s3_anonymous_credentials() -> S3Credentials:
     """Unsigned requests (public buckets)."""
-    return S3Credentials("anonymous")
+    return _Anonymous()
 
 
 def s3_from_env_credentials() -> S3Credentials:
     """boto3's default chain: ``AWS_*`` variables, config files, instance roles..."""
-    return S3Credentials("from_env")
+    return _FromEnv()
 
 
 def s3_refreshable_credentials(get_credentials: Callable[[], Any],
@@ -189,8 +246,7 @@ def s3_refreshable_credentials(get_credentials: Callable[[], Any],
     """
     if not callable(get_credentials):
         raise InvalidInputError("get_credentials must be callable", ErrorKind.STORAGE_CONFIG)
-    return S3Credentials("refreshable", get_credentials=get_credentials,
-                         scatter_initial_credentials=scatter_initial_credentials)
+    return _Refreshable._of(get_credentials, scatter_initial_credentials)
 
 
 def s3_credentials(*, access_key_id: str | None = None, secret_access_key: str | None = None,
@@ -222,6 +278,10 @@ def s3_credentials(*, access_key_id: str | None = None, secret_access_key: str |
     return s3_from_env_credentials()
 
 
+#: network_stream_timeout_seconds when S3Options leaves it unset (icechunk's default)
+DEFAULT_STREAM_TIMEOUT_S = 60
+
+
 @dataclass(frozen=True, repr=False)
 class S3Options(ReprMixin):
     """Where the S3 API is and how to talk to it (icechunk's ``S3Options``)."""
@@ -234,10 +294,11 @@ class S3Options(ReprMixin):
     allow_http: bool = False
     anonymous: bool = False
     force_path_style: bool = False
-    network_stream_timeout_seconds: int | None = 60
+    network_stream_timeout_seconds: int | None = None  # None: DEFAULT_STREAM_TIMEOUT_S
     requester_pays: bool = False
-    s3_compatible: bool = False
     checksum_algorithm: ChecksumAlgorithm | None = None
+    _: KW_ONLY
+    s3_compatible: bool = False  # frazil's: persisted as an "s3_compatible" container store
 
     def _repr_fields(self, mode: Mode) -> Fields:
         return s3_options_fields(next(iter(self._to_dict().values())))
@@ -266,7 +327,7 @@ class S3Options(ReprMixin):
                    allow_http=bool(o.get("allow_http", False)),
                    anonymous=bool(o.get("anonymous", False)),
                    force_path_style=bool(o.get("force_path_style", False)),
-                   network_stream_timeout_seconds=60 if timeout is None else int(timeout),
+                   network_stream_timeout_seconds=None if timeout is None else int(timeout),
                    requester_pays=bool(o.get("requester_pays", False)),
                    s3_compatible=kind == "s3_compatible",
                    checksum_algorithm=ChecksumAlgorithm.parse(o.get("checksum_algorithm")))
@@ -287,8 +348,8 @@ def s3_store(region: str | None = None, endpoint_url: str | None = None,
              requester_pays: bool = False, checksum_algorithm: Any = None) -> S3Options:
     """Store options for an ``s3://`` virtual chunk container (icechunk's ``s3_store``)."""
     return S3Options(region, endpoint_url, allow_http, anonymous, force_path_style,
-                     network_stream_timeout_seconds, requester_pays, s3_compatible,
-                     ChecksumAlgorithm.parse(checksum_algorithm))
+                     network_stream_timeout_seconds, requester_pays,
+                     ChecksumAlgorithm.parse(checksum_algorithm), s3_compatible=s3_compatible)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ and :class:`UpdateType`.
 
 from __future__ import annotations
 
+from frazil._ancestry import AncestryGraph, build_graph
 from frazil.ops._check import CheckReport, check_repository
 from frazil.ops._commit import splitting_config_json
 from frazil.ops._diff import diff_snapshots
 from frazil.ops._expire import expire_snapshots, plan_expiry
 from frazil.ops._gc import GCSummary, garbage_collect
-from frazil.ops._graph import AncestryGraph, build_graph
 from frazil.ops._history import ancestry, ancestry_list, as_of, ops_log, snapshot_info
 from frazil.ops._inspect import (
     inspect_manifest,

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from frazil._features import FEATURE_FLAGS, FeatureFlag
 from frazil._repr import (
     Fields,
     Mode,
@@ -24,7 +26,6 @@ from frazil._repr import (
     datetime_text,
     debug_text,
     optional,
-    py_bool,
 )
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoStatusRecord, UpdateRecord
@@ -91,34 +92,6 @@ class RepoStatus(ReprMixin):
                 f"limited_availability_reason={reason_text})")
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class FeatureFlag(ReprMixin):
-    """One feature flag: its id, name, default, explicit setting, and effective value."""
-
-    id: int
-    name: str
-    default_enabled: bool
-    setting: bool | None
-
-    _repr_name = "frazil.config.FeatureFlag"
-
-    @property
-    def enabled(self) -> bool:
-        return self.default_enabled if self.setting is None else self.setting
-
-    def _repr_fields(self, mode: Mode) -> Fields:
-        return [("id", str(self.id)), ("name", self.name),
-                ("default_enabled", py_bool(self.default_enabled)),
-                ("setting", "None" if self.setting is None else py_bool(self.setting)),
-                ("enabled", py_bool(self.enabled))]
-
-
-#: icechunk 2.3's flags, in the order it lists them: (id, name, enabled by default).
-FEATURE_FLAGS: tuple[tuple[int, str, bool], ...] = (
-    (5, "delete_tag", True),
-    (3, "move_node", True),
-    (4, "create_tag", True),
-)
 
 
 class UpdateType:
@@ -126,9 +99,19 @@ class UpdateType:
 
     _fields: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, **fields: Any) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Each kind takes its fields, by position or by name, as icechunk's do."""
+        bound = _signature(type(self)).bind(self, *args, **kwargs)
         for name in self._fields:
-            object.__setattr__(self, name, fields.get(name))
+            object.__setattr__(self, name, bound.arguments[name])
+
+    @classmethod
+    def _of(cls, fields: dict[str, Any]) -> UpdateType:
+        """A kind from a decoded record's fields (an absent one is None)."""
+        out = object.__new__(cls)
+        for name in cls._fields:
+            object.__setattr__(out, name, fields.get(name))
+        return out
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, f) for f in self._fields)
@@ -186,10 +169,25 @@ _KINDS: dict[str, tuple[str, ...]] = {
     "TagDeleted": ("name", "previous_snap_id"),
 }
 
+
+def _signature(kind: type[UpdateType]) -> inspect.Signature:
+    return kind.__init__.__signature__  # type: ignore[attr-defined, no-any-return]
+
+
+def _kind_init(fields: tuple[str, ...]) -> Any:
+    def __init__(self: UpdateType, *args: Any, **kwargs: Any) -> None:
+        UpdateType.__init__(self, *args, **kwargs)
+
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(f, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+         for f in ("self", *fields)])
+    return __init__
+
+
 for _name, _fields in _KINDS.items():
     _cls = type(_name, (UpdateType,), {"_fields": _fields, "__slots__": _fields,
                                        "__doc__": f"Ops-log kind {_name}.",
-                                       "__module__": __name__})
+                                       "__module__": __name__, "__init__": _kind_init(_fields)})
     _cls.__qualname__ = f"UpdateType.{_name}"
     setattr(UpdateType, _name, _cls)
 
@@ -221,4 +219,4 @@ def update_from_record(rec: UpdateRecord) -> Update:
     if rec.kind == "FeatureFlagChanged":
         fields["new_value"] = fields.get("new_value") if fields.pop("is_set", True) else None
     cls = getattr(UpdateType, rec.kind)
-    return Update(cls(**fields), micros_to_datetime(rec.updated_at), rec.backup_path)
+    return Update(cls._of(fields), micros_to_datetime(rec.updated_at), rec.backup_path)

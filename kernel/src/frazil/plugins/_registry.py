@@ -57,14 +57,16 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
             "s3_storage", "s3_store", "tigris_storage")},
         **{f"frazil.{n}": "frazil-gcs" for n in (
             "AnyGcsCredential", "AnyGcsStaticCredential", "GcsBearerCredential",
-            "GcsCredentials", "GcsStaticCredentials", "gcs_credentials",
+            "GcsCredentials", "GcsStaticCredentials", "gcs_anonymous_credentials",
+            "gcs_credentials",
             "gcs_from_env_credentials", "gcs_refreshable_credentials",
             "gcs_static_credentials", "gcs_storage", "gcs_store")},
         **{f"frazil.{n}": "frazil-azure" for n in (
             "AnyAzureCredential", "AnyAzureStaticCredential", "AzureCredentials",
             "AzureRefreshableCredential", "AzureStaticCredentials",
             "azure_anonymous_credentials", "azure_credentials", "azure_from_env_credentials",
-            "azure_refreshable_credentials", "azure_static_credentials", "azure_storage")},
+            "azure_refreshable_credentials", "azure_static_credentials", "azure_storage",
+            "azure_store")},
         **dict.fromkeys(("frazil.http_storage", "frazil.http_store",
                          "frazil.redirect_storage"), "frazil-http"),
         **{f"frazil.Storage.{n}": "frazil-s3" for n in (

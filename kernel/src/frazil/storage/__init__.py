@@ -7,13 +7,6 @@ with the kernel; others (S3, GCS, Azure, HTTP) are plugins, reached through
 
 from __future__ import annotations
 
-from frazil._settings import (
-    StorageConcurrencySettings,
-    StorageRetriesSettings,
-    StorageSettings,
-    StorageTimeoutSettings,
-)
-from frazil.plugins import PluginNotFoundError, get_plugins
 from frazil.storage._base import (
     DEFAULT_MAX_CONCURRENT_REQUESTS,
     ByteRange,
@@ -29,18 +22,32 @@ from frazil.storage._base import (
 from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
 from frazil.storage._local import LocalFileSystemStorage
 from frazil.storage._memory import InMemoryStorage
+from frazil.storage._names import (  # icechunk.storage's other names
+    AnyObjectStoreConfig,
+    ChunkType,
+    ObjectStoreConfig,
+    StorageConcurrencySettings,
+    StorageRetriesSettings,
+    StorageSettings,
+    StorageTimeoutSettings,
+    __getattr__,  # noqa: F401 - the module-level hook (PEP 562) for the backends' names
+    local_filesystem_store,
+)
 from frazil.storage._prefixed import PrefixedStorage
 from frazil.storage._retry import RetrySettings, SecretRedactor, call_with_retries, thread_pool
 from frazil.storage._url import storage_from_url
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT_REQUESTS",
+    "AnyObjectStoreConfig",
     "ByteRange",
+    "ChunkType",
     "ConditionFailedError",
     "InMemoryStorage",
     "LocalFileSystemStorage",
     "ObjectInfo",
     "ObjectNotFoundError",
+    "ObjectStoreConfig",
     "PrefixedStorage",
     "RetrySettings",
     "SecretRedactor",
@@ -53,6 +60,7 @@ __all__ = [
     "call_with_retries",
     "in_memory_storage",
     "local_filesystem_storage",
+    "local_filesystem_store",
     "normalize_byte_range",
     "redact_url",
     "resolve_byte_range",
@@ -82,12 +90,3 @@ def local_filesystem_storage(path: str) -> Storage:
 Storage.new_in_memory = staticmethod(in_memory_storage)  # type: ignore[attr-defined]
 Storage.new_local_filesystem = staticmethod(local_filesystem_storage)  # type: ignore[attr-defined]
 
-
-def __getattr__(name: str) -> object:
-    # executable reprs name ``frazil.storage.S3Options`` (icechunk keeps it in icechunk.storage)
-    if name == "S3Options":
-        try:
-            return get_plugins().public_name("frazil", name)
-        except PluginNotFoundError:
-            pass
-    raise AttributeError(f"module 'frazil.storage' has no attribute {name!r}")

@@ -409,7 +409,7 @@ def _credentials(lib: Any) -> list[Any]:
         lib.azure_credentials(access_key=SECRETS[5]),
         lib.azure_refreshable_credentials(_refresh_azure, scatter_initial_credentials=True),
         lib.AzureRefreshableCredential.SasToken(SECRETS[2], expires_after=T),
-        lib.AzureRefreshableCredential.BearerToken(SECRETS[3]),
+        lib.AzureRefreshableCredential.BearerToken(SECRETS[3], None),
     ]
 
 

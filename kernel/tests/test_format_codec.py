@@ -363,8 +363,14 @@ def test_repo_info_incremental_table_matches_full_encode() -> None:
             info.snapshots[sid] = SnapshotRecord(sid, tip, 1000 + k, f"c{k}", {})
             tip = sid
         info.branches["main"] = tip
+        # the ops log as an update leaves it: new head, previous head replaced, oldest dropped
+        old = info.latest_updates
+        info.latest_updates = [UpdateRecord("NewCommit", {"branch": "main", "new_snap_id": tip},
+                                            100 + k),
+                               replace(old[0], backup_path=f"b{k}")] + old[1:5]
         incremental = codec.encode_repo_info(info)
         codec._LAST_TABLE.clear()
+        codec._LAST_UPDATES.clear()
         assert incremental == codec.encode_repo_info(info)
         assert codec.decode_repo_info(incremental) == info
     # a record whose parent has no record is refused, as before

@@ -200,6 +200,30 @@ def _update_image(u: UpdateRecord) -> _fb.Image:
     return img
 
 
+# The ops-log vector of the last encode: (records, images, sizes, entries). An update
+# adds an entry at the front, gives the previous head its backup path and may drop
+# the oldest, so all but the first two entries are the last encode's.
+_LAST_UPDATES: list[tuple[tuple[UpdateRecord, ...], list[_fb.Image], np.ndarray,
+                          np.ndarray]] = []
+
+
+def _update_vec(updates: list[UpdateRecord]) -> Raw:
+    recs = tuple(updates)
+    last = _LAST_UPDATES[0] if _LAST_UPDATES else None
+    keep = len(recs) - 2
+    if (last is not None and keep > 0 and len(last[0]) > keep
+            and all(a is b for a, b in zip(recs[2:], last[0][1:keep + 1]))):
+        head = [_update_image(u) for u in recs[:2]]
+        images = head + last[1][1:keep + 1]
+        sizes = np.concatenate([_fb.image_sizes(head), last[2][1:keep + 1]])
+        entries = np.concatenate([_fb.image_entries(head), last[3][1:keep + 1]])
+    else:
+        images = [_update_image(u) for u in recs]
+        sizes, entries = _fb.image_sizes(images), _fb.image_entries(images)
+    _LAST_UPDATES[:] = [(recs, images, sizes, entries)]
+    return _fb.image_vec(images, sizes=sizes, entries=entries)
+
+
 _DECODED_SNAPSHOTS: dict[tuple[bytes, int], tuple[str, dict[str, Any]]] = {}
 _DECODED_UPDATES: dict[tuple[int, int, str | None], UpdateRecord] = {}
 
@@ -350,7 +374,7 @@ def encode_repo_info(info: RepoInfo) -> bytes:
         data = _refs_bytes(items)
         return Raw(lambda _pos: data)
 
-    update_vec = _fb.image_vec([_update_image(u) for u in info.latest_updates])
+    update_vec = _update_vec(info.latest_updates)
 
     root = T(
         (0, "u8", info.spec_version),

@@ -74,17 +74,21 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-# Metadata objects (the repo file, snapshots, transaction logs, backups) are small and
-# on the critical path of every commit and ref change; a thread-pool round trip costs
-# more than their I/O, so it runs on the calling (event loop) thread. Chunks and
-# manifests (which can be large, and are read and written many at a time) and any
-# write over _INLINE_MAX go through the pool.
+# Metadata objects (the repo file, snapshots, transaction logs, backups, manifests) are
+# mostly small and on the critical path of every commit and ref change; a thread-pool
+# round trip costs more than their I/O, so it runs on the calling (event loop) thread.
+# Chunks (read and written many at a time), manifest reads (size unknown, can be large)
+# and any write over _INLINE_MAX go through the pool.
 _INLINE_MAX = 1 << 20
-_POOLED_PREFIXES = ("chunks/", "manifests/")
 
 
-def _inline(path: str, size: int = 0) -> bool:
-    return size <= _INLINE_MAX and not path.startswith(_POOLED_PREFIXES)
+def _inline(path: str, size: int | None = None) -> bool:
+    """Whether I/O of ``path`` (``size``: bytes written; None for a read) runs inline."""
+    if path.startswith("chunks/"):
+        return False
+    if size is None:
+        return not path.startswith("manifests/")
+    return size <= _INLINE_MAX
 
 
 def version_of(data: bytes) -> VersionToken:

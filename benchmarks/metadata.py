@@ -8,9 +8,12 @@ many commits (not timed); then each operation is timed on a fresh handle
 (``Repository.open``), interleaved icechunk / frazil, median of the runs:
 ``ancestry`` (walk the whole history), ``list_branches``, ``create_branch``,
 ``create_tag``, ``session_at_snapshot`` (a read-only session at a snapshot in
-the middle of the history) and ``open`` (the handle itself). The table shows
-median milliseconds and the ratio frazil / icechunk; it is printed and written
-to benchmarks/results/metadata.md.
+the middle of the history), ``commit`` (one small commit on ``main``) and
+``open`` (the handle itself). The first table shows median milliseconds and the
+ratio frazil / icechunk (target: <= 1.0); the second, how each operation grows
+with history length (time at the longest history / time at the shortest, per
+library). Both are printed and written to benchmarks/results/metadata.md;
+``--check`` exits 1 when a ratio is above 1.0.
 """
 
 from __future__ import annotations
@@ -60,6 +63,11 @@ def operations(ids: list[str]) -> dict[str, Callable]:
     def create_tag(repo):
         repo.create_tag(f"t{next(counter)}", mid)
 
+    def commit(repo):
+        s = repo.writable_session("main")
+        zarr.open_array(s.store, path="c", mode="r+")[0] = next(counter)
+        s.commit("one more")
+
     return {
         "open": lambda repo: None,
         "ancestry": ancestry,
@@ -67,13 +75,17 @@ def operations(ids: list[str]) -> dict[str, Callable]:
         "create_branch": create_branch,
         "create_tag": create_tag,
         "session_at_snapshot": lambda repo: repo.readonly_session(snapshot_id=mid),
+        "commit": commit,
     }
+
+TARGET = 1.0  # frazil / icechunk
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--commits", default="200,2000")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--check", action="store_true", help=f"exit 1 if a ratio is > {TARGET}")
     args = ap.parse_args(argv)
     libs = {name: load(name) for name in ("icechunk", "frazil")}
     rows = []
@@ -98,14 +110,24 @@ def main(argv: list[str] | None = None) -> int:
                              med["frazil"] / med["icechunk"]))
                 print(f"{n:>6} {op:<20} icechunk {med['icechunk']:8.2f} ms  frazil "
                       f"{med['frazil']:8.2f} ms  ratio {rows[-1][4]:.2f}", flush=True)
-    lines = ["| commits | operation (includes open) | icechunk ms | frazil ms | frazil/icechunk |",
-             "|---:|---|---:|---:|---:|"]
-    lines += [f"| {n} | {op} | {i:.2f} | {f:.2f} | {r:.2f} |" for n, op, i, f, r in rows]
+    lines = ["| commits | operation (includes open) | icechunk ms | frazil ms | frazil/icechunk "
+             f"| <= {TARGET:g} |", "|---:|---|---:|---:|---:|---|"]
+    lines += [f"| {n} | {op} | {i:.2f} | {f:.2f} | {r:.2f} | {'yes' if r <= TARGET else '**no**'} |"
+              for n, op, i, f, r in rows]
+    lengths = sorted({n for n, *_ in rows})
+    if len(lengths) > 1:
+        lo, hi = lengths[0], lengths[-1]
+        by = {(n, op): (i, f) for n, op, i, f, _r in rows}
+        lines += ["", f"Growth from {lo} to {hi} commits (time at {hi} / time at {lo}):", "",
+                  "| operation | icechunk | frazil |", "|---|---:|---:|"]
+        for op in dict.fromkeys(op for _n, op, *_ in rows):
+            (i0, f0), (i1, f1) = by[(lo, op)], by[(hi, op)]
+            lines.append(f"| {op} | {i1 / i0:.1f}x | {f1 / f0:.1f}x |")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "metadata.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    return 0
+    return 1 if args.check and any(r > TARGET for *_x, r in rows) else 0
 
 
 if __name__ == "__main__":

@@ -170,14 +170,14 @@ def _timed_cold_open(lib, d, s, data):
 
 
 CASES = [
-    Case("write_64mib", "{mib} MiB float32 in {nchunks} chunks: write + commit", 1.25,
+    Case("write_64mib", "{mib} MiB float32 in {nchunks} chunks: write + commit", 1.0,
          _setup_big_data, _timed_write_big),
-    Case("read_full", "full read from a freshly opened repository", 1.25,
+    Case("read_full", "full read from a freshly opened repository", 1.0,
          _setup_read_full, _timed_read_full),
-    Case("small_chunks", "{small_count:,} small chunks: write + commit", 1.5,
+    Case("small_chunks", "{small_count:,} small chunks: write + commit", 1.0,
          _setup_small, _timed_small),
-    Case("commits", "{commits} sequential commits", 2.0, _setup_commits, _timed_commits),
-    Case("cold_open", "cold open + one chunk read", 2.0, _setup_cold_open, _timed_cold_open),
+    Case("commits", "{commits} sequential commits", 1.0, _setup_commits, _timed_commits),
+    Case("cold_open", "cold open + one chunk read", 1.0, _setup_cold_open, _timed_cold_open),
 ]
 
 

@@ -333,6 +333,53 @@ def test_image_vec_matches_vec_of_images() -> None:
     assert got == bytes(4) + bytes(4)
 
 
+def test_refs_bytes_match_generic_tables() -> None:
+    """The direct ref-vector writer gives exactly the generic writer's bytes."""
+    from frazil.format import _fb
+
+    rng = random.Random(3)
+    names = sorted({"".join(rng.choice("abcé/_-9") for _ in range(rng.randrange(1, 12)))
+                    for _ in range(40)}, key=str.encode)
+    items = [(n.encode(), rng.randrange(5000)) for n in names]
+    for count in (0, 1, 2, len(items)):
+        for lead in (0, 4, 8, 12):
+            expect = bytearray(lead)
+            _fb.Vec([_fb.T((0, "off", _fb.Str(n.decode())), (1, "u32", i))
+                     for n, i in items[:count]]).write(expect)
+            assert bytes(lead) + codec._refs_bytes(items[:count]) == expect
+
+
+def test_repo_info_incremental_table_matches_full_encode() -> None:
+    """Commits extend the remembered snapshot table; the bytes equal a from-scratch encode."""
+    from dataclasses import replace
+
+    info = _repo_info()
+    rng = random.Random(11)
+    tip = next(iter(info.snapshots))
+    for k in range(12):
+        info = replace(info, snapshots=dict(info.snapshots), branches=dict(info.branches))
+        for _ in range(1 + k % 3):  # one or more records per step, at random id positions
+            sid = ObjectId(bytes(rng.randrange(256) for _ in range(12)))
+            info.snapshots[sid] = SnapshotRecord(sid, tip, 1000 + k, f"c{k}", {})
+            tip = sid
+        info.branches["main"] = tip
+        # the ops log as an update leaves it: new head, previous head replaced, oldest dropped
+        old = info.latest_updates
+        info.latest_updates = [UpdateRecord("NewCommit", {"branch": "main", "new_snap_id": tip},
+                                            100 + k),
+                               replace(old[0], backup_path=f"b{k}")] + old[1:5]
+        incremental = codec.encode_repo_info(info)
+        codec._LAST_TABLE.clear()
+        codec._LAST_UPDATES.clear()
+        assert incremental == codec.encode_repo_info(info)
+        assert codec.decode_repo_info(incremental) == info
+    # a record whose parent has no record is refused, as before
+    sid = ObjectId(bytes(12))
+    info.snapshots[sid] = SnapshotRecord(sid, ObjectId(b"x" * 12), 1, "orphan", {})
+    with pytest.raises(KeyError):
+        codec.encode_repo_info(info)
+
+
 def test_repo_info_reencode_after_ref_change_is_fresh() -> None:
     """A ref change reuses the cached snapshot table; the bytes still follow the refs."""
     info = _repo_info()

@@ -325,3 +325,19 @@ def test_ancestry_repeated_follows_history_and_copies_metadata(repo_path, spec_v
     repo.reset_branch("main", first)
     assert [h.id for h in repo.ancestry(branch="main")] == [first, INITIAL]
     assert [h.id for h in repo.ancestry(snapshot_id=second)] == [second, first, INITIAL]
+
+
+def test_ancestry_items_are_ordinary_snapshot_infos(repo_path):
+    """Ancestry builds SnapshotInfo without its __init__: equal, hashable, frozen, same repr."""
+    import dataclasses
+
+    from frazil.snapshots import SnapshotInfo
+
+    repo = ic.Repository.create(ic.local_filesystem_storage(repo_path))
+    _write(repo, message="one")
+    for h in repo.ancestry(branch="main"):
+        same = SnapshotInfo(h.id, h.parent_id, h.written_at, h.message, dict(h.metadata))
+        assert h == same and hash(h) == hash(same) and repr(h) == repr(same)
+        assert type(h) is SnapshotInfo and h.metadata == same.metadata
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            h.message = "changed"  # type: ignore[misc]

@@ -79,22 +79,28 @@ def refs_from_changes(node_id: NodeId, ndim: int,
     if n == 0:
         return empty_refs(node_id, ndim)
     coords = np.array([c for c, _ in items], dtype=np.uint32).reshape(n, ndim)
+    refs = [r for _, r in items]
     kinds = np.zeros(n, np.uint8)
     offsets = np.zeros(n, np.uint64)
     lengths = np.zeros(n, np.uint64)
     chunk_ids = np.zeros((n, 12), np.uint8)
     last_mod = np.zeros(n, np.uint32)
-    inline: list[bytes | None] = [None] * n
+    inline: list[bytes | None] = [r.data if isinstance(r, InlineChunkRef) else None
+                                  for r in refs]
     locations: list[str | None] = [None] * n
     etags: list[str | None] = [None] * n
-    for i, (_, ref) in enumerate(items):
-        if isinstance(ref, InlineChunkRef):
-            inline[i] = ref.data
-        elif isinstance(ref, NativeChunkRef):
-            kinds[i] = KIND_NATIVE
-            chunk_ids[i] = np.frombuffer(ref.chunk_id.raw, np.uint8)
-            offsets[i], lengths[i] = ref.offset, ref.length
-        else:
+    # column by column per kind, not element by element (no per-chunk numpy calls)
+    native = [i for i, r in enumerate(refs) if isinstance(r, NativeChunkRef)]
+    if native:
+        rows = np.array(native, np.intp)
+        nrefs = [refs[i] for i in native]
+        kinds[rows] = KIND_NATIVE
+        chunk_ids[rows] = np.frombuffer(b"".join([r.chunk_id.raw for r in nrefs]),
+                                        np.uint8).reshape(len(native), 12)
+        offsets[rows] = [r.offset for r in nrefs]
+        lengths[rows] = [r.length for r in nrefs]
+    for i, ref in enumerate(refs):
+        if not isinstance(ref, (InlineChunkRef, NativeChunkRef)):  # virtual
             kinds[i] = KIND_VIRTUAL
             locations[i], etags[i], last_mod[i] = ref.location, ref.etag, ref.last_modified
             offsets[i], lengths[i] = ref.offset, ref.length

@@ -192,17 +192,14 @@ class RepoInfoFileState(RepoState):
             entry = mutate(new)
             entry.updated_at = now_micros()
             bpath = backup_path()
-            await self._storage.put_object(bpath, raw)
-            if new.latest_updates:
-                # icechunk records the bare file name (under overwritten/)
-                new.latest_updates[0] = replace(new.latest_updates[0],
-                                                backup_path=bpath.removeprefix(OVERWRITTEN))
-            new.latest_updates.insert(0, entry)
-            limit = RepositoryConfig._from_dict(new.config)._updates_per_file
-            if len(new.latest_updates) > limit:
-                del new.latest_updates[limit:]
-                new.repo_before_updates = bpath.removeprefix(OVERWRITTEN)
-            data = codec.encode_repo_info(new)
+            # The backup is written while the new file is encoded (sleep(0) lets the
+            # task start its write); it is in place before the file naming it is published.
+            backup = asyncio.ensure_future(self._storage.put_object(bpath, raw))
+            try:
+                await asyncio.sleep(0)
+                data = self._encode_new(new, entry, bpath)
+            finally:
+                await backup
             try:
                 await self._storage.put_object_if(REPO_PATH, data, expected=token)
             except ConditionFailedError:
@@ -213,6 +210,20 @@ class RepoInfoFileState(RepoState):
             return new
         raise ConflictError(message="could not update the repo info file: too many concurrent "
                             "updates", kind=ErrorKind.UPDATE_ATTEMPTS_EXHAUSTED)
+
+    @staticmethod
+    def _encode_new(new: RepoInfo, entry: UpdateRecord, bpath: str) -> bytes:
+        """Add ``entry`` to ``new``'s ops log (the previous head gets ``bpath``); encode."""
+        if new.latest_updates:
+            # icechunk records the bare file name (under overwritten/)
+            new.latest_updates[0] = replace(new.latest_updates[0],
+                                            backup_path=bpath.removeprefix(OVERWRITTEN))
+        new.latest_updates.insert(0, entry)
+        limit = RepositoryConfig._from_dict(new.config)._updates_per_file
+        if len(new.latest_updates) > limit:
+            del new.latest_updates[limit:]
+            new.repo_before_updates = bpath.removeprefix(OVERWRITTEN)
+        return codec.encode_repo_info(new)
 
     async def ancestry(self, sid: ObjectId, info: RepoInfo | None = None
                        ) -> AsyncIterator[SnapshotRecord]:

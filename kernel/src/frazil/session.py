@@ -504,8 +504,9 @@ class Session(ReprMixin):
     async def _commit_once(self, message: str, md: dict[str, Any]) -> Snapshot:
         """Write one commit and move the branch; ``ConflictError`` if the branch moved."""
         snap, tx, manifests = await self._build_commit(message, md)
-        await asyncio.gather(*(self._assets.write_manifest(m, d) for m, d in manifests))
-        await asyncio.gather(self._assets.write_transaction_log(tx),
+        # All at once: nothing refers to these objects until the repo update below.
+        await asyncio.gather(*(self._assets.write_manifest(m, d) for m, d in manifests),
+                             self._assets.write_transaction_log(tx),
                              self._assets.write_snapshot(snap))
         base = self._snapshot.id
         branch = self._branch

@@ -404,20 +404,23 @@ class Image(Obj):
         return base + self.entry
 
 
-def image_vec(images: Sequence[Image], i32_at: Sequence[int] | None = None,
-              i32_values: Sequence[int] | None = None) -> Raw:
+def image_vec(images: Sequence[Image], i32_at: Any = None, i32_values: Any = None, *,
+              sizes: np.ndarray | None = None, entries: np.ndarray | None = None) -> Raw:
     """A vector of offsets to ``images``: the bytes ``Vec(images)`` writes, built in one step.
 
     The images are concatenated (each 8-aligned, as :meth:`Image.write`
     places it) and the offsets computed with numpy, instead of one Python
     ``write`` per item. ``i32_at[k]``, if given, is the offset in image ``k``
     of an int32 field replaced by ``i32_values[k]`` (4-aligned in the image).
+    ``sizes`` (of ``padded``) and ``entries`` may be passed if already known.
     """
     n = len(images)
-    sizes = np.fromiter((len(im.padded) for im in images), np.int64, n)
+    if sizes is None:
+        sizes = image_sizes(images)
+    if entries is None:
+        entries = image_entries(images)
     rel = np.zeros(n, np.int64)
     np.cumsum(sizes[:-1], out=rel[1:])
-    entries = np.fromiter((im.entry for im in images), np.int64, n)
     body = bytearray(b"".join([im.padded for im in images]))
     if i32_at is not None and n:
         at = rel + np.asarray(i32_at, np.int64)
@@ -435,6 +438,14 @@ def image_vec(images: Sequence[Image], i32_at: Sequence[int] | None = None,
         return head.tobytes() + bytes(start - (pos + 4 + 4 * n)) + body
 
     return Raw(make)
+
+
+def image_sizes(images: Sequence[Image]) -> np.ndarray:
+    return np.fromiter((len(im.padded) for im in images), np.int64, len(images))
+
+
+def image_entries(images: Sequence[Image]) -> np.ndarray:
+    return np.fromiter((im.entry for im in images), np.int64, len(images))
 
 
 def finish(root: T) -> bytes:

@@ -8,6 +8,7 @@ malformed input. Field slots follow frazil's schemas in ``schemas/*.fbs``.
 
 from __future__ import annotations
 
+import bisect
 import struct
 from typing import Any
 
@@ -199,6 +200,30 @@ def _update_image(u: UpdateRecord) -> _fb.Image:
     return img
 
 
+# The ops-log vector of the last encode: (records, images, sizes, entries). An update
+# adds an entry at the front, gives the previous head its backup path and may drop
+# the oldest, so all but the first two entries are the last encode's.
+_LAST_UPDATES: list[tuple[tuple[UpdateRecord, ...], list[_fb.Image], np.ndarray,
+                          np.ndarray]] = []
+
+
+def _update_vec(updates: list[UpdateRecord]) -> Raw:
+    recs = tuple(updates)
+    last = _LAST_UPDATES[0] if _LAST_UPDATES else None
+    keep = len(recs) - 2
+    if (last is not None and keep > 0 and len(last[0]) > keep
+            and all(a is b for a, b in zip(recs[2:], last[0][1:keep + 1]))):
+        head = [_update_image(u) for u in recs[:2]]
+        images = head + last[1][1:keep + 1]
+        sizes = np.concatenate([_fb.image_sizes(head), last[2][1:keep + 1]])
+        entries = np.concatenate([_fb.image_entries(head), last[3][1:keep + 1]])
+    else:
+        images = [_update_image(u) for u in recs]
+        sizes, entries = _fb.image_sizes(images), _fb.image_entries(images)
+    _LAST_UPDATES[:] = [(recs, images, sizes, entries)]
+    return _fb.image_vec(images, sizes=sizes, entries=entries)
+
+
 _DECODED_SNAPSHOTS: dict[tuple[bytes, int], tuple[str, dict[str, Any]]] = {}
 _DECODED_UPDATES: dict[tuple[int, int, str | None], UpdateRecord] = {}
 
@@ -223,47 +248,140 @@ def _snapshot_obj(s: SnapshotRecord) -> T:
               Blob(b"".join(p.raw for p in pruned), len(pruned))))
 
 
-_SnapshotTable = tuple[tuple[SnapshotRecord, ...], dict[bytes, int], Raw]
-# The snapshot table of the last encode: a ref change re-encodes the same records.
+class _SnapshotTable:
+    """A repo info file's snapshot records in id order, with their encoded vector.
+
+    Built from cached per-record images (parent index field unset) whose parent
+    indexes are patched in one numpy step. :meth:`extended` adds the records of
+    a commit to a copy without redoing the others.
+    """
+
+    __slots__ = ("ats", "entries", "images", "parents", "raws", "records", "sizes", "vec")
+
+    def __init__(self, records: tuple[SnapshotRecord, ...], raws: list[bytes],
+                 images: list[_fb.Image], ats: np.ndarray, parents: np.ndarray,
+                 sizes: np.ndarray, entries: np.ndarray) -> None:
+        self.records, self.raws, self.images, self.ats = records, raws, images, ats
+        self.parents, self.sizes, self.entries = parents, sizes, entries
+        self.vec = _fb.image_vec(images, ats, parents, sizes=sizes, entries=entries)
+
+    @staticmethod
+    def _image(s: SnapshotRecord) -> tuple[_fb.Image, int]:
+        img, at = _image(_snapshot_key(s), s, _snapshot_obj, patch_slot=1)
+        if at is None:  # pragma: no cover - the field is always written
+            raise ValueError("parent_offset missing from a snapshot image")
+        return img, at
+
+    @classmethod
+    def build(cls, records: tuple[SnapshotRecord, ...]) -> _SnapshotTable:
+        snaps = sorted(records, key=lambda s: s.id.raw)
+        raws = [s.id.raw for s in snaps]
+        index = {raw: i for i, raw in enumerate(raws)}
+        pairs = [cls._image(s) for s in snaps]
+        images = [img for img, _at in pairs]
+        parents = np.array([-1 if s.parent_id is None else index[s.parent_id.raw]
+                            for s in snaps], np.int64)
+        return cls(records, raws, images, np.array([at for _img, at in pairs], np.int64),
+                   parents, _fb.image_sizes(images), _fb.image_entries(images))
+
+    def index(self, raw: bytes) -> int:
+        """Position of the snapshot ``raw``; ``KeyError`` if it has no record."""
+        p = bisect.bisect_left(self.raws, raw)
+        if p == len(self.raws) or self.raws[p] != raw:
+            raise KeyError(raw)
+        return p
+
+    def extended(self, records: tuple[SnapshotRecord, ...]) -> _SnapshotTable | None:
+        """The table of ``records`` (``self.records`` plus more), or None if one is a duplicate."""
+        raws, images = list(self.raws), list(self.images)
+        ats, parents, sizes, entries = self.ats, self.parents, self.sizes, self.entries
+        extras = records[len(self.records):]
+        for s in extras:
+            raw = s.id.raw
+            p = bisect.bisect_left(raws, raw)
+            if p < len(raws) and raws[p] == raw:
+                return None
+            img, at = self._image(s)
+            parents = np.where(parents >= p, parents + 1, parents)
+            parents = np.insert(parents, p, -1)
+            raws.insert(p, raw)
+            images.insert(p, img)
+            ats = np.insert(ats, p, at)
+            sizes = np.insert(sizes, p, len(img.padded))
+            entries = np.insert(entries, p, img.entry)
+        table = _SnapshotTable.__new__(_SnapshotTable)
+        table.raws = raws
+        for s in extras:
+            if s.parent_id is not None:
+                parents[table.index(s.id.raw)] = table.index(s.parent_id.raw)
+        table.__init__(records, raws, images, ats, parents, sizes, entries)  # type: ignore[misc]
+        return table
+
+
+# The snapshot table of the last encode: a ref change re-encodes the same records,
+# a commit the same plus one.
 _LAST_TABLE: list[_SnapshotTable] = []
 
 
 def _snapshot_table(records: dict[ObjectId, SnapshotRecord]) -> _SnapshotTable:
-    """The records in id order (as the index of each id) and their encoded vector."""
+    """The table of ``records``, reusing the last one when it holds the very same records."""
     last = _LAST_TABLE[0] if _LAST_TABLE else None
-    if last is not None and len(last[0]) == len(records) and all(
-            a is b for a, b in zip(last[0], records.values())):
-        return last  # the very same (unmutated) records: same bytes
-    snaps = sorted(records.values(), key=lambda s: s.id.raw)
-    index = {s.id.raw: i for i, s in enumerate(snaps)}
-    # Cached images of every record, concatenated; the parent indexes (which
-    # shift as snapshots are added) are patched in one numpy step.
-    images = [_image(_snapshot_key(s), s, _snapshot_obj, patch_slot=1) for s in snaps]
-    if any(at is None for _img, at in images):  # pragma: no cover - always written
-        raise ValueError("parent_offset missing from a snapshot image")
-    parents = [-1 if s.parent_id is None else index[s.parent_id.raw] for s in snaps]
-    vec = _fb.image_vec([img for img, _at in images], [at for _img, at in images], parents)
-    table = (tuple(records.values()), index, vec)
+    values = tuple(records.values())
+    table = None
+    if last is not None and len(last.records) <= len(values) and all(
+            a is b for a, b in zip(last.records, values)):
+        table = last if len(last.records) == len(values) else last.extended(values)
+    if table is None:
+        table = _SnapshotTable.build(values)
     _LAST_TABLE[:] = [table]
     return table
 
 
+_REF_VTABLE = struct.pack("<4H", 8, 12, 4, 8)  # RefInfo: name (offset) @4, index (u32) @8
+_REF_TABLE = struct.Struct("<iIII")  # soffset to vtable, name offset, index, name length
+
+
+def _refs_bytes(items: list[tuple[bytes, int]]) -> bytes:
+    """The bytes ``Vec([T(name, index)...])`` writes at a 4-aligned position, built directly.
+
+    Per ref: its vtable (2-aligned), the 12-byte table (4-aligned) and the name
+    string right after it; all offsets are relative, so the bytes do not depend
+    on the position.
+    """
+    n = len(items)
+    out = bytearray(4 + 4 * n)
+    struct.pack_into("<I", out, 0, n)
+    for i, (name, idx) in enumerate(items):
+        if len(out) & 1:
+            out.append(0)
+        vt = len(out)
+        out += _REF_VTABLE
+        out += bytes(-len(out) % 4)
+        tpos = len(out)
+        out += _REF_TABLE.pack(tpos - vt, 8, idx, len(name))
+        out += name
+        out += b"\0"
+        struct.pack_into("<I", out, 4 + 4 * i, tpos - (4 + 4 * i))
+    return bytes(out)
+
+
 def encode_repo_info(info: RepoInfo) -> bytes:
     """Complete repo info file bytes of ``info``."""
-    _records, index, snap_vec = _snapshot_table(info.snapshots)
+    table = _snapshot_table(info.snapshots)
 
-    def refs(d: dict[str, ObjectId]) -> Vec:
-        return Vec([T((0, "off", Str(name)), (1, "u32", index[d[name].raw]))
-                    for name in sorted(d, key=str.encode)])
+    def refs(d: dict[str, ObjectId]) -> Raw:
+        items = sorted((name.encode(), table.index(sid.raw)) for name, sid in d.items())
+        data = _refs_bytes(items)
+        return Raw(lambda _pos: data)
 
-    update_vec = _fb.image_vec([_update_image(u) for u in info.latest_updates])
+    update_vec = _update_vec(info.latest_updates)
 
     root = T(
         (0, "u8", info.spec_version),
         (1, "off", refs(info.tags)),
         (2, "off", refs(info.branches)),
         (3, "off", Vec([Str(s) for s in sorted(info.deleted_tags, key=str.encode)])),
-        (4, "off", snap_vec),
+        (4, "off", table.vec),
         (5, "off", _status_obj(info.status)),
         (6, "off", _metadata_obj(info.metadata)),
         (7, "off", update_vec),

@@ -11,7 +11,7 @@ from frazil.errors import ErrorKind, SnapshotNotFoundError
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoInfo, SnapshotRecord
 from frazil.ops._types import Update, update_from_record
-from frazil.snapshots import SnapshotInfo, micros_to_datetime
+from frazil.snapshots import SnapshotInfo, _make_snapshot_info, micros_to_datetime
 
 __all__ = ["ancestry", "ancestry_list", "as_of", "ops_log", "snapshot_info"]
 
@@ -50,7 +50,15 @@ async def ancestry(state: RepoState, sid: ObjectId,
 async def ancestry_list(state: RepoState, sid: ObjectId,
                         info: RepoInfo | None = None) -> list[SnapshotInfo]:
     """``sid`` and its ancestors, newest first, as a list (one step, no per-item await)."""
-    return [snapshot_info(rec) for rec in await state.ancestry_list(sid, info)]
+    out = []
+    for rec in await state.ancestry_list(sid, info):
+        p = _PARTS.get(id(rec))
+        if p is None or p[0] is not rec:
+            p = _parts(rec)
+        md = rec.metadata
+        out.append(_make_snapshot_info(p[1], p[2], p[3], rec.message,
+                                      copy.deepcopy(md) if md else {}))
+    return out
 
 
 async def as_of(state: RepoState, tip: ObjectId, when: _dt.datetime, branch: str,

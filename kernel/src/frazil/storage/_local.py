@@ -98,6 +98,23 @@ def _note_concurrency_once() -> None:
                     "prefer object stores for a repository that machines share.")
 
 
+# Metadata objects (the repo file, snapshots, transaction logs, backups, manifests) are
+# mostly small and on the critical path of every commit and ref change; a thread-pool
+# round trip costs more than their I/O, so it runs on the calling (event loop) thread.
+# Chunks (read and written many at a time), manifest reads (size unknown, can be large)
+# and any write over _INLINE_MAX go through the pool.
+_INLINE_MAX = 1 << 20
+
+
+def _inline(path: str, size: int | None = None) -> bool:
+    """Whether I/O of ``path`` (``size``: bytes written; None for a read) runs inline."""
+    if path.startswith("chunks/"):
+        return False
+    if size is None:
+        return not path.startswith("manifests/")
+    return size <= _INLINE_MAX
+
+
 def version_of(data: bytes) -> VersionToken:
     """The version token of content ``data`` (see the module docstring)."""
     return VersionToken(hashlib.blake2b(data, digest_size=16).hexdigest())
@@ -283,18 +300,27 @@ class LocalFileSystemStorage(Storage):
     # -- Storage coroutines --------------------------------------------------------
 
     async def _get_object(self, path: str, byte_range: ByteRange | None) -> bytes:
+        if _inline(path):
+            return self._now(self._read, path, byte_range)
         return await self._io(self._read, path, byte_range)
 
     async def _get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]:
-        data = await self._io(self._read, path, None)
+        if _inline(path):
+            data = self._now(self._read, path, None)
+        else:
+            data = await self._io(self._read, path, None)
         return data, version_of(data)
 
     async def _put_object(self, path: str, data: bytes) -> None:
+        if _inline(path, len(data)):
+            return self._now(self._put, path, data)
         await self._io(self._put, path, data)
 
     async def _put_object_if(
         self, path: str, data: bytes, expected: VersionToken | None
     ) -> VersionToken:
+        if _inline(path, len(data)):
+            return self._now(self._put_if, path, data, expected)
         return await self._io(self._put_if, path, data, expected)
 
     async def _list_objects(self, prefix: str) -> list[ObjectInfo]:
@@ -305,6 +331,14 @@ class LocalFileSystemStorage(Storage):
 
     async def _object_size(self, path: str) -> int:
         return await self._io(self._size, path)
+
+    def _now(self, fn: Callable[..., _T], *args: object) -> _T:
+        """Run blocking ``fn`` here (small metadata I/O), with ``_io``'s error mapping."""
+        try:
+            return fn(*args)
+        except OSError as e:
+            raise StorageError(f"local storage I/O failed under {self._root!r}: {e}",
+                               ErrorKind.IO) from e
 
     async def _io(self, fn: Callable[..., _T], *args: object) -> _T:
         """Run blocking ``fn`` in the pool, turning stray ``OSError`` into ``StorageError``."""

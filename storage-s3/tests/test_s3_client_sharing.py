@@ -1,0 +1,68 @@
+"""Storages of one configuration share a client (and its connection pool) in a process;
+any difference that changes how requests are signed or sent gets its own client.
+
+The signing key of each request is read from its Authorization header at the
+fault front (a real HTTP server between frazil and moto).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from frazil_s3 import s3_storage
+
+
+def _signed_with(front) -> list[str]:
+    """The access key id of every request the front received, in order."""
+    out = []
+    for seen in front.seen:
+        auth = next((v for k, v in seen.headers.items() if k.lower() == "authorization"), "")
+        found = re.search(r"Credential=([^/]+)/", auth)
+        out.append(found.group(1) if found else "")
+    return out
+
+
+def test_same_configuration_shares_one_client(s3_kwargs):
+    a = s3_storage(prefix="one", **s3_kwargs)
+    b = s3_storage(prefix="two", **s3_kwargs)
+    asyncio.run(a.put_object("k", b"a"))
+    asyncio.run(b.put_object("k", b"b"))
+    assert a.client is b.client
+    assert a._s3.direct() is b._s3.direct()
+    assert asyncio.run(a.get_object("k")) == b"a" and asyncio.run(b.get_object("k")) == b"b"
+
+
+def test_other_credentials_or_settings_get_their_own_client(front, front_kwargs):
+    a = s3_storage(prefix="p", **front_kwargs)
+    b = s3_storage(prefix="p", **dict(front_kwargs, access_key_id="other-key"))
+    c = s3_storage(prefix="p", max_tries=3, **front_kwargs)
+    d = s3_storage(prefix="p", headers={"x-amz-meta-who": "d"}, **front_kwargs)
+    assert len({id(s.client) for s in (a, b, c, d)}) == 4
+    front.seen.clear()
+    for storage in (a, b, a):
+        asyncio.run(storage.put_object("k", b"v"))
+    assert _signed_with(front) == ["x", "other-key", "x"]
+    asyncio.run(d.put_object("k2", b"v"))
+    assert front.requests("PUT")[-1].headers.get("x-amz-meta-who") == "d"
+    asyncio.run(a.put_object("k3", b"v"))
+    assert "x-amz-meta-who" not in front.requests("PUT")[-1].headers
+
+
+def test_credentials_from_the_environment_follow_the_environment(front, front_kwargs,
+                                                                 monkeypatch):
+    kw = {k: v for k, v in front_kwargs.items()
+          if k not in ("access_key_id", "secret_access_key")}
+
+    def signer(key: str):
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", f"{key}-secret")
+        storage = s3_storage(prefix="p", from_env=True, **kw)
+        front.seen.clear()
+        asyncio.run(storage.put_object("k", b"v"))
+        assert _signed_with(front) == [key]
+        return storage
+
+    first, later, again = signer("env-key-1"), signer("env-key-2"), signer("env-key-1")
+    assert first.client is not later.client
+    assert again.client is first.client

@@ -1,5 +1,6 @@
 """Storages of one configuration share a client (and its connection pool) in a process;
-any difference that changes how requests are signed or sent gets its own client.
+any difference that changes how requests are signed or sent gets its own client. The
+boto3 client is built only when a call needs it.
 
 The signing key of each request is read from its Authorization header at the
 fault front (a real HTTP server between frazil and moto).
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from urllib.parse import quote
 
+import pytest
 from frazil_s3 import s3_storage
 
 
@@ -66,3 +69,30 @@ def test_credentials_from_the_environment_follow_the_environment(front, front_kw
     first, later, again = signer("env-key-1"), signer("env-key-2"), signer("env-key-1")
     assert first.client is not later.client
     assert again.client is first.client
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9000", "http://127.0.0.1:9000/",
+                                      "https://s3.example.org/ns", "https://s3.example.org/a/b/"])
+def test_path_style_urls_are_botocore_s(endpoint):
+    """With a custom endpoint and path-style addressing the plain route builds object URLs
+    itself: they are the URLs botocore's endpoint rules give."""
+    storage = s3_storage(bucket="my-bucket.v2", prefix="p", endpoint_url=endpoint,
+                         allow_http=True, force_path_style=True, access_key_id="x",
+                         secret_access_key="x", region="us-east-1")
+    direct = storage._s3.direct()
+    key = "p/some key/ü+1"
+    ours = direct._base("my-bucket.v2") + quote(key, safe="/~")
+    theirs = storage.client.generate_presigned_url(
+        "get_object", Params={"Bucket": "my-bucket.v2", "Key": key})
+    assert ours == theirs.split("?", 1)[0]
+
+
+def test_object_calls_need_no_boto3_client(front, front_kwargs):
+    storage = s3_storage(prefix="lean", **dict(front_kwargs, secret_access_key="lean"))
+    asyncio.run(storage.put_object("k", b"v"))
+    assert asyncio.run(storage.get_object("k")) == b"v"
+    assert storage._s3._clients()._client is None
+    assert all(r.headers["User-Agent"].startswith("frazil-s3/") for r in front.seen)
+    assert [o.path for o in asyncio.run(storage.list_objects(""))] == ["k"]
+    assert storage._s3._clients()._client is not None
+    assert front.seen[-1].headers["User-Agent"].startswith("Botocore/")

@@ -31,12 +31,12 @@ import zarr
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import load  # noqa: E402  (the shared library loader of run.py)
+from run import load, storage_for  # noqa: E402  (shared with run.py)
 
 
 def build(lib, path: str, commits: int) -> list[str]:
     """A repository with ``commits`` small commits on main; returns their ids."""
-    repo = lib.Repository.create(lib.local_filesystem_storage(path))
+    repo = lib.Repository.create(storage_for(lib, path))
     s = repo.writable_session("main")
     zarr.group(store=s.store).create_array("c", shape=(commits,), chunks=(1,), dtype="i8")
     ids = [s.commit("setup")]
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                         path, ids = repos[name]
                         fn = operations(ids)[op]
                         t0 = time.perf_counter()
-                        repo = lib.Repository.open(lib.local_filesystem_storage(path))
+                        repo = lib.Repository.open(storage_for(lib, path))
                         fn(repo)
                         times[name].append(time.perf_counter() - t0)
                 med = {name: statistics.median(t) * 1000 for name, t in times.items()}

@@ -65,12 +65,21 @@ def load(name: str) -> types.ModuleType:
     return mod
 
 
+#: how a case reaches the repository at ``path``: local disk here; benchmarks/s3.py
+#: points it at an S3 prefix to run the same cases on S3
+STORAGE: Callable = lambda lib, path: lib.local_filesystem_storage(path)
+
+
+def storage_for(lib, path: str):
+    return STORAGE(lib, path)
+
+
 def new_repo(lib, path: str):
-    return lib.Repository.create(lib.local_filesystem_storage(path))
+    return lib.Repository.create(storage_for(lib, path))
 
 
 def open_repo(lib, path: str):
-    return lib.Repository.open(lib.local_filesystem_storage(path))
+    return lib.Repository.open(storage_for(lib, path))
 
 
 def big_data(s: Sizes) -> np.ndarray:

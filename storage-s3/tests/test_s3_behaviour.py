@@ -435,7 +435,8 @@ def test_https_endpoint_with_a_private_ca(s3_endpoint, bucket, tmp_path, monkeyp
         async def main():
             await storage.put_object("k", b"v")  # plain route
             assert await storage.get_object("k") == b"v"
-            assert [o.path for o in await storage.list_objects("")] == ["k"]  # boto3
+            assert [o.path for o in await storage.list_objects("")] == ["k"]  # plain route
+            assert await storage.delete_objects(["k"]) == 1  # boto3
 
         asyncio.run(main())
         assert len(tls_front.requests("PUT")) == 1 and len(tls_front.requests("GET")) == 2

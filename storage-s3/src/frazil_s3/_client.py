@@ -55,6 +55,13 @@ def _install_redaction() -> None:
 
 _POOL_LOCK = threading.Lock()
 _LOADER: tuple[int, Any] | None = None
+#: built clients of this process by configuration (see :meth:`S3Client._shared_key`)
+_SHARED: dict[Any, tuple[Any, Any]] = {}
+_SHARED_PID = os.getpid()
+_SHARED_MAX = 32
+#: environment variables a client built from the environment depends on
+_ENV_PREFIXES = ("AWS_", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy",
+                 "no_proxy", "ALL_PROXY", "all_proxy", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
 
 
 def _botocore_session() -> Any:
@@ -145,12 +152,11 @@ class S3Client:
         self.settings = settings
         self.max_pool_connections = max_pool_connections
         self._lock = threading.Lock()
-        self._client: tuple[int, Any] | None = None
-        self._direct: tuple[int, Any] | None = None
+        self._made: tuple[int, _Clients] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_client"] = state["_direct"] = None
+        state["_made"] = None
         del state["_lock"]
         return state
 
@@ -161,37 +167,70 @@ class S3Client:
     def __repr__(self) -> str:
         return f"S3Client(endpoint_url={self.options.endpoint_url!r}, {self.credentials!r})"
 
-    # -- the boto3 client -----------------------------------------------------------
+    # -- the boto3 client and the plain route ----------------------------------------
 
     def client(self) -> Any:
-        made = self._client
-        pid = os.getpid()
-        if made is None or made[0] != pid:
-            with self._lock:
-                if self._client is None or self._client[0] != pid:
-                    client, credentials, ca_bundle = self._build()
-                    self._direct = (pid, self._build_direct(client, credentials, ca_bundle))
-                    self._client = (pid, client)
-                made = self._client
-        return made[1]
+        """The boto3 client (built on first use)."""
+        return self._clients().client()
 
     def direct(self) -> DirectS3 | None:
         """The plain-HTTP route for single-object calls (``None``: boto3 only)."""
-        self.client()
-        made = self._direct
-        return None if made is None else made[1]  # type: ignore[no-any-return]
+        return self._clients().direct
 
-    def _build_direct(self, client: Any, credentials: Any,
-                      ca_bundle: str | None) -> DirectS3 | None:
-        opts, st = self.options, self.settings
-        anonymous = opts.anonymous or self.credentials.kind == "anonymous"
-        if (not anonymous and credentials is None) or not DirectS3.usable(client):
-            return None  # boto3 reports missing credentials; proxies are boto3's to handle
-        read, write = self.extra_headers()
-        return DirectS3(client, None if anonymous else credentials, ca_bundle=ca_bundle,
-                        max_connections=self.max_pool_connections,
-                        connect_timeout=st.connect_timeout_s, read_timeout=self._read_timeout(),
-                        read_headers=read, write_headers=write)
+    def _clients(self) -> _Clients:
+        made = self._made
+        pid = os.getpid()
+        if made is None or made[0] != pid:
+            with self._lock:
+                if self._made is None or self._made[0] != pid:
+                    self._made = (pid, self._shared())
+                made = self._made
+        return made[1]
+
+    def _shared(self) -> _Clients:
+        """The clients of this configuration in this process.
+
+        Building a boto3 client costs about 13 ms of Python (a botocore
+        session's handlers, the client's endpoint rules) and 15 MiB (the S3
+        service model), and a new connection pool starts cold: that dominated
+        opening a repository. Storages with the same configuration (options,
+        credentials, settings, headers, pool size and, for credentials from the
+        environment, the ``AWS_*`` and proxy variables) therefore share one
+        :class:`_Clients` (thread-safe) per process.
+        """
+        global _SHARED_PID
+        key = self._shared_key()
+        pid = os.getpid()
+        with _POOL_LOCK:
+            if _SHARED_PID != pid:  # a forked child: its parent's sockets are not its own
+                _SHARED.clear()
+                _SHARED_PID = pid
+            if key is not None and key in _SHARED:
+                return _SHARED[key]  # type: ignore[no-any-return]
+        made = _Clients(self)
+        if key is not None:
+            with _POOL_LOCK:
+                made = _SHARED.setdefault(key, made)
+                while len(_SHARED) > _SHARED_MAX:
+                    del _SHARED[next(iter(_SHARED))]
+        return made
+
+    def _shared_key(self) -> Any:
+        """What shared clients depend on, or ``None`` when they cannot be shared."""
+        creds = self.credentials
+        env: tuple[tuple[str, str], ...] = ()
+        if creds.kind not in ("static", "anonymous") and not self.options.anonymous:
+            if creds.kind != "refreshable":  # the environment's credential chain
+                env = tuple(sorted((k, v) for k, v in os.environ.items()
+                                   if k.startswith(_ENV_PREFIXES)))
+        key = (self.options, creds, self.settings, self.max_pool_connections,
+               tuple(sorted(self.read_headers.items())),
+               tuple(sorted(self.write_headers.items())), env)
+        try:
+            hash(key)
+        except TypeError:  # e.g. an unhashable get_credentials callable
+            return None
+        return key
 
     def extra_headers(self) -> tuple[dict[str, str], dict[str, str]]:
         """Headers added to reads (GET, HEAD) and to writes (everything else)."""
@@ -208,49 +247,87 @@ class S3Client:
             timeout = min(timeout, float(stream))
         return timeout
 
-    def _build(self) -> tuple[Any, Any, str | None]:
-        """A boto3 client, the credentials it signs with (``None``: unsigned or none found)
-        and the CA bundle it verifies TLS with (``AWS_CA_BUNDLE``, ``ca_bundle``), if any."""
-        from botocore import UNSIGNED
-        from botocore.config import Config
+    @property
+    def anonymous(self) -> bool:
+        return self.options.anonymous or self.credentials.kind == "anonymous"
+
+    def session(self) -> tuple[Any, Any]:
+        """A botocore session holding this client's credentials, and those credentials
+        (``None``: unsigned, or none found)."""
         from botocore.credentials import Credentials
 
         _install_redaction()
+        creds = self.credentials
+        session = _botocore_session()
+        if self.anonymous:
+            return session, None
+        if creds.kind == "refreshable":
+            session._credentials = _refreshable(creds.get_credentials)  # type: ignore[arg-type]
+        if creds.kind == "static" and creds.static is not None:
+            return session, Credentials(creds.static.access_key_id,
+                                        creds.static.secret_access_key,
+                                        creds.static.session_token)
+        return session, session.get_credentials()
+
+    def region(self, session: Any) -> str:
+        return self.options.region or session.get_config_variable("region") or "us-east-1"
+
+    def build_client(self, session: Any) -> Any:
+        """A boto3 client on ``session`` (see :meth:`session`)."""
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
         opts, creds, st = self.options, self.credentials, self.settings
-        read_timeout = self._read_timeout()
         config_kwargs: dict[str, Any] = dict(
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=st.connect_timeout_s,
-            read_timeout=read_timeout,
+            read_timeout=self._read_timeout(),
             max_pool_connections=max(10, self.max_pool_connections),
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
             parameter_validation=False,
             s3={"addressing_style": "path" if opts.force_path_style else "auto"},
         )
-        anonymous = opts.anonymous or creds.kind == "anonymous"
-        if anonymous:
+        if self.anonymous:
             config_kwargs["signature_version"] = UNSIGNED
-        session = _botocore_session()
-        if creds.kind == "refreshable" and not anonymous:
-            session._credentials = _refreshable(creds.get_credentials)  # type: ignore[arg-type]
         kwargs: dict[str, Any] = {}
-        credentials: Any = None
-        if creds.kind == "static" and creds.static is not None and not anonymous:
+        if creds.kind == "static" and creds.static is not None and not self.anonymous:
             kwargs.update(aws_access_key_id=creds.static.access_key_id,
                           aws_secret_access_key=creds.static.secret_access_key,
                           aws_session_token=creds.static.session_token)
-            credentials = Credentials(creds.static.access_key_id,
-                                      creds.static.secret_access_key, creds.static.session_token)
-        elif not anonymous:
-            credentials = session.get_credentials()
-        region = opts.region or session.get_config_variable("region") or "us-east-1"
-        client = session.create_client("s3", region_name=region, endpoint_url=opts.endpoint_url,
+        client = session.create_client("s3", region_name=self.region(session),
+                                       endpoint_url=opts.endpoint_url,
                                        config=Config(**config_kwargs), **kwargs)
         read, write = self.extra_headers()
         if read or write:
             client.meta.events.register("before-sign.s3", _HeaderAdder(read, write))
-        return client, credentials, session.get_config_variable("ca_bundle")
+        return client
+
+    def build_direct(self, session: Any, credentials: Any,
+                     client: Callable[[], Any]) -> DirectS3 | None:
+        """The plain route, or ``None`` (boto3 does everything).
+
+        With a custom endpoint and path-style addressing, object URLs are built
+        here and ``client`` is not called; otherwise it gives botocore's URLs.
+        """
+        opts, st = self.options, self.settings
+        if not self.anonymous and credentials is None:
+            return None  # boto3 reports the missing credentials
+        path_base = None
+        if opts.endpoint_url and opts.force_path_style:
+            path_base = DirectS3.path_style_base(opts.endpoint_url)
+            if path_base is None or not DirectS3.usable(opts.endpoint_url):
+                return None  # an unusual endpoint or a proxy: boto3's to handle
+        else:
+            made = client()
+            if not DirectS3.usable(made.meta.endpoint_url, made.meta.config.proxies):
+                return None
+        read, write = self.extra_headers()
+        return DirectS3(client, credentials, region=self.region(session), path_base=path_base,
+                        ca_bundle=session.get_config_variable("ca_bundle"),
+                        max_connections=self.max_pool_connections,
+                        connect_timeout=st.connect_timeout_s, read_timeout=self._read_timeout(),
+                        read_headers=read, write_headers=write)
 
     # -- calls ------------------------------------------------------------------------
 
@@ -279,6 +356,26 @@ class S3Client:
 
         return await call_with_retries("S3", op, lambda: self.run(attempt), self.settings,
                                        is_retryable, ambiguous=ambiguous)
+
+
+class _Clients:
+    """One configuration's plain route (built at once) and boto3 client (built when a call
+    needs it: listing, batch deletes, multipart uploads, a fallback), sharing one botocore
+    session and so one credentials object."""
+
+    def __init__(self, owner: S3Client) -> None:
+        self._owner = owner
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._session, credentials = owner.session()
+        self.direct = owner.build_direct(self._session, credentials, self.client)
+
+    def client(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._owner.build_client(self._session)
+        return self._client
 
 
 class _HeaderAdder:

@@ -319,3 +319,18 @@ def test_redirect_passes_the_settings_to_its_target(http_www, http_nginx_url, ht
         # the plain redirect rides over the same faults with its own 10 tries
         f.rule = _failing("GET", "/redirected/obj", 3, Fault.status(503))
         assert asyncio.run(frazil.redirect_storage(url).get_object("obj")) == b"behind a redirect"
+
+
+def test_settings_icechunk_saved_govern_frazil(tmp_path):
+    """A repository whose config icechunk saved with storage settings: frazil applies them."""
+    ic, frazil = load_lib("icechunk"), load_lib("frazil")
+    config = ic.RepositoryConfig(storage=ic.StorageSettings(
+        unsafe_use_conditional_update=False,
+        concurrency=ic.StorageConcurrencySettings(max_concurrent_requests_for_object=3,
+                                                  ideal_concurrent_request_size=1000)))
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")), config=config)
+    repo.save_config()
+    opened = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path / "r")))
+    assert opened.config.storage.unsafe_use_conditional_update is False
+    assert opened.storage.__dict__.get("_conditional_update") is False
+    assert opened.storage.__dict__.get("_split_reads") == (3, 1000)

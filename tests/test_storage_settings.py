@@ -319,3 +319,36 @@ def test_redirect_passes_the_settings_to_its_target(http_www, http_nginx_url, ht
         # the plain redirect rides over the same faults with its own 10 tries
         f.rule = _failing("GET", "/redirected/obj", 3, Fault.status(503))
         assert asyncio.run(frazil.redirect_storage(url).get_object("obj")) == b"behind a redirect"
+
+
+def test_settings_icechunk_saved_govern_frazil(tmp_path):
+    """A repository whose config icechunk saved with storage settings: frazil applies them."""
+    ic, frazil = load_lib("icechunk"), load_lib("frazil")
+    config = ic.RepositoryConfig(storage=ic.StorageSettings(
+        unsafe_use_conditional_update=False,
+        concurrency=ic.StorageConcurrencySettings(max_concurrent_requests_for_object=3,
+                                                  ideal_concurrent_request_size=1000)))
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")), config=config)
+    repo.save_config()
+    opened = frazil.Repository.open(frazil.local_filesystem_storage(str(tmp_path / "r")))
+    assert opened.config.storage.unsafe_use_conditional_update is False
+    assert opened.storage.__dict__.get("_conditional_update") is False
+    assert opened.storage.__dict__.get("_split_reads") == (3, 1000)
+
+
+def test_attempt_timeout_abandons_a_stalled_attempt_and_retries(s3_bucket_kwargs, front):
+    from frazil_s3.testing import Fault
+
+    frazil = load_lib("frazil")
+    frazil.Repository.create(_storage(frazil, s3_bucket_kwargs, front))
+    config = _config(frazil, timeouts=frazil.StorageTimeoutSettings(
+        operation_attempt_timeout_ms=300), retries=frazil.StorageRetriesSettings(
+        max_tries=3, initial_backoff_ms=1, max_backoff_ms=5))
+    front.rule = _failing("GET", "/repo/repo", 1, Fault.delay(2.0))
+    front.seen.clear()
+    t0 = time.monotonic()
+    repo = frazil.Repository.open(_storage(frazil, s3_bucket_kwargs, front), config=config)
+    assert time.monotonic() - t0 < 1.5  # the stalled first attempt was given up after 0.3 s
+    assert repo.list_branches() == {"main"}
+    assert len(front.requests("GET", "/repo/repo")) >= 2
+    time.sleep(max(0.0, t0 + 2.3 - time.monotonic()))  # let the stalled relay finish

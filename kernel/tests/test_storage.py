@@ -159,7 +159,8 @@ async def test_read_only_storage_refuses_writes() -> None:
 def test_repr_has_no_secrets(tmp_path: Path) -> None:
     assert repr(InMemoryStorage()) == "<frazil.Storage>\ntype: in-memory\n"
     expected = f"<frazil.Storage>\ntype: local filesystem\npath: {tmp_path}\n"
-    assert repr(LocalFileSystemStorage(tmp_path)) == expected == str(LocalFileSystemStorage(tmp_path))
+    local = LocalFileSystemStorage(tmp_path)
+    assert repr(local) == expected == str(local)
 
 
 def test_error_kinds() -> None:

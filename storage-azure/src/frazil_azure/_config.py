@@ -203,6 +203,9 @@ class AzureSettings:
         ``timeout`` override them).
     operation_timeout_s
         Bound on one logical operation, all attempts and waits included (``None``: none).
+    attempt_timeout_s
+        Bound on one attempt, then retried (``None``: none; icechunk's
+        ``operation_attempt_timeout_ms``).
     max_single_put_size
         Larger objects are uploaded as blocks of ``block_size`` bytes, then committed.
     direct_requests
@@ -217,6 +220,7 @@ class AzureSettings:
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
     operation_timeout_s: float | None = None
+    attempt_timeout_s: float | None = None
     max_single_put_size: int = 64 * 1024 * 1024
     block_size: int = 8 * 1024 * 1024
     direct_requests: bool = True

@@ -121,6 +121,9 @@ class GcsSettings:
         Socket timeouts of one attempt.
     operation_timeout_s
         Bound on one logical operation, all attempts included (``None``: none).
+    attempt_timeout_s
+        Bound on one attempt, then retried (``None``: none; icechunk's
+        ``operation_attempt_timeout_ms``).
     resumable_chunk_size
         Objects over 8 MiB are sent as resumable uploads in chunks of this
         many bytes (a multiple of 256 KiB).
@@ -136,6 +139,7 @@ class GcsSettings:
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
     operation_timeout_s: float | None = None
+    attempt_timeout_s: float | None = None
     resumable_chunk_size: int = 16 * 1024 * 1024
     list_page_size: int = 1000
     storage_class: str | None = None
@@ -180,7 +184,8 @@ def settings_from_storage_settings(storage: Any, base: GcsSettings | None = None
             changes[dst] = int(value) if scale == 1 else value / scale
     for src, dst in (("connect_timeout_ms", "connect_timeout_s"),
                      ("read_timeout_ms", "read_timeout_s"),
-                     ("operation_timeout_ms", "operation_timeout_s")):
+                     ("operation_timeout_ms", "operation_timeout_s"),
+                     ("operation_attempt_timeout_ms", "attempt_timeout_s")):
         value = _get(timeouts, src)
         if value is not None:
             changes[dst] = value / 1000

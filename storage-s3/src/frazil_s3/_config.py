@@ -367,6 +367,9 @@ class S3Settings:
         Socket timeouts of one attempt.
     operation_timeout_s
         Bound on one logical operation, all attempts and waits included (``None``: none).
+    attempt_timeout_s
+        Bound on one attempt, then retried (``None``: none; icechunk's
+        ``operation_attempt_timeout_ms``).
     multipart_threshold
         Objects of at least this many bytes are uploaded in parts (default 100 MB).
     multipart_part_size
@@ -381,6 +384,7 @@ class S3Settings:
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
     operation_timeout_s: float | None = None
+    attempt_timeout_s: float | None = None
     multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD
     multipart_part_size: int = 16 * 1024 * 1024
     storage_class: str | None = None

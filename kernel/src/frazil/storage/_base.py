@@ -107,7 +107,8 @@ _SETTING_NAMES = {("retries", "max_tries"): ("max_tries", 1),
                   ("retries", "max_backoff_ms"): ("max_backoff_s", 1000),
                   ("timeouts", "connect_timeout_ms"): ("connect_timeout_s", 1000),
                   ("timeouts", "read_timeout_ms"): ("read_timeout_s", 1000),
-                  ("timeouts", "operation_timeout_ms"): ("operation_timeout_s", 1000)}
+                  ("timeouts", "operation_timeout_ms"): ("operation_timeout_s", 1000),
+                  ("timeouts", "operation_attempt_timeout_ms"): ("attempt_timeout_s", 1000)}
 
 
 def _settings_dict(settings: Any) -> dict[str, Any]:
@@ -125,8 +126,8 @@ def _settings_dict(settings: Any) -> dict[str, Any]:
 def storage_settings_overrides(settings: Any, fields: Iterable[str]) -> dict[str, Any]:
     """The retries and timeouts set in ``settings`` (a ``StorageSettings`` or its dict
     form), under the names backends' settings use (``max_tries``, ``initial_backoff_s``,
-    ``max_backoff_s``, ``connect_timeout_s``, ``read_timeout_s``, ``operation_timeout_s``),
-    keeping those in ``fields``; unset values are left out."""
+    ``max_backoff_s``, ``connect_timeout_s``, ``read_timeout_s``, ``operation_timeout_s``,
+    ``attempt_timeout_s``), keeping those in ``fields``; unset values are left out."""
     d, wanted, out = _settings_dict(settings), set(fields), {}
     for (group, name), (field, scale) in _SETTING_NAMES.items():
         value = (d.get(group) or {}).get(name)

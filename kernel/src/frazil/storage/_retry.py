@@ -37,6 +37,7 @@ class RetrySettings(Protocol):
     initial_backoff_s: float
     max_backoff_s: float
     operation_timeout_s: float | None
+    # optional: ``attempt_timeout_s`` (float | None) bounds each attempt, then retries
 
 
 async def call_with_retries(service: str, op: str, attempt: Callable[[], Awaitable[T]],
@@ -51,7 +52,9 @@ async def call_with_retries(service: str, op: str, attempt: Callable[[], Awaitab
     attempt
         Makes one attempt (a fresh awaitable per call).
     settings
-        ``max_tries``, backoff bounds and the optional ``operation_timeout_s``.
+        ``max_tries``, backoff bounds, the optional ``operation_timeout_s`` and,
+        if the object has it, ``attempt_timeout_s``: an attempt running longer is
+        abandoned and retried (icechunk's ``operation_attempt_timeout_ms``).
     is_retryable
         Whether a failed attempt may be retried; others propagate at once.
     ambiguous
@@ -62,12 +65,17 @@ async def call_with_retries(service: str, op: str, attempt: Callable[[], Awaitab
     st = settings
     deadline = None if st.operation_timeout_s is None else \
         time.monotonic() + st.operation_timeout_s
+    per_attempt: float | None = getattr(st, "attempt_timeout_s", None)
     tries = 0
     while True:
         tries += 1
         try:
+            limit = per_attempt
             if deadline is not None:
-                return await asyncio.wait_for(attempt(), max(deadline - time.monotonic(), 0.001))
+                left = max(deadline - time.monotonic(), 0.001)
+                limit = left if limit is None else min(limit, left)
+            if limit is not None:
+                return await asyncio.wait_for(attempt(), limit)
             return await attempt()
         except TimeoutError as exc:
             if deadline is not None and time.monotonic() >= deadline:

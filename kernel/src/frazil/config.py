@@ -209,6 +209,8 @@ class RepositoryConfig(ReprMixin):
     def _field_text(name: str, value: Any, mode: Mode) -> str:
         if name == "virtual_chunk_containers" and value:
             return mapping_text(value, mode)
+        if name == "repo_update_retries" and isinstance(value, ReprMixin):
+            return value._render(mode)
         if name == "repo_update_retries" and (value is not None or mode is not Mode.REPR):
             return _RepoUpdateRetries(value)._render(mode)
         if mode is Mode.REPR:  # constructor syntax: ``None`` stays ``None``

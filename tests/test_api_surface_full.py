@@ -411,3 +411,17 @@ def test_snapshot_id_padding_bits_are_dropped(ic, text):
                  lambda: repo.create_branch("b", text)):
         with pytest.raises(ic.SnapshotNotFoundError):
             call()
+
+
+@pytest.mark.parametrize("spec_version", [1, 2])
+def test_missing_refs_are_ref_not_found(ic, spec_version):
+    repo = ic.Repository.create(ic.in_memory_storage(), spec_version=spec_version)
+    calls = [lambda: repo.lookup_branch("nope"), lambda: repo.lookup_tag("nope"),
+             lambda: repo.delete_branch("nope"), lambda: repo.delete_tag("nope"),
+             lambda: repo.writable_session("nope"), lambda: repo.readonly_session(tag="nope"),
+             lambda: repo.ancestry(branch="nope"),
+             lambda: repo.reset_branch("nope", repo.lookup_branch("main"))]
+    for call in calls:
+        with pytest.raises(ic.RefNotFoundError) as err:
+            call()
+        assert err.value.kind == ic.ErrorKind.REF_NOT_FOUND

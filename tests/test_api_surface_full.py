@@ -425,3 +425,10 @@ def test_missing_refs_are_ref_not_found(ic, spec_version):
         with pytest.raises(ic.RefNotFoundError) as err:
             call()
         assert err.value.kind == ic.ErrorKind.REF_NOT_FOUND
+
+
+def test_forking_a_read_only_session_names_its_kind(ic):
+    repo = ic.Repository.create(ic.in_memory_storage())
+    with pytest.raises(ic.SessionStateError) as err:
+        repo.readonly_session("main").fork()
+    assert err.value.kind == ic.ErrorKind.CANNOT_FORK_READ_ONLY_SESSION

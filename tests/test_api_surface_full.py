@@ -432,3 +432,23 @@ def test_forking_a_read_only_session_names_its_kind(ic):
     with pytest.raises(ic.SessionStateError) as err:
         repo.readonly_session("main").fork()
     assert err.value.kind == ic.ErrorKind.CANNOT_FORK_READ_ONLY_SESSION
+
+
+def test_metadata_with_non_string_keys_is_refused_cleanly(ic):
+    """icechunk raises TypeError; frazil raises InvalidInputError (a ValueError), never a raw
+    AttributeError from inside the encoder, and nothing is written."""
+    repo = ic.Repository.create(ic.in_memory_storage())
+    for call in (lambda: repo.set_metadata({1: 2}),
+                 lambda: repo.writable_session("main").commit("m", metadata={1: 2},
+                                                               allow_empty=True)):
+        with pytest.raises((TypeError, ValueError)):
+            call()
+    assert repo.get_metadata() == {}
+    assert len(list(repo.ancestry(branch="main"))) == 1
+
+
+def test_unknown_feature_flag_kind(ic):
+    repo = ic.Repository.create(ic.in_memory_storage())
+    with pytest.raises(ic.InvalidInputError) as err:
+        repo.set_feature_flag("no_such_flag", True)
+    assert err.value.kind == ic.ErrorKind.INVALID_FEATURE_FLAG

@@ -452,3 +452,14 @@ def test_unknown_feature_flag_kind(ic):
     with pytest.raises(ic.InvalidInputError) as err:
         repo.set_feature_flag("no_such_flag", True)
     assert err.value.kind == ic.ErrorKind.INVALID_FEATURE_FLAG
+
+
+def test_as_of_needs_a_timezone(ic):
+    import datetime
+
+    repo = ic.Repository.create(ic.in_memory_storage())
+    with pytest.raises(TypeError):
+        repo.readonly_session(branch="main", as_of=datetime.datetime(2000, 1, 1))
+    now = datetime.datetime.now(datetime.UTC)
+    assert repo.readonly_session(branch="main", as_of=now).snapshot_id == \
+        repo.lookup_branch("main")

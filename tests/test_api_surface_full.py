@@ -463,3 +463,13 @@ def test_as_of_needs_a_timezone(ic):
     now = datetime.datetime.now(datetime.UTC)
     assert repo.readonly_session(branch="main", as_of=now).snapshot_id == \
         repo.lookup_branch("main")
+
+
+def test_unset_split_sizes_is_none(ic):
+    config = ic.ManifestSplittingConfig()
+    assert config.split_sizes is None
+    config.split_sizes = [(ic.ManifestSplitCondition.AnyArray(),
+                           [(ic.ManifestSplitDimCondition.Any(), 3)])]
+    assert config.split_sizes[0][1][0][1] == 3
+    config.split_sizes = None
+    assert config.split_sizes is None

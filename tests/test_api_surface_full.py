@@ -411,3 +411,65 @@ def test_snapshot_id_padding_bits_are_dropped(ic, text):
                  lambda: repo.create_branch("b", text)):
         with pytest.raises(ic.SnapshotNotFoundError):
             call()
+
+
+@pytest.mark.parametrize("spec_version", [1, 2])
+def test_missing_refs_are_ref_not_found(ic, spec_version):
+    repo = ic.Repository.create(ic.in_memory_storage(), spec_version=spec_version)
+    calls = [lambda: repo.lookup_branch("nope"), lambda: repo.lookup_tag("nope"),
+             lambda: repo.delete_branch("nope"), lambda: repo.delete_tag("nope"),
+             lambda: repo.writable_session("nope"), lambda: repo.readonly_session(tag="nope"),
+             lambda: repo.ancestry(branch="nope"),
+             lambda: repo.reset_branch("nope", repo.lookup_branch("main"))]
+    for call in calls:
+        with pytest.raises(ic.RefNotFoundError) as err:
+            call()
+        assert err.value.kind == ic.ErrorKind.REF_NOT_FOUND
+
+
+def test_forking_a_read_only_session_names_its_kind(ic):
+    repo = ic.Repository.create(ic.in_memory_storage())
+    with pytest.raises(ic.SessionStateError) as err:
+        repo.readonly_session("main").fork()
+    assert err.value.kind == ic.ErrorKind.CANNOT_FORK_READ_ONLY_SESSION
+
+
+def test_metadata_with_non_string_keys_is_refused_cleanly(ic):
+    """icechunk raises TypeError; frazil raises InvalidInputError (a ValueError), never a raw
+    AttributeError from inside the encoder, and nothing is written."""
+    repo = ic.Repository.create(ic.in_memory_storage())
+    for call in (lambda: repo.set_metadata({1: 2}),
+                 lambda: repo.writable_session("main").commit("m", metadata={1: 2},
+                                                               allow_empty=True)):
+        with pytest.raises((TypeError, ValueError)):
+            call()
+    assert repo.get_metadata() == {}
+    assert len(list(repo.ancestry(branch="main"))) == 1
+
+
+def test_unknown_feature_flag_kind(ic):
+    repo = ic.Repository.create(ic.in_memory_storage())
+    with pytest.raises(ic.InvalidInputError) as err:
+        repo.set_feature_flag("no_such_flag", True)
+    assert err.value.kind == ic.ErrorKind.INVALID_FEATURE_FLAG
+
+
+def test_as_of_needs_a_timezone(ic):
+    import datetime
+
+    repo = ic.Repository.create(ic.in_memory_storage())
+    with pytest.raises(TypeError):
+        repo.readonly_session(branch="main", as_of=datetime.datetime(2000, 1, 1))
+    now = datetime.datetime.now(datetime.UTC)
+    assert repo.readonly_session(branch="main", as_of=now).snapshot_id == \
+        repo.lookup_branch("main")
+
+
+def test_unset_split_sizes_is_none(ic):
+    config = ic.ManifestSplittingConfig()
+    assert config.split_sizes is None
+    config.split_sizes = [(ic.ManifestSplitCondition.AnyArray(),
+                           [(ic.ManifestSplitDimCondition.Any(), 3)])]
+    assert config.split_sizes[0][1][0][1] == 3
+    config.split_sizes = None
+    assert config.split_sizes is None

@@ -330,14 +330,22 @@ class ManifestSplittingConfig(ReprMixin):
         return {c: dict(dims) for c, dims in (config._sizes or [])}
 
     @property
-    def split_sizes(self) -> SplitSizes:
+    def split_sizes(self) -> SplitSizes | None:
+        """The split rules; ``None`` when unset (one manifest per array), as icechunk."""
         if self._sizes is None:
-            return [(ManifestSplitCondition.path_matches(".*"),
-                     [(ManifestSplitDimCondition.Any(), _UNBOUNDED_SPLIT)])]
+            return None
         return [(c, list(dims)) for c, dims in self._sizes]
 
+    def _effective_sizes(self) -> SplitSizes:
+        """The rules in force: unset means one unbounded split of every array."""
+        return self.split_sizes or [(ManifestSplitCondition.path_matches(".*"),
+                                     [(ManifestSplitDimCondition.Any(), _UNBOUNDED_SPLIT)])]
+
     @split_sizes.setter
-    def split_sizes(self, value: SplitSizes) -> None:
+    def split_sizes(self, value: SplitSizes | None) -> None:
+        if value is None:
+            self._sizes = None
+            return
         rules = []
         for cond, dims in value:
             ManifestSplitCondition._own(cond)
@@ -378,7 +386,7 @@ class ManifestSplittingConfig(ReprMixin):
 
     def _sizes_text(self) -> str:
         return "[" + ", ".join(f"({c!r}, [" + ", ".join(f"({d!r}, {n})" for d, n in dims) + "])"
-                               for c, dims in self.split_sizes) + "]"
+                               for c, dims in self._effective_sizes()) + "]"
 
     def _repr_fields(self, mode: Mode) -> Fields:
         return [("split_sizes", self._sizes_text())]

@@ -205,7 +205,7 @@ class RefsState(RepoState):
                                                   expected=None)
             except ConditionFailedError:
                 raise RefNotFoundError(f"ref not found `{name}`",
-                                       ErrorKind.TAG_NOT_FOUND) from None
+                                       ErrorKind.REF_NOT_FOUND) from None
         if new.config != old.config:
             await self._storage.put_object(CONFIG_PATH, _config_yaml.dumps(new.config))
         # branch moves last: a lost race raises ConditionFailedError and is retried

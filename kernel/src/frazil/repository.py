@@ -332,7 +332,7 @@ class Repository(RepositoryAdmin, ReprMixin):
         try:
             return str(info.branches[branch])
         except (KeyError, TypeError):
-            raise RefNotFoundError(f"ref not found `{branch}`", ErrorKind.BRANCH_NOT_FOUND) \
+            raise RefNotFoundError(f"ref not found `{branch}`", ErrorKind.REF_NOT_FOUND) \
                 from None
 
     async def reset_branch_async(self, branch: str, snapshot_id: str, *,
@@ -343,7 +343,7 @@ class Repository(RepositoryAdmin, ReprMixin):
 
         def mutate(info: RepoInfo) -> UpdateRecord:
             if branch not in info.branches:
-                raise RefNotFoundError(f"ref not found `{branch}`", ErrorKind.BRANCH_NOT_FOUND)
+                raise RefNotFoundError(f"ref not found `{branch}`", ErrorKind.REF_NOT_FOUND)
             self._require_snapshot(info, sid)
             prev = info.branches[branch]
             if expected is not None and prev != expected:
@@ -361,7 +361,7 @@ class Repository(RepositoryAdmin, ReprMixin):
 
         def mutate(info: RepoInfo) -> UpdateRecord:
             if branch not in info.branches:
-                raise RefNotFoundError(f"ref not found `{branch}`", ErrorKind.BRANCH_NOT_FOUND)
+                raise RefNotFoundError(f"ref not found `{branch}`", ErrorKind.REF_NOT_FOUND)
             prev = info.branches.pop(branch)
             return UpdateRecord("BranchDeleted", {"name": branch, "previous_snap_id": prev}, 0)
 
@@ -392,7 +392,7 @@ class Repository(RepositoryAdmin, ReprMixin):
         def mutate(info: RepoInfo) -> UpdateRecord:
             check_flag(info, "delete_tag", "tag delete")
             if tag not in info.tags:
-                raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.TAG_NOT_FOUND)
+                raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.REF_NOT_FOUND)
             prev = info.tags.pop(tag)
             info.deleted_tags.add(tag)
             return UpdateRecord("TagDeleted", {"name": tag, "previous_snap_id": prev}, 0)
@@ -409,7 +409,7 @@ class Repository(RepositoryAdmin, ReprMixin):
         try:
             return str(info.tags[tag])
         except (KeyError, TypeError):
-            raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.TAG_NOT_FOUND) from None
+            raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.REF_NOT_FOUND) from None
 
     # ============================================================= history
     async def _resolve(self, info: RepoInfo, branch: str | None, tag: str | None,
@@ -419,11 +419,11 @@ class Repository(RepositoryAdmin, ReprMixin):
             raise InvalidInputError("give exactly one of branch=, tag= or snapshot_id=")
         if branch is not None:
             if branch not in info.branches:
-                raise RefNotFoundError(f"ref not found `{branch}`", ErrorKind.BRANCH_NOT_FOUND)
+                raise RefNotFoundError(f"ref not found `{branch}`", ErrorKind.REF_NOT_FOUND)
             return info.branches[branch]
         if tag is not None:
             if tag not in info.tags:
-                raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.TAG_NOT_FOUND)
+                raise RefNotFoundError(f"ref not found `{tag}`", ErrorKind.REF_NOT_FOUND)
             return info.tags[tag]
         sid = _refs.parse_snapshot_id(snapshot_id)
         self._require_snapshot(info, sid)

@@ -679,7 +679,7 @@ class Session(ReprMixin):
         if self._read_only:
             raise SessionStateError(
                 "cannot fork a read-only session, read-only sessions can be serialized and "
-                "transmitted directly", ErrorKind.READ_ONLY_SESSION)
+                "transmitted directly", ErrorKind.CANNOT_FORK_READ_ONLY_SESSION)
         base = self._snapshot
         if not self._changes.is_empty():
             base = await _fork.write_anonymous_snapshot(self)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from frazil.errors import InvalidInputError
 from frazil.format import _fb, _flex
 from frazil.format._columns import TableColumn
 from frazil.format._fb import Blob, Raw, Str, T, Tab, Vec
@@ -44,6 +45,11 @@ __all__ = [
 
 def _metadata_obj(md: dict[str, Any], encode: Any = _flex.encode) -> Vec:
     """Metadata as name/value tables; values in ``encode``'s form (flexbuffers in v2)."""
+    if not isinstance(md, dict):
+        raise InvalidInputError(f"metadata must be a dict, got {type(md).__name__}")
+    for key in md:
+        if not isinstance(key, str):
+            raise InvalidInputError(f"metadata keys must be strings, got {type(key).__name__}")
     items = sorted(md.items(), key=lambda kv: kv[0].encode())
     return Vec([T((0, "off", Str(k)), (1, "off", Blob(encode(v)))) for k, v in items])
 

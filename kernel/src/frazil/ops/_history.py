@@ -10,6 +10,7 @@ from frazil._state import RepoState
 from frazil.errors import ErrorKind, SnapshotNotFoundError
 from frazil.format.ids import ObjectId
 from frazil.format.model import RepoInfo, SnapshotRecord
+from frazil.ops._expire import datetime_to_micros
 from frazil.ops._types import Update, update_from_record
 from frazil.snapshots import SnapshotInfo, _make_snapshot_info, micros_to_datetime
 
@@ -64,7 +65,7 @@ async def ancestry_list(state: RepoState, sid: ObjectId,
 async def as_of(state: RepoState, tip: ObjectId, when: _dt.datetime, branch: str,
                 info: RepoInfo | None = None) -> ObjectId:
     """The newest snapshot at or before ``when`` among ``tip`` and its ancestors."""
-    limit = int(when.timestamp() * 1_000_000)
+    limit = datetime_to_micros(when, "as_of")  # a naive time is refused, as icechunk does
     async for rec in state.ancestry(tip, info):
         if rec.flushed_at <= limit:
             return rec.id

@@ -61,7 +61,7 @@ async def set_feature_flag(state: RepoState, name: str, setting: bool | None) ->
     """Enable (``True``), disable (``False``) or reset to the default (``None``) a flag."""
     if name not in _BY_NAME:
         raise InvalidInputError(f"invalid feature flag name: {name}",
-                                ErrorKind.UNKNOWN_FEATURE_FLAG)
+                                ErrorKind.INVALID_FEATURE_FLAG)
     if setting is not None and not isinstance(setting, bool):
         raise InvalidInputError("a feature flag setting is True, False or None")
     fid = _BY_NAME[name][0]

@@ -215,8 +215,9 @@ def member_kind(cls: type, name: str) -> str:
         if name in vars(klass):
             raw = vars(klass)[name]
             break
-    else:
-        return "data"  # from a metaclass or __getattr__
+    else:  # from a metaclass or __getattr__: a method bound to the class is a classmethod
+        value = getattr(cls, name, None)
+        return "classmethod" if inspect.ismethod(value) and value.__self__ is cls else "data"
     type_name = type(raw).__name__
     if isinstance(raw, staticmethod):
         return "staticmethod"

@@ -218,8 +218,10 @@ def test_constructors_come_from_their_distribution(name, dist):
 
     frazil = load_lib("frazil")
     assert KNOWN_PROVIDERS["name"][f"frazil.Storage.{name}"] == dist  # the install hint
-    assert getattr(frazil.Storage, name) is get_plugins().public_name("frazil.Storage", name)
-    assert getattr(frazil.Storage, name).__module__.startswith(dist.replace("-", "_"))
+    constructor = getattr(frazil.Storage, name)  # icechunk's classmethod form
+    assert constructor.__self__ is frazil.Storage
+    assert constructor.__func__.__wrapped__ is get_plugins().public_name("frazil.Storage", name)
+    assert constructor.__module__.startswith(dist.replace("-", "_"))
 
 
 # --------------------------------------------------------------------------- printing

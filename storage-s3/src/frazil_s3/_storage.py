@@ -516,6 +516,11 @@ _OPTION_ARGS = ("allow_http", "force_path_style", "network_stream_timeout_second
                 "requester_pays", "checksum_algorithm")
 
 
+def _s3_keywords(given: dict[str, Any]) -> dict[str, Any]:
+    """The credentials and options keywords among a factory's ``locals()``."""
+    return {k: given[k] for k in (*_CREDENTIAL_ARGS, *_OPTION_ARGS) if k in given}
+
+
 def _split_args(kwargs: dict[str, Any], **options: Any) -> tuple[S3Options, S3Credentials]:
     """Pop the credentials and options keywords of an icechunk-style factory."""
     creds = s3_credentials(**{k: kwargs.pop(k) for k in _CREDENTIAL_ARGS if k in kwargs})
@@ -528,6 +533,12 @@ TIGRIS_ENDPOINT = "https://t3.storage.dev"
 
 def tigris_storage(*, bucket: str, prefix: str | None, region: str | None = None,
                    endpoint_url: str | None = None, use_weak_consistency: bool = False,
+                   allow_http: bool = False, access_key_id: str | None = None,
+                   secret_access_key: str | None = None, session_token: str | None = None,
+                   expires_after: datetime | None = None, anonymous: bool | None = None,
+                   from_env: bool | None = None, get_credentials: Callable[[], Any] | None = None,
+                   scatter_initial_credentials: bool = False,
+                   network_stream_timeout_seconds: int = 60, checksum_algorithm: Any = None,
                    legacy_rooted_keys: bool | None = None,
                    read_headers: dict[str, str] | None = None,
                    write_headers: dict[str, str] | None = None,
@@ -540,6 +551,7 @@ def tigris_storage(*, bucket: str, prefix: str | None, region: str | None = None
     from the nearest region instead and gives a read-only storage.
     Credentials and other keywords as :func:`s3_storage`.
     """
+    kwargs.update(_s3_keywords(locals()))
     options, creds = _split_args(kwargs, region=region, endpoint_url=endpoint_url)
     return _new_tigris(options, bucket, prefix, use_weak_consistency, creds, legacy_rooted_keys,
                       read_headers=read_headers, write_headers=write_headers, headers=headers,
@@ -585,7 +597,14 @@ def _new_tigris(config: S3Options, bucket: str, prefix: str | None, use_weak_con
 
 def r2_storage(*, bucket: str | None = None, prefix: str | None = None,
                account_id: str | None = None, endpoint_url: str | None = None,
-               region: str | None = None, legacy_rooted_keys: bool | None = None,
+               region: str | None = None,
+               allow_http: bool = False, access_key_id: str | None = None,
+               secret_access_key: str | None = None, session_token: str | None = None,
+               expires_after: datetime | None = None, anonymous: bool | None = None,
+               from_env: bool | None = None, get_credentials: Callable[[], Any] | None = None,
+               scatter_initial_credentials: bool = False,
+               network_stream_timeout_seconds: int = 60, checksum_algorithm: Any = None,
+               legacy_rooted_keys: bool | None = None,
                read_headers: dict[str, str] | None = None,
                write_headers: dict[str, str] | None = None,
                headers: dict[str, str] | None = None, **kwargs: Any) -> Storage:
@@ -594,6 +613,7 @@ def r2_storage(*, bucket: str | None = None, prefix: str | None = None,
     Without ``bucket``, ``prefix`` is ``"bucket/prefix"``, as in icechunk.
     Credentials and other keywords as :func:`s3_storage`.
     """
+    kwargs.update(_s3_keywords(locals()))
     options, creds = _split_args(kwargs, region=region, endpoint_url=endpoint_url)
     return _new_r2(options, bucket, prefix, account_id, creds, legacy_rooted_keys,
                   read_headers=read_headers, write_headers=write_headers, headers=headers,

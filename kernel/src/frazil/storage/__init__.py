@@ -87,6 +87,18 @@ def local_filesystem_storage(path: str) -> Storage:
 
 # icechunk's constructors on ``Storage`` for the kernel's own backends; the
 # others (``Storage.new_s3``...) come from their distributions through the plugins
-Storage.new_in_memory = staticmethod(in_memory_storage)  # type: ignore[attr-defined]
-Storage.new_local_filesystem = staticmethod(local_filesystem_storage)  # type: ignore[attr-defined]
+@classmethod  # type: ignore[misc]
+def _new_in_memory(cls: type) -> Storage:
+    """icechunk's ``Storage.new_in_memory()``."""
+    return in_memory_storage()
+
+
+@classmethod  # type: ignore[misc]
+def _new_local_filesystem(cls: type, path: str) -> Storage:
+    """icechunk's ``Storage.new_local_filesystem(path)``."""
+    return local_filesystem_storage(path)
+
+
+Storage.new_in_memory = _new_in_memory  # type: ignore[attr-defined]
+Storage.new_local_filesystem = _new_local_filesystem  # type: ignore[attr-defined]
 

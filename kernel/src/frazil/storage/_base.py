@@ -20,12 +20,15 @@ one-to-one onto HTTP ``Range`` headers (``bytes=s-e-1``, ``bytes=s-``, ``bytes=-
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 import math
 import threading
+import types
 import weakref
 from abc import ABC, ABCMeta, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -234,6 +237,20 @@ def resolve_byte_range(byte_range: ByteRange, size: int) -> tuple[int, int]:
     return start, size if end is None else min(end, size)
 
 
+def constructor_of(cls: type, function: Callable[..., Any]) -> Any:
+    """``function`` in icechunk's form of a ``Storage.new_*`` constructor: a classmethod
+    bound to ``cls`` whose signature is ``function``'s own."""
+    def constructor(_cls: type, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    functools.update_wrapper(constructor, function)  # __wrapped__: the plugin's function
+    signature = inspect.signature(function)
+    first = inspect.Parameter("cls", inspect.Parameter.POSITIONAL_ONLY)
+    constructor.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[first, *signature.parameters.values()])
+    return types.MethodType(constructor, cls)
+
+
 class _StorageMeta(ABCMeta):
     """``Storage.new_s3(...)`` and the other backend constructors icechunk puts on
     ``Storage`` come from the backend distributions (``frazil_register_names``
@@ -243,7 +260,7 @@ class _StorageMeta(ABCMeta):
         if not name.startswith("new_"):
             raise AttributeError(name)
         try:
-            return get_plugins().public_name("frazil.Storage", name)
+            return constructor_of(cls, get_plugins().public_name("frazil.Storage", name))
         except InvalidInputError:
             dist = KNOWN_PROVIDERS["name"].get(f"frazil.Storage.{name}")
             hint = f": it needs the {dist} distribution (pip install {dist})" if dist else ""

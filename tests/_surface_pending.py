@@ -16,6 +16,4 @@ PENDING: dict[str, str] = {
         "storage helper",
     'Storage.list_objects: sync in icechunk, not in frazil':
         "storage helper",
-    'storage.s3_object_store_storage: missing':
-        "storage helper",
 }

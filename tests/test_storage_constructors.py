@@ -11,6 +11,7 @@ icechunk's for the same arguments, and no secret may appear in any of them.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 
@@ -69,11 +70,16 @@ def _s3_constructors(lib, kw):
             **keys),
         "r2_storage": lambda p: lib.r2_storage(bucket=bucket, prefix=p, endpoint_url=ep,
                                                allow_http=True, **keys),
+        "s3_object_store_storage": lambda p: importlib.import_module(
+            f"{lib.__name__}.storage").s3_object_store_storage(
+            bucket=bucket, prefix=p, region="us-east-1", endpoint_url=ep, allow_http=True,
+            force_path_style=True, **keys),
     }
 
 
 @pytest.mark.parametrize("name", ["new_s3", "new_s3_object_store", "new_tigris", "new_r2",
-                                  "new_r2_bucket_in_prefix", "tigris_storage", "r2_storage"])
+                                  "new_r2_bucket_in_prefix", "tigris_storage", "r2_storage",
+                                  "s3_object_store_storage"])
 @pytest.mark.parametrize("writer,reader", BOTH_WAYS)
 def test_s3_family_constructors_interoperate(s3_bucket_kwargs, name, writer, reader):
     w, r = load_lib(writer), load_lib(reader)

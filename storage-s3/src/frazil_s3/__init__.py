@@ -27,6 +27,7 @@ from frazil_s3._storage import (
     r2_storage,
     s3_from_options,
     s3_from_url,
+    s3_object_store_storage,
     s3_storage,
     tigris_storage,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "s3_from_url",
     "s3_refreshable_credentials",
     "s3_static_credentials",
+    "s3_object_store_storage",
     "s3_storage",
     "s3_store",
     "tigris_storage",

@@ -42,7 +42,8 @@ ICECHUNK_NAMES = ("AnyS3Credential", "ChecksumAlgorithm", "S3Credentials", "S3Op
                   "S3StaticCredentials", "hf_storage", "r2_storage", "s3_anonymous_credentials",
                   "s3_credentials",
                   "s3_from_env_credentials", "s3_refreshable_credentials",
-                  "s3_static_credentials", "s3_storage", "s3_store", "tigris_storage")
+                  "s3_static_credentials", "s3_object_store_storage", "s3_storage", "s3_store",
+                  "tigris_storage")
 
 
 @hookimpl

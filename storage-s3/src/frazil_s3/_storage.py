@@ -55,7 +55,8 @@ from frazil_s3._config import (
 )
 
 __all__ = ["HF_S3_ENDPOINT", "S3Storage", "hf_storage", "new_hf", "new_r2", "new_tigris",
-           "r2_storage", "s3_from_options", "s3_from_url", "s3_storage", "tigris_storage"]
+           "r2_storage", "s3_from_options", "s3_from_url", "s3_object_store_storage", "s3_storage",
+           "tigris_storage"]
 
 _DELETE_BATCH = 1000
 _NOT_FOUND_CODES = {"NoSuchKey", "NotFound", "404"}
@@ -526,6 +527,28 @@ def _split_args(kwargs: dict[str, Any], **options: Any) -> tuple[S3Options, S3Cr
     creds = s3_credentials(**{k: kwargs.pop(k) for k in _CREDENTIAL_ARGS if k in kwargs})
     given = {k: kwargs.pop(k) for k in _OPTION_ARGS if k in kwargs}
     return S3Options(anonymous=creds.kind == "anonymous", **options, **given), creds
+
+
+def s3_object_store_storage(*, bucket: str, prefix: str | None, region: str | None = None,
+                            endpoint_url: str | None = None, allow_http: bool = False,
+                            access_key_id: str | None = None,
+                            secret_access_key: str | None = None,
+                            session_token: str | None = None,
+                            expires_after: datetime | None = None,
+                            anonymous: bool | None = None, from_env: bool | None = None,
+                            force_path_style: bool = False,
+                            read_headers: dict[str, str] | None = None,
+                            write_headers: dict[str, str] | None = None,
+                            headers: dict[str, str] | None = None) -> Storage:
+    """icechunk's ``s3_object_store_storage``: S3 through icechunk's other client.
+
+    frazil has one S3 client, so this is :func:`s3_storage` with these arguments,
+    printed as type ``S3`` as icechunk prints it.
+    """
+    kwargs = _s3_keywords(locals())
+    options, creds = _split_args(kwargs, region=region, endpoint_url=endpoint_url)
+    return s3_from_options(options, bucket, prefix, creds, read_headers=read_headers,
+                           write_headers=write_headers, headers=headers, label="S3")
 
 
 TIGRIS_ENDPOINT = "https://t3.storage.dev"

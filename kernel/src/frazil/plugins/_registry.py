@@ -54,7 +54,7 @@ KNOWN_PROVIDERS: dict[str, dict[str, str]] = {
             "S3StaticCredentials", "hf_storage", "r2_storage", "s3_anonymous_credentials",
             "s3_credentials",
             "s3_from_env_credentials", "s3_refreshable_credentials", "s3_static_credentials",
-            "s3_storage", "s3_store", "tigris_storage")},
+            "s3_object_store_storage", "s3_storage", "s3_store", "tigris_storage")},
         **{f"frazil.{n}": "frazil-gcs" for n in (
             "AnyGcsCredential", "AnyGcsStaticCredential", "GcsBearerCredential",
             "GcsCredentials", "GcsStaticCredentials", "gcs_anonymous_credentials",

@@ -139,7 +139,7 @@ def test_storage_constructors_and_settings(tmp_path):
     local = frazil.Storage.new_local_filesystem(str(tmp_path))
     assert isinstance(local.default_settings(), frazil.StorageSettings)
     repo = frazil.Repository.create(local)
-    assert "repo" in {o.path for o in local.list_objects_metadata()}
+    assert "repo" in {o.key for o in local.list_objects_metadata()}
     assert repo.list_branches() == {"main"}
     with pytest.raises(AttributeError, match="no attribute 'new_nothing'"):
         frazil.Storage.new_nothing  # noqa: B018

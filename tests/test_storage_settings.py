@@ -279,7 +279,7 @@ def test_exists_and_listing_take_their_storage_settings(s3_bucket_kwargs, front)
     front.rule = _failing("GET", f"/{bucket}", 1, Fault.status(503))  # the listing
     with pytest.raises(frazil.StorageError):
         storage.list_objects_metadata(one_try)
-    assert "repo" in {o.path for o in storage.list_objects_metadata(one_try)}
+    assert "repo" in {o.key for o in storage.list_objects_metadata(one_try)}
 
 
 def test_gcs_storage_classes_per_kind(gcs_bucket_kwargs, gcs_raw_client):

@@ -45,7 +45,7 @@ async def test_local_layout_matches_icechunk(tmp_path: Path) -> None:
     assert (tmp_path / "snapshots" / "1CECHNKREP0F1RSTCMT0").read_bytes() == b"snap"
     assert (tmp_path / "repo").read_bytes() == b"info"
     # frazil's helpers stay out of listings and leave no temp files behind.
-    assert [o.path for o in await s.list_objects("")] == ["repo", "snapshots/1CECHNKREP0F1RSTCMT0"]
+    assert [o.path for o in await s.list_objects_async("")] == ["repo", "snapshots/1CECHNKREP0F1RSTCMT0"]
     leftovers = [n for _, _, files in os.walk(tmp_path) for n in files if ".frazil-tmp-" in n]
     assert leftovers == []
 
@@ -54,7 +54,7 @@ async def test_local_temp_files_hidden_and_cleaned(tmp_path: Path) -> None:
     s = LocalFileSystemStorage(tmp_path)
     await s.put_object("chunks/a", b"x")
     (tmp_path / "chunks" / ".frazil-tmp-stale").write_bytes(b"half")
-    assert [o.path for o in await s.list_objects("chunks/")] == ["chunks/a"]
+    assert [o.path for o in await s.list_objects_async("chunks/")] == ["chunks/a"]
     with pytest.raises(ConditionFailedError):
         await s.put_object_if("chunks/a", b"y", expected=None)
     assert sorted(os.listdir(tmp_path / "chunks")) == [".frazil-tmp-stale", "a"]
@@ -83,7 +83,7 @@ async def test_local_rejects_internal_names(tmp_path: Path) -> None:
 
 async def test_local_missing_root(tmp_path: Path) -> None:
     s = LocalFileSystemStorage(tmp_path / "nope")
-    assert await s.list_objects("") == []
+    assert await s.list_objects_async("") == []
     with pytest.raises(ObjectNotFoundError):
         await s.get_object("repo")
     assert await s.delete_objects(["repo"]) == 0

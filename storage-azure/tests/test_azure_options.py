@@ -176,7 +176,7 @@ def test_anonymous_on_a_private_container_is_refused(azurite_endpoint, container
     storage = azure_storage(account=ACCOUNT, container=container, prefix="anon", anonymous=True,
                             config={"endpoint": azurite_endpoint, "allow_http": "true"})
     with pytest.raises(StorageError):
-        asyncio.run(storage.list_objects())
+        asyncio.run(storage.list_objects_async())
 
 
 def test_missing_container_names_it(az_kwargs):
@@ -195,7 +195,7 @@ def test_no_credentials_anywhere(azurite_endpoint, monkeypatch):
         import azure.identity  # noqa: F401
     except ImportError:
         with pytest.raises(StorageError, match="no Azure credentials"):
-            asyncio.run(storage.list_objects())
+            asyncio.run(storage.list_objects_async())
 
 
 # -- secrecy --------------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_etags_are_normalised_and_accepted_quoted(az_kwargs):
             await storage.put_object_if("r", b"3", expected=tok)
         with pytest.raises(ConditionFailedError):
             await storage.put_object_if("missing", b"3", expected=tok2)
-        listed = await storage.list_objects("r")
+        listed = await storage.list_objects_async("r")
         assert [o.path for o in listed] == ["r"]
 
     asyncio.run(main())
@@ -306,7 +306,7 @@ def test_bearer_token_over_plain_http_is_refused_clearly(az_kwargs):
     kwargs = {k: v for k, v in az_kwargs.items() if k != "access_key"}
     storage = azure_storage(**kwargs, prefix="b", bearer_token="a-token-value-1234")
     with pytest.raises(StorageError, match="need an https endpoint") as err:
-        asyncio.run(storage.list_objects())
+        asyncio.run(storage.list_objects_async())
     assert "a-token-value-1234" not in str(err.value)
 
 
@@ -352,7 +352,7 @@ def test_unusual_blob_names_are_signed_and_listed(az_kwargs, direct):
         assert await storage.get_object(path) == b"1"
         assert await storage.get_object(path, (-1, None)) == b"1"
         await storage.put_object_if(path, b"2", expected=token)
-        assert [o.path for o in await storage.list_objects("refs/")] == [path]
+        assert [o.path for o in await storage.list_objects_async("refs/")] == [path]
         assert await storage.object_size(path) == 1
         assert await storage.delete_objects([path]) == 1
 

@@ -65,16 +65,16 @@ def test_listing_pages_and_prefixes(gcs_kwargs):
         await asyncio.gather(*(st.put_object(f"a/{i:02d}", bytes(i)) for i in range(23)),
                              st.put_object("ab", b"x"), st.put_object("b/1", b"yy"))
     run(fill())
-    listed = run(st.list_objects("a/"))
+    listed = run(st.list_objects_async("a/"))
     assert sorted(o.path for o in listed) == [f"a/{i:02d}" for i in range(23)]
     assert {o.path: o.size_bytes for o in listed}["a/07"] == 7
     assert all(o.last_modified.tzinfo is not None for o in listed)
-    assert sorted(o.path for o in run(st.list_objects("a"))) == sorted(
+    assert sorted(o.path for o in run(st.list_objects_async("a"))) == sorted(
         [f"a/{i:02d}" for i in range(23)] + ["ab"])
-    assert len(run(st.list_objects())) == 25
+    assert len(run(st.list_objects_async())) == 25
     # a sibling prefix is invisible
     other = gcs_storage(prefix="lis", **gcs_kwargs)
-    assert run(other.list_objects()) == []
+    assert run(other.list_objects_async()) == []
 
 
 def test_delete_counts_only_what_existed(gcs_kwargs):
@@ -84,7 +84,7 @@ def test_delete_counts_only_what_existed(gcs_kwargs):
     run(fill())
     paths = [f"k{i}" for i in range(130)] + ["missing", "k0"]
     assert run(st.delete_objects(paths)) == 130
-    assert run(st.list_objects()) == []
+    assert run(st.list_objects_async()) == []
     assert st._batch_ok is False  # fake-gcs-server has no batch API: single deletes
     assert run(st.delete_objects(["k1"])) == 0
 
@@ -109,7 +109,7 @@ def test_missing_bucket_is_a_clear_error(gcs_endpoint):
 
     st = gcs_storage(prefix="p", **storage_kwargs(gcs_endpoint, "no-such-bucket-here"))
     with pytest.raises(StorageError, match="no-such-bucket-here.*does not exist") as info:
-        run(st.list_objects())
+        run(st.list_objects_async())
     assert info.value.kind == "storage-config"
     for write in (st.put_object("k", b"v"), st.put_object_if("k", b"v", expected=None)):
         with pytest.raises(StorageError, match="does not exist") as info:
@@ -155,7 +155,7 @@ def test_batch_deletes_where_the_endpoint_has_the_batch_api(gcs_endpoint, bucket
         paths = [f"k{i}" for i in range(150)] + ["missing", "k3"]
         assert run(st.delete_objects(paths)) == 150
         assert front.batches == [100, 51] and st._batch_ok is True
-        assert run(st.list_objects()) == []
+        assert run(st.list_objects_async()) == []
         run(st.put_object("keep", b"x"))
         front.sub_status = lambda method, path: 403 if method == "DELETE" else None
         with pytest.raises(StorageError, match="batch delete.*403"):

@@ -130,7 +130,7 @@ def test_url_credentials_and_query_are_not_shown(nginx_url):
 def test_listing_needs_webdav(blob):
     storage, _ = blob
     with pytest.raises(StorageError, match="PROPFIND.*405"):
-        run(storage.list_objects(""))
+        run(storage.list_objects_async(""))
 
 
 def test_pickle_round_trip_reads(blob):
@@ -183,13 +183,13 @@ def test_listing_over_webdav_matches_the_files(tmp_path):
              for p in (tmp_path / "r").rglob("*") if p.is_file()}
     with webdav_server(tmp_path) as url:
         storage = http_storage(f"{url}/r")
-        listed = run(storage.list_objects(""))
+        listed = run(storage.list_objects_async(""))
         assert {o.path: o.size_bytes for o in listed} == files
         assert all(o.last_modified.tzinfo is not None for o in listed)
-        chunks = run(storage.list_objects("chunks/"))
+        chunks = run(storage.list_objects_async("chunks/"))
         assert {o.path for o in chunks} == {p for p in files if p.startswith("chunks/")}
         assert len(chunks) == 4
-        assert run(http_storage(f"{url}/nothing-here").list_objects("")) == []
+        assert run(http_storage(f"{url}/nothing-here").list_objects_async("")) == []
         got = zarr.open_array(frazil.Repository.open(storage).readonly_session("main").store,
                               path="a", mode="r")[:]
         assert got.tolist() == list(range(400))

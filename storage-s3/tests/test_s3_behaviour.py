@@ -156,7 +156,7 @@ def test_retries_on_503_and_connection_reset(front, front_kwargs):
         assert not plan and len(front.requests("GET", "/retry/k")) == 3
         # listing and batch deletes go through boto3: the same retry loop
         plan[:] = [Fault.status(503), Fault.reset()]
-        assert [o.path for o in await storage.list_objects("")] == ["k"]
+        assert [o.path for o in await storage.list_objects_async("")] == ["k"]
         assert not plan
         plan[:] = [Fault.status(503)]
         assert await storage.delete_objects(["k"]) == 1
@@ -375,7 +375,7 @@ def test_signatures_and_wrong_credentials_checked_by_the_server(s3_kwargs, s3_en
             assert await storage.object_size("k") == 10
             tok = await storage.put_object_if("repo", b"v1", expected=None)
             await storage.put_object_if("repo", b"v2", expected=tok)
-            assert sorted(o.path for o in await storage.list_objects("")) == ["k", "repo"]
+            assert sorted(o.path for o in await storage.list_objects_async("")) == ["k", "repo"]
             assert await storage.delete_objects(["k"]) == 1  # boto3 route
 
         asyncio.run(main())
@@ -394,7 +394,7 @@ def test_signatures_and_wrong_credentials_checked_by_the_server(s3_kwargs, s3_en
         with pytest.raises(frazil.StorageError, match="refused"):
             asyncio.run(wrong.put_object("intruder", b"x"))
         with pytest.raises(frazil.StorageError, match="refused"):
-            asyncio.run(wrong.list_objects(""))
+            asyncio.run(wrong.list_objects_async(""))
         with pytest.raises(frazil.StorageError):
             frazil.Repository.open(wrong)
     finally:
@@ -435,7 +435,7 @@ def test_https_endpoint_with_a_private_ca(s3_endpoint, bucket, tmp_path, monkeyp
         async def main():
             await storage.put_object("k", b"v")  # plain route
             assert await storage.get_object("k") == b"v"
-            assert [o.path for o in await storage.list_objects("")] == ["k"]  # plain route
+            assert [o.path for o in await storage.list_objects_async("")] == ["k"]  # plain route
             assert await storage.delete_objects(["k"]) == 1  # boto3
 
         asyncio.run(main())

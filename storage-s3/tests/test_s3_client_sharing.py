@@ -91,7 +91,7 @@ def test_object_calls_and_listing_need_no_boto3_client(front, front_kwargs):
     storage = s3_storage(prefix="lean", **dict(front_kwargs, secret_access_key="lean"))
     asyncio.run(storage.put_object("k", b"v"))
     assert asyncio.run(storage.get_object("k")) == b"v"
-    assert [o.path for o in asyncio.run(storage.list_objects(""))] == ["k"]
+    assert [o.path for o in asyncio.run(storage.list_objects_async(""))] == ["k"]
     assert storage._s3._clients()._client is None
     assert all(r.headers["User-Agent"].startswith("frazil-s3/") for r in front.seen)
     assert asyncio.run(storage.delete_objects(["k"])) == 1
@@ -113,7 +113,7 @@ def test_listing_matches_boto3_s(s3_kwargs):
 
     async def fill():
         await asyncio.gather(*(storage.put_object(k, k.encode() * 3) for k in keys))
-        return await storage.list_objects("")
+        return await storage.list_objects_async("")
 
     ours = asyncio.run(fill())
     raw = boto3.client("s3", endpoint_url=s3_kwargs["endpoint_url"], region_name="us-east-1",
@@ -124,4 +124,4 @@ def test_listing_matches_boto3_s(s3_kwargs):
     assert sorted(o.path for o in ours) == sorted(keys)
     assert sorted((o.path, o.size_bytes, o.last_modified) for o in ours) == sorted(
         (o["Key"][len("lst/"):], o["Size"], o["LastModified"]) for o in theirs)
-    assert sorted(o.path for o in asyncio.run(storage.list_objects("many/"))) == keys[10:]
+    assert sorted(o.path for o in asyncio.run(storage.list_objects_async("many/"))) == keys[10:]

@@ -35,7 +35,7 @@ def test_extra_headers_and_requester_pays_on_every_route(front, front_kwargs):
         await storage.put_object("k", b"data")  # plain route, PUT
         assert await storage.get_object("k", (1, 3)) == b"at"  # plain route, GET
         assert await storage.object_size("k") == 4  # plain route, HEAD
-        assert [o.path for o in await storage.list_objects("")] == ["k"]  # plain route, list
+        assert [o.path for o in await storage.list_objects_async("")] == ["k"]  # plain route, list
         assert await storage.delete_objects(["k"]) == 1  # boto3, POST
 
     asyncio.run(main())

@@ -100,7 +100,7 @@ class RefsState(RepoState):
     # ---------------------------------------------------------------- reading
     async def _refs(self) -> tuple[dict[str, tuple[ObjectId, Any]], dict[str, ObjectId], set[str]]:
         """Branches (with version tokens), live tags and deleted tag names."""
-        listed = [o.path[len(REFS):] for o in await self._storage.list_objects(REFS)]
+        listed = [o.path[len(REFS):] for o in await self._storage.list_objects_async(REFS)]
         branch_names, tag_names, deleted = set(), set(), set()
         for key in listed:
             ref, _, leaf = key.partition("/")
@@ -149,7 +149,7 @@ class RefsState(RepoState):
 
     async def _snapshot_records(self, tips: list[ObjectId]) -> dict[ObjectId, SnapshotRecord]:
         ids = set(tips)
-        for o in await self._storage.list_objects(SNAPSHOTS):
+        for o in await self._storage.list_objects_async(SNAPSHOTS):
             try:
                 ids.add(ObjectId.parse(o.path[len(SNAPSHOTS):]))
             except Exception:  # a stray object, not a snapshot

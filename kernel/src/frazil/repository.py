@@ -122,7 +122,7 @@ class Repository(RepositoryAdmin, ReprMixin):
         if await Repository.exists_async(storage):
             raise AlreadyExistsError(f"a repository already exists at {storage._label()}",
                                      ErrorKind.REPOSITORY_ALREADY_EXISTS)
-        if check_clean_root and await storage.list_objects(""):
+        if check_clean_root and await storage.list_objects_async(""):
             raise InvalidInputError("repositories can only be created in clean prefixes: "
                                     f"{storage._label()} is not empty",
                                     ErrorKind.PARENT_DIRECTORY_NOT_CLEAN)

@@ -20,7 +20,7 @@ def test_four_processes_commit_to_one_sqlite_file(tmp_path):
 
 
 async def _copy(src, dst) -> int:
-    objs = await src.list_objects("")
+    objs = await src.list_objects_async("")
     for o in objs:
         await dst.put_object(o.path, await src.get_object(o.path))
     return len(objs)

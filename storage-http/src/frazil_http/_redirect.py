@@ -204,7 +204,7 @@ class RedirectStorage(Storage):
         return await (await self.target()).object_size(path)
 
     async def _list_objects(self, prefix: str) -> list[ObjectInfo]:
-        return await (await self.target()).list_objects(prefix)
+        return await (await self.target()).list_objects_async(prefix)
 
     # -- writes: refused ------------------------------------------------------------------
 

@@ -92,7 +92,7 @@ async def check_repository(state: RepoState, assets: AssetManager, *,
     rep = CheckReport()
     storage = assets.storage
     info = await state.fetch()
-    listings = await asyncio.gather(*(storage.list_objects(p) for p in (
+    listings = await asyncio.gather(*(storage.list_objects_async(p) for p in (
         SNAPSHOTS, MANIFESTS, TRANSACTIONS, CHUNKS)))
     sizes = [{o.path[len(p):]: o.size_bytes for o in lst}
              for p, lst in zip((SNAPSHOTS, MANIFESTS, TRANSACTIONS, CHUNKS), listings,

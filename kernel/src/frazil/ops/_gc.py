@@ -143,7 +143,7 @@ def _drop_from_info(info: RepoInfo, keep: set[ObjectId], drop: set[ObjectId]) ->
 async def _one_run(state: RepoState, assets: AssetManager, limit: int, dry_run: bool,
                    max_fetches: int, progress: Progress | None) -> GCSummary:
     storage = assets.storage
-    listed_snaps = await storage.list_objects(SNAPSHOTS)
+    listed_snaps = await storage.list_objects_async(SNAPSHOTS)
     created = {_name(o, SNAPSHOTS): _stamp(o) for o in listed_snaps}
     info = await state.fetch()
     all_snaps = set(info.snapshots)
@@ -190,7 +190,7 @@ async def _one_run(state: RepoState, assets: AssetManager, limit: int, dry_run: 
         if failed:  # a later phase could leave references dangling: next run
             skipped.append(phase)
             continue
-        listed = listed_snaps if prefix == SNAPSHOTS else await storage.list_objects(prefix)
+        listed = listed_snaps if prefix == SNAPSHOTS else await storage.list_objects_async(prefix)
         items = garbage(listed, prefix, keep)
         n, size, errs = await _delete(storage, items, dry_run, phase, progress)
         failed += len(items) - n

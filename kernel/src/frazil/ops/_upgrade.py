@@ -99,7 +99,7 @@ async def plan_upgrade(storage: Storage) -> UpgradePlan:
     """The v2 repo info an upgrade of the v1 repository at ``storage`` would write."""
     state = RefsState(AssetManager(storage, 1))
     v1 = await state.fetch()
-    listed = [o.path for o in await storage.list_objects(REFS)]
+    listed = [o.path for o in await storage.list_objects_async(REFS)]
     deleted: dict[str, ObjectId] = {}
     for name in sorted(v1.deleted_tags):
         try:
@@ -142,7 +142,7 @@ async def upgrade_v1_to_v2(storage: Storage, *, dry_run: bool,
     v2_state = RepoInfoFileState(AssetManager(storage))
     if await v2_state.exists():
         info = await v2_state.fetch()
-        leftovers = [o.path for o in await storage.list_objects(REFS)]
+        leftovers = [o.path for o in await storage.list_objects_async(REFS)]
         if await storage.exists(CONFIG_PATH):
             leftovers.append(CONFIG_PATH)
         was_migrated = any(u.kind == "RepoMigrated" for u in info.latest_updates)

@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from frazil._repr import Fields, Mode, ReprMixin, datetime_text
 from frazil._settings import StorageSettings
 from frazil._sync import sync
 from frazil.errors import ErrorKind, InvalidInputError, ReadOnlyError
@@ -70,6 +71,24 @@ class VersionToken:
     """
 
     value: str
+
+
+@dataclass(frozen=True, slots=True, repr=False, eq=True)
+class StorageObjectInfo(ReprMixin):
+    """One object of :meth:`Storage.list_objects_metadata` (icechunk's
+    ``StorageObjectInfo``): its key relative to the listed directory, size and creation
+    time (UTC)."""
+
+    key: str
+    size_bytes: int
+    created_at: datetime
+
+    _repr_name = "frazil.storage.StorageObjectInfo"
+    __hash__ = None  # type: ignore[assignment]  # as icechunk's: compared, not hashed
+
+    def _repr_fields(self, mode: Mode) -> Fields:
+        return [("key", self.key), ("size_bytes", str(self.size_bytes)),
+                ("created_at", datetime_text(self.created_at))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,10 +375,24 @@ class Storage(ABC, metaclass=_StorageMeta):
             self._split_reads = (max(1, int(parts or 18)), max(1, int(size or 12 * 2 ** 20)))
 
     def list_objects_metadata(self, settings: Any = None, prefix: str | None = None
-                              ) -> list[ObjectInfo]:
-        """Every object under ``prefix`` (default: the whole repository), with its metadata,
-        listed with ``settings`` (a ``StorageSettings``) if given."""
-        return sync(self.with_settings(settings).list_objects(prefix or ""))
+                              ) -> list[StorageObjectInfo]:
+        """Every object in the directory ``prefix`` (default: the whole repository) with its
+        size and creation time, listed with ``settings`` (a ``StorageSettings``) if given.
+
+        As in icechunk, ``prefix`` names a directory (``"chunks"`` and ``"chunks/"`` are the
+        same; ``"chunk"`` lists nothing) and keys are relative to it.
+        """
+        directory = (prefix or "").strip("/")
+        start = f"{directory}/" if directory else ""
+        listed = sync(self.with_settings(settings).list_objects_async(start))
+        return [StorageObjectInfo(o.path[len(start):], o.size_bytes, o.last_modified)
+                for o in listed]
+
+    def list_objects(self, settings: Any = None, prefix: str | None = None
+                     ) -> list[tuple[str, int]]:
+        """``(key, size in bytes)`` of every object under ``prefix`` (icechunk's older form of
+        :meth:`list_objects_metadata`, which also gives each object's creation time)."""
+        return [(o.key, o.size_bytes) for o in self.list_objects_metadata(settings, prefix)]
 
     def check_can_create_repository(self) -> None:
         """Raise :class:`~frazil.InvalidInputError` if no new repository may be created here.
@@ -518,8 +551,9 @@ class Storage(ABC, metaclass=_StorageMeta):
                 return (await self._get_object_versioned(path))[1]
             return await self._put_object_if(validate_path(path), bytes(data), expected)
 
-    async def list_objects(self, prefix: str = "") -> list[ObjectInfo]:
-        """List objects whose path starts with ``prefix`` (a plain string prefix)."""
+    async def list_objects_async(self, prefix: str = "") -> list[ObjectInfo]:
+        """List objects whose path starts with ``prefix`` (a plain string prefix): the
+        coroutine behind :meth:`list_objects` and :meth:`list_objects_metadata`."""
         async with self._semaphore():
             return await self._list_objects(prefix)
 

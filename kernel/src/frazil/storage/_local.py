@@ -36,7 +36,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from frazil.errors import ErrorKind, InvalidInputError, StorageError
@@ -61,6 +61,7 @@ TMP_PREFIX = ".frazil-tmp-"
 LOCK_DIR = ".frazil-locks"
 TMP_DIR = ".frazil-staging"
 _T = TypeVar("_T")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # One process-wide pool: blocking file I/O runs here so many chunk reads overlap.
 _POOL: ThreadPoolExecutor | None = None
@@ -272,7 +273,7 @@ class LocalFileSystemStorage(Storage):
                     st = os.stat(os.path.join(dirpath, name))
                 except FileNotFoundError:  # deleted while listing
                     continue
-                mtime = datetime.fromtimestamp(st.st_mtime, UTC)
+                mtime = _EPOCH + timedelta(microseconds=st.st_mtime_ns // 1000)
                 out.append(ObjectInfo(key, st.st_size, mtime))
         return out
 

@@ -228,17 +228,17 @@ class StorageTests:
                     "chunks/y", "manifests/M"]
             for k in keys:
                 await s.put_object(k, k.encode())
-            listed = await s.list_objects("")
+            listed = await s.list_objects_async("")
             assert sorted(o.path for o in listed) == sorted(keys)
             assert {o.path: o.size_bytes for o in listed} == {k: len(k) for k in keys}
             assert all(o.last_modified.tzinfo is not None for o in listed)
-            assert sorted(o.path for o in await s.list_objects("chunks/")) == [
+            assert sorted(o.path for o in await s.list_objects_async("chunks/")) == [
                 "chunks/x/1", "chunks/x/2/3", "chunks/y"]
-            assert sorted(o.path for o in await s.list_objects("chunks/x")) == [
+            assert sorted(o.path for o in await s.list_objects_async("chunks/x")) == [
                 "chunks/x/1", "chunks/x/2/3"]
-            assert sorted(o.path for o in await s.list_objects("snap")) == [
+            assert sorted(o.path for o in await s.list_objects_async("snap")) == [
                 "snapshots/A", "snapshots/B"]
-            assert await s.list_objects("nothing/") == []
+            assert await s.list_objects_async("nothing/") == []
 
         run(body)
 
@@ -246,8 +246,8 @@ class StorageTests:
         async def body(s: Storage) -> None:
             paths = [f"chunks/{i % 7}/{i:05d}" for i in range(self.many_objects)]
             await asyncio.gather(*(s.put_object(p, b"x") for p in paths))
-            assert sorted(o.path for o in await s.list_objects("chunks/")) == sorted(paths)
-            in_3 = sorted(o.path for o in await s.list_objects("chunks/3/"))
+            assert sorted(o.path for o in await s.list_objects_async("chunks/")) == sorted(paths)
+            in_3 = sorted(o.path for o in await s.list_objects_async("chunks/3/"))
             assert in_3 == sorted(p for p in paths if p.startswith("chunks/3/"))
 
         run(body)
@@ -259,7 +259,7 @@ class StorageTests:
             await s.put_object_if("d/cond", b"x", expected=None)
             assert await s.delete_objects(["d/1", "d/cond", "d/missing"]) == 2
             assert await s.delete_objects([]) == 0
-            assert sorted(o.path for o in await s.list_objects("d/")) == ["d/2", "d/3"]
+            assert sorted(o.path for o in await s.list_objects_async("d/")) == ["d/2", "d/3"]
             assert not await s.exists("d/1")
             # A deleted object can be created conditionally again.
             await s.put_object_if("d/cond", b"again", expected=None)

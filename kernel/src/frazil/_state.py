@@ -192,8 +192,9 @@ class RepoInfoFileState(RepoState):
             entry = mutate(new)
             entry.updated_at = now_micros()
             bpath = backup_path()
-            # The backup is written while the new file is encoded (sleep(0) lets the
-            # task start its write); it is in place before the file naming it is published.
+            # The backup write starts first (sleep(0) lets the task run up to its I/O:
+            # remote storages upload it while the new file is encoded, local storage
+            # writes it right there); it is in place before the file naming it is published.
             backup = asyncio.ensure_future(self._storage.put_object(bpath, raw))
             try:
                 await asyncio.sleep(0)

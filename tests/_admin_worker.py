@@ -6,7 +6,14 @@ import importlib
 import time
 
 
-def commit_loop(lib_name: str, path: str, commits: int, start_at: float
+def open_storage(lib, where: str | dict):
+    """A local path, or ``s3_storage`` keyword arguments (with ``prefix``)."""
+    if isinstance(where, str):
+        return lib.local_filesystem_storage(where)
+    return lib.s3_storage(**where)
+
+
+def commit_loop(lib_name: str, path: str | dict, commits: int, start_at: float
                 ) -> tuple[list[str], float]:
     """Commit ``commits`` times to ``main``: each writes one new chunk and rewrites chunk 0.
 
@@ -19,7 +26,7 @@ def commit_loop(lib_name: str, path: str, commits: int, start_at: float
     lib = importlib.import_module(lib_name)
     if hasattr(lib, "set_logs_filter"):
         lib.set_logs_filter("error")
-    repo = lib.Repository.open(lib.local_filesystem_storage(path))
+    repo = lib.Repository.open(open_storage(lib, path))
     time.sleep(max(0.0, start_at - time.time()))
     ids = []
     longest = 0.0

@@ -52,10 +52,14 @@ def test_create_open_exists(repo_path, spec_version):
 def test_create_over_existing_and_open_missing(repo_path, tmp_path, spec_version):
     st = ic.local_filesystem_storage(repo_path)
     ic.Repository.create(st, spec_version=spec_version)
-    with pytest.raises(ic.AlreadyExistsError):
-        ic.Repository.create(st)
-    with pytest.raises(ic.AlreadyExistsError):
-        ic.Repository.create(st, spec_version=1)
+    # as icechunk: the clean-prefix check comes first (InvalidInputError); without it, the
+    # repository that is there is refused
+    for version in (None, 1):
+        with pytest.raises(ic.InvalidInputError, match="a repository already exists") as e:
+            ic.Repository.create(st, spec_version=version)
+        assert e.value.kind == "parent-directory-not-clean"
+        with pytest.raises(ic.AlreadyExistsError):
+            ic.Repository.create(st, spec_version=version, check_clean_root=False)
     with pytest.raises(ic.RepositoryNotFoundError):
         ic.Repository.open(ic.local_filesystem_storage(str(tmp_path / "nothing")))
     other = tmp_path / "dirty"

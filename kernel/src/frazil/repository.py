@@ -119,13 +119,16 @@ class Repository(RepositoryAdmin, ReprMixin):
         assets = AssetManager(storage, int(version))
         state: RepoState = (RefsState(assets) if version == SpecVersion.v1
                             else RepoInfoFileState(assets))
-        if await Repository.exists_async(storage):
+        # icechunk checks the prefix first: over a repository, the default is this error too
+        exists = await Repository.exists_async(storage)
+        if check_clean_root and (exists or await storage.list_objects_async("")):
+            what = "a repository already exists at" if exists else "not empty:"
+            raise InvalidInputError("repositories can only be created in clean prefixes: "
+                                    f"{what} {storage._label()}",
+                                    ErrorKind.PARENT_DIRECTORY_NOT_CLEAN)
+        if exists:
             raise AlreadyExistsError(f"a repository already exists at {storage._label()}",
                                      ErrorKind.REPOSITORY_ALREADY_EXISTS)
-        if check_clean_root and await storage.list_objects_async(""):
-            raise InvalidInputError("repositories can only be created in clean prefixes: "
-                                    f"{storage._label()} is not empty",
-                                    ErrorKind.PARENT_DIRECTORY_NOT_CLEAN)
         t = now_micros()
         # like icechunk, the first snapshot is empty: the root group is written by the user
         snap = Snapshot(id=INITIAL_SNAPSHOT_ID, nodes=[], flushed_at=t,

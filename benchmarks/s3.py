@@ -244,7 +244,8 @@ def child(lib_name: str, case_name: str, endpoint: str, prefix: str | None) -> N
     use_s3(endpoint)
     imported = peak_rss_kib()
     if case_name == "meta":
-        metadata._NAMES = iter(range(10**9, 2 * 10**9))  # names the timed runs did not take
+        # branch and tag names no earlier run (timed, or another memory run) took
+        metadata._NAMES = iter(range(10**9 + time.time_ns() % 10**15 * 10**3, 10**20))
         repo = run.open_repo(lib, prefix)
         ids = [s.id for s in repo.ancestry(branch="main")][::-1]
         for fn in metadata.operations(ids).values():
@@ -341,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"   {rows[-1]}", file=sys.stderr, flush=True)
             if not args.no_memory:
                 mem = measure_memory("meta", endpoint, args.memory_runs, prefixes)
+                for n in LIBS:
+                    imported[n].append(mem[n]["imported_kib"])
                 mem_rows.append((f"{HISTORY} commits: every metadata operation once",
                                  *(mem[n]["peak_kib"] for n in LIBS)))
     finally:

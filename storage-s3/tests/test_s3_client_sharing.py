@@ -125,3 +125,20 @@ def test_listing_matches_boto3_s(s3_kwargs):
     assert sorted((o.path, o.size_bytes, o.last_modified) for o in ours) == sorted(
         (o["Key"][len("lst/"):], o["Size"], o["LastModified"]) for o in theirs)
     assert sorted(o.path for o in asyncio.run(storage.list_objects("many/"))) == keys[10:]
+
+
+def test_a_ca_bundle_set_later_reaches_a_storage_built_later(s3_endpoint, bucket, tmp_path,
+                                                             monkeypatch):
+    """Same options and credentials, but the environment changed: not the old client."""
+    import frazil
+    from frazil_s3.testing import FaultFront, self_signed_cert, storage_kwargs
+
+    cert, key = self_signed_cert(str(tmp_path))
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    with FaultFront(s3_endpoint, tls=(cert, key)) as tls_front:
+        kw = dict(storage_kwargs(tls_front.endpoint, bucket), allow_http=False)
+        with pytest.raises(frazil.StorageError, match="SSL|certificate"):
+            asyncio.run(s3_storage(prefix="tls", **kw).put_object("k", b"v"))
+        monkeypatch.setenv("AWS_CA_BUNDLE", cert)
+        asyncio.run(s3_storage(prefix="tls", **kw).put_object("k", b"v"))
+        assert len(tls_front.requests("PUT")) == 1

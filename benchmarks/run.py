@@ -65,9 +65,13 @@ def load(name: str) -> types.ModuleType:
     return mod
 
 
+def local_storage(lib, path: str):
+    return lib.local_filesystem_storage(path)
+
+
 #: how a case reaches the repository at ``path``: local disk here; benchmarks/s3.py
 #: points it at an S3 prefix to run the same cases on S3
-STORAGE: Callable = lambda lib, path: lib.local_filesystem_storage(path)
+STORAGE: Callable = local_storage
 
 
 def storage_for(lib, path: str):

@@ -125,3 +125,67 @@ def test_listing_matches_boto3_s(s3_kwargs):
     assert sorted((o.path, o.size_bytes, o.last_modified) for o in ours) == sorted(
         (o["Key"][len("lst/"):], o["Size"], o["LastModified"]) for o in theirs)
     assert sorted(o.path for o in asyncio.run(storage.list_objects_async("many/"))) == keys[10:]
+
+
+def test_a_ca_bundle_set_later_reaches_a_storage_built_later(s3_endpoint, bucket, tmp_path,
+                                                             monkeypatch):
+    """Same options and credentials, but the environment changed: not the old client."""
+    import frazil
+    from frazil_s3.testing import FaultFront, self_signed_cert, storage_kwargs
+
+    cert, key = self_signed_cert(str(tmp_path))
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    with FaultFront(s3_endpoint, tls=(cert, key)) as tls_front:
+        kw = dict(storage_kwargs(tls_front.endpoint, bucket), allow_http=False)
+        with pytest.raises(frazil.StorageError, match="SSL|certificate"):
+            asyncio.run(s3_storage(prefix="tls", **kw).put_object("k", b"v"))
+        monkeypatch.setenv("AWS_CA_BUNDLE", cert)
+        asyncio.run(s3_storage(prefix="tls", **kw).put_object("k", b"v"))
+        assert len(tls_front.requests("PUT")) == 1
+
+
+def test_listing_pages_are_signed_as_the_server_checks(s3_kwargs, s3_endpoint):
+    """moto verifies SigV4 here: a continuation token and a prefix that need percent-encoding
+    in the query string are signed in the canonical form the server recomputes."""
+    import json
+    import urllib.request
+
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=s3_endpoint, region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    iam.create_user(UserName="lister")
+    iam.put_user_policy(UserName="lister", PolicyName="s3", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="lister")["AccessKey"]
+    kw = dict(s3_kwargs, access_key_id=key["AccessKeyId"],
+              secret_access_key=key["SecretAccessKey"])
+    storage = s3_storage(prefix="pages/a b+c=d", **kw)
+    asyncio.run(storage.put_object("x/1 +=", b"1"))
+    asyncio.run(storage.put_object("x/2/&?", b"2"))
+    raw = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
+                       aws_access_key_id=key["AccessKeyId"],
+                       aws_secret_access_key=key["SecretAccessKey"])
+
+    def auth(count: str) -> None:
+        req = urllib.request.Request(f"{s3_endpoint}/moto-api/reset-auth", data=count.encode(),
+                                     method="POST", headers={"Content-Type": "text/plain"})
+        urllib.request.urlopen(req).read()
+
+    auth("0")
+    try:
+        first = raw.list_objects_v2(Bucket=kw["bucket"], Prefix="pages/a b+c=d/", MaxKeys=1)
+        assert first["IsTruncated"]
+        token = first["NextContinuationToken"]
+        page = asyncio.run(storage._s3.call("list_objects_v2", Bucket=kw["bucket"],
+                                            Prefix="pages/a b+c=d/", ContinuationToken=token))
+        assert [o["Key"] for o in page["Contents"]] == ["pages/a b+c=d/x/2/&?"]
+        assert sorted(o.path for o in asyncio.run(storage.list_objects_async("x/"))) == [
+            "x/1 +=", "x/2/&?"]
+        wrong = s3_storage(prefix="pages/a b+c=d", max_tries=1,
+                           **dict(kw, secret_access_key="not-it"))
+        with pytest.raises(Exception, match="refused"):
+            asyncio.run(wrong.list_objects_async("x/"))
+    finally:
+        auth("inf")

@@ -194,8 +194,8 @@ class S3Client:
         session's handlers, the client's endpoint rules) and 15 MiB (the S3
         service model), and a new connection pool starts cold: that dominated
         opening a repository. Storages with the same configuration (options,
-        credentials, settings, headers, pool size and, for credentials from the
-        environment, the ``AWS_*`` and proxy variables) therefore share one
+        credentials, settings, headers, pool size and the environment's
+        ``AWS_*``, proxy and CA bundle variables) therefore share one
         :class:`_Clients` (thread-safe) per process.
         """
         global _SHARED_PID
@@ -217,13 +217,10 @@ class S3Client:
 
     def _shared_key(self) -> Any:
         """What shared clients depend on, or ``None`` when they cannot be shared."""
-        creds = self.credentials
-        env: tuple[tuple[str, str], ...] = ()
-        if creds.kind not in ("static", "anonymous") and not self.options.anonymous:
-            if creds.kind != "refreshable":  # the environment's credential chain
-                env = tuple(sorted((k, v) for k, v in os.environ.items()
-                                   if k.startswith(_ENV_PREFIXES)))
-        key = (self.options, creds, self.settings, self.max_pool_connections,
+        # the credential chain, the CA bundle, proxies and endpoints read the environment
+        env = tuple(sorted((k, v) for k, v in os.environ.items()
+                           if k.startswith(_ENV_PREFIXES)))
+        key = (self.options, self.credentials, self.settings, self.max_pool_connections,
                tuple(sorted(self.read_headers.items())),
                tuple(sorted(self.write_headers.items())), env)
         try:

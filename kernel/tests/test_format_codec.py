@@ -701,3 +701,22 @@ def test_icechunk_reads_reencoded_inline_and_virtual(tmp_path) -> None:
         assert da.updated_chunks == db.updated_chunks
         assert sorted(map(tuple, da.updated_chunks["/inl"])) == [(i,) for i in range(100, 300)]
         assert len(da.updated_chunks["/cube"]) == 4
+
+
+@pytest.mark.parametrize("budget", [1, 7, 64, 1 << 18])
+def test_scatter_in_byte_bounded_batches_copies_every_piece(monkeypatch, budget):
+    from frazil.format import _manifest
+
+    monkeypatch.setattr(_manifest, "_SCATTER_BYTES", budget)
+    monkeypatch.setattr(_manifest, "_SCATTER_BATCH", 5)
+    rng = np.random.default_rng(budget)
+    lens = rng.integers(0, 40, 50)
+    lens[7] = 300  # one piece larger than most budgets
+    pieces = [rng.integers(0, 256, int(n)).astype(np.uint8).tobytes() for n in lens]
+    dst = np.concatenate(([3], 3 + np.cumsum(lens[:-1] + 2)))  # gaps of 2 bytes
+    out = np.zeros(int(dst[-1] + lens[-1] + 5), np.uint8)
+    _manifest._scatter(out, dst, pieces, lens.astype(np.int64))
+    want = np.zeros_like(out)
+    for d, p in zip(dst.tolist(), pieces, strict=True):
+        want[d:d + len(p)] = np.frombuffer(p, np.uint8)
+    assert (out == want).all() and out.any()

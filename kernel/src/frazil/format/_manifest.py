@@ -261,17 +261,24 @@ def _refs_obj(a: ArrayRefs, cctx: zstandard.ZstdCompressor | None = None) -> Raw
 
 
 _MAX_LOCATION = 1 << 16  # bytes of one decompressed virtual chunk location (a URL)
-_SCATTER_BATCH = 1 << 16  # pieces per batch: bounds the int64 index arrays (~8 B/byte)
+_SCATTER_BATCH = 1 << 16  # at most this many pieces per batch
+_SCATTER_BYTES = 1 << 18  # and about this many bytes: the index arrays are ~16 B per byte
 
 
 def _scatter(out: np.ndarray, dst: np.ndarray, pieces: list[bytes], lens: np.ndarray) -> None:
     """Copy ``pieces[i]`` (of length ``lens[i]``) to ``out[dst[i]:]``, in batches.
 
-    Each batch is one vectorised copy; batching keeps the index arrays small
-    (a million 40-byte locations would otherwise need ~1 GB of indices).
+    Each batch is one vectorised copy; batches are bounded in pieces and in bytes, so the
+    index arrays stay small (10,000 inline chunks of 400 bytes would otherwise need 64 MiB
+    of indices for 4 MiB of data, a million 40-byte locations about 1 GB).
     """
-    for lo in range(0, len(pieces), _SCATTER_BATCH):
-        hi = lo + _SCATTER_BATCH
+    n = len(pieces)
+    if not n:
+        return
+    ends = np.cumsum(lens)
+    by_bytes = np.searchsorted(ends, np.arange(_SCATTER_BYTES, int(ends[-1]), _SCATTER_BYTES))
+    edges = sorted({0, n, *by_bytes.tolist(), *range(0, n, _SCATTER_BATCH)})
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         blob = np.frombuffer(b"".join(pieces[lo:hi]), np.uint8)
         if not blob.size:
             continue

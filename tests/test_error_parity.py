@@ -67,3 +67,31 @@ def test_same_error_class_and_kind(tmp_path: Path, case: Any) -> None:
         seen[name] = (type(err.value).__name__, getattr(err.value, "kind", None))
     assert seen["frazil"] == seen["icechunk"]
     assert seen["frazil"][0] != "Exception"
+
+
+BAD_CONFIG = [
+    lambda lib: lib.CachingConfig(num_snapshot_nodes="x"),
+    lambda lib: lib.CachingConfig(num_snapshot_nodes=-1),
+    lambda lib: lib.CompressionConfig(level="a"),
+    lambda lib: lib.RepositoryConfig(inline_chunk_threshold_bytes="a"),
+    lambda lib: lib.ManifestPreloadConfig(max_total_refs=1.5),
+    lambda lib: lib.StorageRetriesSettings(max_tries=-3),
+]
+
+
+@pytest.mark.parametrize("make", BAD_CONFIG, ids=range(len(BAD_CONFIG)))
+def test_bad_config_values_raise_what_icechunk_raises(make: Any) -> None:
+    """icechunk raises a builtin TypeError/OverflowError; frazil's error is that builtin and
+    an InvalidInputError naming the setting."""
+    with pytest.raises(Exception) as ice:
+        make(icechunk)
+    builtin = type(ice.value)
+    assert builtin in (TypeError, OverflowError)
+    frazil = load_lib("frazil")
+    with pytest.raises(builtin) as flo:
+        make(frazil)
+    assert isinstance(flo.value, frazil.InvalidInputError)
+    assert "must be" in str(flo.value)
+    import pickle
+    again = pickle.loads(pickle.dumps(flo.value))
+    assert type(again) is type(flo.value) and str(again) == str(flo.value)

@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from frazil._repr import Fields, Mode, ReprMixin
-from frazil.errors import InvalidInputError
+from frazil.errors import InvalidRangeError, InvalidTypeError
 
 __all__ = ["Record", "indent"]
 
@@ -43,6 +43,18 @@ def _clone(value: Any) -> Any:
     return value
 
 
+
+def check_unsigned(what: str, value: Any) -> int:
+    """``value`` if it is a non-negative int; else the error icechunk's classes raise (a
+    ``TypeError`` for another type, an ``OverflowError`` for a negative number), as a
+    frazil error with the setting's name."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTypeError(f"{what} must be a non-negative int, got {value!r}")
+    if value < 0:
+        raise InvalidRangeError(f"{what} must be a non-negative int, got {value!r}")
+    return value
+
+
 class Record(ReprMixin):
     """Base of the config records: fields, validation, dict form, repr and str."""
 
@@ -68,20 +80,19 @@ class Record(ReprMixin):
         if value is None:
             return None
         kind = cls._fields[name]
-        ok = {"int": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-              "bool": lambda v: isinstance(v, bool),
+        if kind == "int":
+            return check_unsigned(f"{cls.__name__}.{name}", value)
+        ok = {"bool": lambda v: isinstance(v, bool),
               "str": lambda v: isinstance(v, str)}.get(kind) if isinstance(kind, str) else None
         if ok is not None:
             if not ok(value):
-                raise InvalidInputError(f"{cls.__name__}.{name} must be a "
-                                        f"{'non-negative int' if kind == 'int' else kind}, "
-                                        f"got {value!r}")
+                raise InvalidTypeError(f"{cls.__name__}.{name} must be a {kind}, got {value!r}")
             return value
         if isinstance(value, dict) and _persisted(kind):
             return kind._from_dict(value)  # frazil extra: the persisted dict form
         if not isinstance(value, kind):
-            raise InvalidInputError(f"{cls.__name__}.{name} must be a {kind.__name__}, "
-                                    f"got {type(value).__name__}")
+            raise InvalidTypeError(f"{cls.__name__}.{name} must be a {kind.__name__}, "
+                                   f"got {type(value).__name__}")
         return _clone(value)
 
     # -- dict form -------------------------------------------------------------

@@ -21,6 +21,7 @@ from frazil._manifest_config import (
     ManifestSplitDimCondition,
     ManifestSplittingConfig,
 )
+from frazil._records import check_unsigned
 from frazil._repr import Fields, Mode, ReprMixin, mapping_text
 from frazil._settings import (
     CachingConfig,
@@ -33,7 +34,7 @@ from frazil._settings import (
     StorageSettings,
     StorageTimeoutSettings,
 )
-from frazil.errors import ErrorKind, InvalidInputError
+from frazil.errors import ErrorKind, InvalidInputError, InvalidTypeError
 from frazil.virtual import ObjectStoreConfig, VirtualChunkContainer
 
 __all__ = [
@@ -254,12 +255,11 @@ def _make_property(name: str) -> property:
             if isinstance(value, dict):  # frazil extra: the persisted form
                 value = record._from_dict(value)
             if not isinstance(value, record):
-                raise InvalidInputError(f"{name} must be a {record.__name__}, "
-                                        f"got {type(value).__name__}")
+                raise InvalidTypeError(f"{name} must be a {record.__name__}, "
+                                       f"got {type(value).__name__}")
             value = value._to_dict()
         if value is not None and name in _INT_FIELDS:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
+            check_unsigned(name, value)
         self._data[name] = value
 
     return property(fget, fset, doc=f"The ``{name}`` setting (``None`` = default).")

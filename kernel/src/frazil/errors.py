@@ -38,6 +38,8 @@ __all__ = [
     "IcechunkError",
     "InternalError",
     "InvalidInputError",
+    "InvalidRangeError",
+    "InvalidTypeError",
     "NodeNotFoundError",
     "NotFoundError",
     "ReadOnlyError",
@@ -232,6 +234,15 @@ class ReadOnlyError(IcechunkError):
 
 class InvalidInputError(IcechunkError, ValueError):
     """An argument, key, name, path or id is invalid (also a ``ValueError``)."""
+
+
+class InvalidTypeError(InvalidInputError, TypeError):
+    """A config value of the wrong type: also a ``TypeError``, which icechunk raises there."""
+
+
+class InvalidRangeError(InvalidInputError, OverflowError):
+    """A config integer out of range (negative where icechunk takes an unsigned integer):
+    also an ``OverflowError``, which icechunk raises there."""
 
 
 class SessionStateError(IcechunkError):

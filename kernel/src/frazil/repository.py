@@ -120,8 +120,12 @@ class Repository(RepositoryAdmin, ReprMixin):
         state: RepoState = (RefsState(assets) if version == SpecVersion.v1
                             else RepoInfoFileState(assets))
         # icechunk checks the prefix first: over a repository, the default is this error too
-        exists = await Repository.exists_async(storage)
-        if check_clean_root and (exists or await storage.list_objects_async("")):
+        if check_clean_root:  # both questions at once: one round trip less on object stores
+            exists, listed = await asyncio.gather(Repository.exists_async(storage),
+                                                  storage.list_objects_async(""))
+        else:
+            exists, listed = await Repository.exists_async(storage), []
+        if check_clean_root and (exists or listed):
             what = "a repository already exists at" if exists else "not empty:"
             raise InvalidInputError("repositories can only be created in clean prefixes: "
                                     f"{what} {storage._label()}",

@@ -19,10 +19,13 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import json
 import os
 import platform
+import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -216,6 +219,36 @@ def measure(lib, case: Case, s: Sizes, workdir: str) -> float:
         shutil.rmtree(d, ignore_errors=True)
 
 
+def peak_rss_kib() -> int:
+    """This process's peak resident set: ``VmHWM``, which (unlike ``ru_maxrss``, kept
+    across ``execve``) starts afresh in the new program, not at the forking parent's size."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux
+
+
+def memory_child(lib_name: str, case_name: str, quick: bool, workdir: str) -> None:
+    """Run one case once in this fresh process; print its peak resident set as JSON."""
+    lib = load(lib_name)
+    case = next(c for c in CASES if c.name == case_name)
+    measure(lib, case, QUICK if quick else FULL, workdir)
+    print(json.dumps({"peak_kib": peak_rss_kib()}))
+
+
+def measure_memory(lib_name: str, case: Case, quick: bool, workdir: str) -> int:
+    """Peak resident set (KiB) of a fresh process running ``case`` once (set-up included)."""
+    cmd = [sys.executable, __file__, "--child", lib_name, case.name, str(int(quick)), workdir]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"memory run of {lib_name} {case.name} failed:\n{done.stderr}")
+    return int(json.loads(done.stdout.strip().splitlines()[-1])["peak_kib"])
+
+
 def fmt_s(x: float | None) -> str:
     if x is None:
         return "n/a"
@@ -231,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=None, help="where temporary repositories go (default: system temp)")
     ap.add_argument("--output", default=str(HERE / "results" / "latest.md"))
     ap.add_argument("--check", action="store_true", help="exit 1 if a ratio misses its target")
+    ap.add_argument("--memory", type=int, default=3, metavar="N",
+                    help="peak memory: median of N fresh processes per case and library "
+                         "(0: skip)")
     args = ap.parse_args(argv)
 
     sizes = QUICK if args.quick else FULL
@@ -250,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warning: cannot import {name}: {e}", file=sys.stderr)
 
     times: dict[tuple[str, str], list[float]] = {}
+    peaks: dict[tuple[str, str], list[int]] = {}
     workdir = args.workdir or tempfile.mkdtemp(prefix="frazil-bench-")
     try:
         for case in cases:
@@ -267,6 +304,18 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     times.setdefault((name, case.name), []).append(t)
                     print(f"   run {run + 1}/{args.runs} {name:9s} {fmt_s(t)}", file=sys.stderr)
+        for case in cases if args.memory > 0 else []:
+            print(f"== memory {case.name}", file=sys.stderr)
+            for _ in range(args.memory):
+                for name in lib_names:
+                    if libs[name] is None:
+                        continue
+                    try:
+                        kib = measure_memory(name, case, args.quick, workdir)
+                    except Exception as e:
+                        errors[(name, f"memory {case.name}")] = f"{type(e).__name__}: {e}"
+                        continue
+                    peaks.setdefault((name, case.name), []).append(kib)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -294,6 +343,25 @@ def main(argv: list[str] | None = None) -> int:
         row.append(("yes" if ok else "**no**") if others else "-")
         lines.append("| " + " | ".join(row) + " |")
 
+    if peaks:
+        lines += ["", f"Peak resident set (VmHWM) of a fresh process running the case once "
+                      f"(set-up included), median of {args.memory}:", "",
+                  "| case | " + " | ".join(lib_names) + " | " +
+                  " | ".join(f"{o} / {base}" for o in others) + " | ok |",
+                  "|" + "---|" * (len(lib_names) + len(others) + 2)]
+        for case in cases:
+            med = {n: statistics.median(peaks[(n, case.name)])
+                   for n in lib_names if peaks.get((n, case.name))}
+            if base not in med or any(o not in med for o in others):
+                continue
+            ratios = [med[o] / med[base] for o in others]
+            failed = failed or any(r > case.target for r in ratios)
+            lines.append(f"| {case_title(case, sizes)} | "
+                         + " | ".join(f"{med[n] / 1024:.0f} MiB" for n in lib_names) + " | "
+                         + " | ".join(f"{r:.2f}" for r in ratios) + " | "
+                         + ("yes" if all(r <= case.target for r in ratios) else "**no**")
+                         + " |")
+
     versions = []
     for name, lib in libs.items():
         versions.append(f"{name} {getattr(lib, '__version__', '?') if lib else '(not importable)'}")
@@ -318,4 +386,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        memory_child(sys.argv[2], sys.argv[3], sys.argv[4] == "1", sys.argv[5])
+        sys.exit(0)
     sys.exit(main())

@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import socket
 import statistics
 import subprocess
@@ -228,14 +227,7 @@ def time_metadata(libs: dict, runs: int) -> tuple[dict[str, dict[str, list[float
 # -- memory (a fresh process per case and library) ---------------------------------------
 
 
-def peak_rss_kib() -> int:
-    """This process's peak resident set: ``VmHWM``, which (unlike ``ru_maxrss``, kept
-    across ``execve``) starts afresh in the new program, not at the forking parent's size."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # not Linux
+peak_rss_kib = run.peak_rss_kib  # VmHWM of this process, shared with run.py
 
 
 def child(lib_name: str, case_name: str, endpoint: str, prefix: str | None) -> None:

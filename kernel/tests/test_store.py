@@ -8,6 +8,7 @@ runs unchanged from zarr.
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import frazil as ic
@@ -69,8 +70,20 @@ class TestIcechunkStore(StoreTests[IcechunkStore, cpu.Buffer]):
     def test_store_supports_listing(self, store: IcechunkStore) -> None:
         assert store.supports_listing
 
-    async def test_serializable_store(self, store: IcechunkStore) -> None:
-        pytest.skip("pickling sessions/stores arrives with distributed writes")
+    async def test_serializable_store(self, store: IcechunkStore, tmp_path: Any) -> None:
+        # icechunk's rule: a writable store refuses to pickle (its changes would be lost or
+        # committed twice); a read-only one travels and reads the same bytes
+        with pytest.raises(ValueError, match="cannot be pickled"):
+            pickle.dumps(store)
+        repo = ic.Repository.create(ic.local_filesystem_storage(str(tmp_path / "r")))
+        writer = repo.writable_session("main").store
+        await writer.set("a/zarr.json", self.buffer_cls.from_bytes(array_meta((4,), (4,))))
+        await writer.set("a/c/0", self.buffer_cls.from_bytes(b"\x01\x02\x03\x04"))
+        snap = await writer.session.commit_async("for pickling")
+        ro = repo.readonly_session(snapshot_id=snap).store
+        again = pickle.loads(pickle.dumps(ro))
+        got = await again.get("a/c/0", prototype=default_buffer_prototype())
+        assert got is not None and got.to_bytes() == b"\x01\x02\x03\x04"
 
     # --- re-stated with hierarchy keys ----------------------------------
     @pytest.mark.parametrize("byte_range", [None, RangeByteRequest(1, 4),

@@ -22,7 +22,7 @@ from typing import Any
 
 from frazil._repr import Fields, Mode, ReprMixin, render
 from frazil.errors import ErrorKind, InvalidInputError
-from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
+from frazil.plugins import backend_names_getattr
 
 __all__ = [
     "AnyCredential",
@@ -221,14 +221,4 @@ BACKEND_NAMES = frozenset({
     "s3_static_credentials"})
 
 
-def __getattr__(name: str) -> Any:
-    # icechunk.credentials also holds each backend's credential classes and factories: the same
-    # objects the backend distributions add to the frazil namespace
-    if name in BACKEND_NAMES:
-        try:
-            return get_plugins().public_name("frazil", name)
-        except PluginNotFoundError:
-            pass
-    dist = KNOWN_PROVIDERS["name"].get(f"frazil.{name}") if name in BACKEND_NAMES else None
-    hint = f": it needs the {dist} distribution (pip install {dist})" if dist else ""
-    raise AttributeError(f"module 'frazil.credentials' has no attribute {name!r}{hint}")
+__getattr__ = backend_names_getattr("frazil.credentials", BACKEND_NAMES)

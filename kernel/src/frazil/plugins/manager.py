@@ -30,9 +30,11 @@ import pluggy
 
 from frazil.plugins import hookspecs
 from frazil.plugins._registry import (
+    KNOWN_PROVIDERS,
     ConflictSolverRegistry,
     ManifestSplitPolicyRegistry,
     NameRegistry,
+    PluginNotFoundError,
     Registry,
     StorageRegistry,
     VirtualChunkResolverRegistry,
@@ -264,6 +266,23 @@ def get_plugins() -> Plugins:
         if _GLOBAL is None:
             _GLOBAL = Plugins()
         return _GLOBAL
+
+
+def backend_names_getattr(module: str, names: frozenset[str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) for the ``names`` of ``module`` that backend
+    distributions provide (``frazil.storage.s3_storage``...): the object a distribution
+    registered under that name, else an ``AttributeError`` naming what to install."""
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            try:
+                return get_plugins().public_name("frazil", name)
+            except PluginNotFoundError:
+                pass
+        dist = KNOWN_PROVIDERS["name"].get(f"frazil.{name}") if name in names else None
+        hint = f": it needs the {dist} distribution (pip install {dist})" if dist else ""
+        raise AttributeError(f"module {module!r} has no attribute {name!r}{hint}")
+
+    return __getattr__
 
 
 def new_plugins(*, autoload: bool | None = None, blocked: Iterable[str] | None = None,

@@ -7,15 +7,13 @@ names those register in the ``frazil`` namespace.
 
 from __future__ import annotations
 
-from typing import Any
-
 from frazil._settings import (
     StorageConcurrencySettings,
     StorageRetriesSettings,
     StorageSettings,
     StorageTimeoutSettings,
 )
-from frazil.plugins import KNOWN_PROVIDERS, PluginNotFoundError, get_plugins
+from frazil.plugins import backend_names_getattr
 from frazil.virtual import (
     AnyObjectStoreConfig,
     ChunkType,
@@ -41,12 +39,4 @@ BACKEND_NAMES = frozenset({
     "s3_object_store_storage", "s3_storage", "s3_store", "tigris_storage"})
 
 
-def __getattr__(name: str) -> Any:
-    if name in BACKEND_NAMES:
-        try:
-            return get_plugins().public_name("frazil", name)
-        except PluginNotFoundError:
-            pass
-    dist = KNOWN_PROVIDERS["name"].get(f"frazil.{name}") if name in BACKEND_NAMES else None
-    hint = f": it needs the {dist} distribution (pip install {dist})" if dist else ""
-    raise AttributeError(f"module 'frazil.storage' has no attribute {name!r}{hint}")
+__getattr__ = backend_names_getattr("frazil.storage", BACKEND_NAMES)

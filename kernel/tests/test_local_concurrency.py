@@ -9,6 +9,7 @@ import os
 import time
 from pathlib import Path
 
+import frazil as ic
 import pytest
 from frazil.storage import LocalFileSystemStorage
 from frazil.testing._multiprocess import append_to_counter, race_to_create
@@ -54,3 +55,32 @@ def test_multiprocess_create_race(tmp_path: Path) -> None:
     assert sum(won) == 1
     winner = won.index(True)
     assert (tmp_path / "refs" / "branch.main").read_bytes() == str(winner).encode()
+
+
+def test_forked_child_writes_after_the_parent_used_the_io_pool(tmp_path):
+    """The local I/O thread pool is rebuilt in a forked child (a parent's pool threads do
+    not exist there), so a fork-started worker can read and write the same repository."""
+    import multiprocessing as mp
+
+    import numpy as np
+    import zarr
+
+    path = str(tmp_path / "r")
+    repo = ic.Repository.create(ic.local_filesystem_storage(path))
+    s = repo.writable_session("main")
+    zarr.group(s.store).create_array("x", shape=(4096,), chunks=(1024,), dtype="f8")[:] = 1.0
+    s.commit("parent")  # chunk files written through the pool in the parent
+    with mp.get_context("fork").Pool(1) as pool:
+        snap = pool.apply_async(_child_commit, (path,)).get(timeout=60)
+    got = zarr.open_array(ic.Repository.open(ic.local_filesystem_storage(path))
+                          .readonly_session(snapshot_id=snap).store, path="x", mode="r")
+    np.testing.assert_array_equal(got[:], np.full(4096, 2.0))
+
+
+def _child_commit(path: str) -> str:
+    import zarr
+
+    repo = ic.Repository.open(ic.local_filesystem_storage(path))
+    s = repo.writable_session("main")
+    zarr.open_array(s.store, path="x", mode="r+")[:] = 2.0
+    return s.commit("child")

@@ -49,6 +49,7 @@ from frazil.storage._base import (
     resolve_byte_range,
 )
 from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
+from frazil.storage._retry import thread_pool
 
 try:
     import fcntl
@@ -64,18 +65,14 @@ _T = TypeVar("_T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # One process-wide pool: blocking file I/O runs here so many chunk reads overlap.
-_POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
 _NOTED = False  # the concurrency note was logged (once per process)
 log = logging.getLogger("frazil.storage")
 
 
 def _pool() -> ThreadPoolExecutor:
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=64, thread_name_prefix="frazil-local")
-        return _POOL
+    """The process's pool for local file I/O (rebuilt in a forked child)."""
+    return thread_pool("frazil-local", 64)
 
 
 def _note_concurrency_once() -> None:

@@ -95,3 +95,22 @@ def test_bad_config_values_raise_what_icechunk_raises(make: Any) -> None:
     import pickle
     again = pickle.loads(pickle.dumps(flo.value))
     assert type(again) is type(flo.value) and str(again) == str(flo.value)
+
+
+def _snapshot_file_not_in_repo(lib: Any, path: Path) -> None:
+    """A snapshot object the repository does not list (e.g. left by a failed commit) is
+    not a session target, even though its file is readable."""
+    import shutil
+
+    repo = _repo(lib, path)
+    tip = repo.lookup_branch("main")
+    stray = "Z" * 19 + "0"  # a valid id no repository operation made
+    shutil.copy(path / "snapshots" / tip, path / "snapshots" / stray)
+    repo.readonly_session(snapshot_id=stray)
+
+
+@pytest.mark.parametrize("name", LIBRARIES)
+def test_a_snapshot_file_outside_the_repo_info_is_not_found(tmp_path: Path, name: str) -> None:
+    lib = load_lib(name)
+    with pytest.raises(lib.SnapshotNotFoundError):
+        _snapshot_file_not_in_repo(lib, tmp_path / name)

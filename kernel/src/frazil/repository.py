@@ -30,6 +30,7 @@ from frazil.errors import (
     ConflictError,
     ErrorKind,
     FormatError,
+    IcechunkError,
     InvalidInputError,
     ReadOnlyError,
     RefNotFoundError,
@@ -520,6 +521,13 @@ class Repository(RepositoryAdmin, ReprMixin):
                                      snapshot_id: str | None = None,
                                      as_of: _dt.datetime | None = None) -> Session:
         """A read-only session at a branch tip, tag, snapshot, or branch as of a time."""
+        if snapshot_id is not None and branch is None and tag is None and as_of is None:
+            # a named snapshot is fetched while the repo info is read (one round trip less
+            # on object stores) and used only once the info says the repository has it
+            sid = _refs.parse_snapshot_id(snapshot_id)
+            info, snap = await asyncio.gather(self._repo_info(), self._prefetch_snapshot(sid))
+            self._require_snapshot(info, sid)
+            return self._session(snap or await self._assets.fetch_snapshot(sid), None)
         info = await self._repo_info()
         if as_of is not None:
             if branch is None:
@@ -529,6 +537,14 @@ class Repository(RepositoryAdmin, ReprMixin):
         else:
             sid = await self._resolve(info, branch, tag, snapshot_id)
         return self._session(await self._assets.fetch_snapshot(sid), None)
+
+    async def _prefetch_snapshot(self, sid: ObjectId) -> Snapshot | None:
+        """The snapshot ``sid``, or None if it cannot be read now (the caller checks the
+        repository first and reads it again for the error)."""
+        try:
+            return await self._assets.fetch_snapshot(sid)
+        except IcechunkError:
+            return None
 
     async def writable_session_async(self, branch: str) -> Session:
         """A session that can write and then commit to ``branch``."""

@@ -30,7 +30,7 @@ from frazil_s3 import (
     s3_storage,
     s3_store,
 )
-from frazil_s3.testing import Fault
+from frazil_s3.testing import Fault, iam_user_kwargs
 
 
 def _raw(s3_endpoint):
@@ -353,17 +353,8 @@ def _set_moto_auth(endpoint: str, count: str) -> None:
 
 
 def test_signatures_and_wrong_credentials_checked_by_the_server(s3_kwargs, s3_endpoint):
-    import json
 
-    iam = boto3.client("iam", endpoint_url=s3_endpoint, region_name="us-east-1",
-                       aws_access_key_id="x", aws_secret_access_key="x")
-    iam.create_user(UserName="frazil")
-    iam.put_user_policy(UserName="frazil", PolicyName="s3", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-    key = iam.create_access_key(UserName="frazil")["AccessKey"]
-    kw = dict(s3_kwargs, access_key_id=key["AccessKeyId"],
-              secret_access_key=key["SecretAccessKey"])
+    kw = iam_user_kwargs(s3_endpoint, s3_kwargs, "frazil")
     _set_moto_auth(s3_endpoint, "0")
     try:
         # an odd prefix: the signed path must match what is sent, byte for byte

@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 from frazil_s3 import s3_storage
+from frazil_s3.testing import iam_user_kwargs
 
 
 def _signed_with(front) -> list[str]:
@@ -147,26 +148,17 @@ def test_a_ca_bundle_set_later_reaches_a_storage_built_later(s3_endpoint, bucket
 def test_listing_pages_are_signed_as_the_server_checks(s3_kwargs, s3_endpoint):
     """moto verifies SigV4 here: a continuation token and a prefix that need percent-encoding
     in the query string are signed in the canonical form the server recomputes."""
-    import json
     import urllib.request
 
     import boto3
 
-    iam = boto3.client("iam", endpoint_url=s3_endpoint, region_name="us-east-1",
-                       aws_access_key_id="x", aws_secret_access_key="x")
-    iam.create_user(UserName="lister")
-    iam.put_user_policy(UserName="lister", PolicyName="s3", PolicyDocument=json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
-    key = iam.create_access_key(UserName="lister")["AccessKey"]
-    kw = dict(s3_kwargs, access_key_id=key["AccessKeyId"],
-              secret_access_key=key["SecretAccessKey"])
+    kw = iam_user_kwargs(s3_endpoint, s3_kwargs, "lister")
     storage = s3_storage(prefix="pages/a b+c=d", **kw)
     asyncio.run(storage.put_object("x/1 +=", b"1"))
     asyncio.run(storage.put_object("x/2/&?", b"2"))
     raw = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                       aws_access_key_id=key["AccessKeyId"],
-                       aws_secret_access_key=key["SecretAccessKey"])
+                       aws_access_key_id=kw["access_key_id"],
+                       aws_secret_access_key=kw["secret_access_key"])
 
     def auth(count: str) -> None:
         req = urllib.request.Request(f"{s3_endpoint}/moto-api/reset-auth", data=count.encode(),

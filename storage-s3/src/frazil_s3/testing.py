@@ -57,6 +57,24 @@ def storage_kwargs(endpoint: str, bucket: str) -> dict[str, Any]:
                 access_key_id="x", secret_access_key="x", region="us-east-1")
 
 
+
+def iam_user_kwargs(endpoint: str, kwargs: dict[str, Any], name: str) -> dict[str, Any]:
+    """``kwargs`` with the keys of a new moto IAM user ``name`` allowed ``s3:*``: real
+    credentials, for tests that let moto check signatures."""
+    import json
+
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="s3", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return dict(kwargs, access_key_id=key["AccessKeyId"],
+                secret_access_key=key["SecretAccessKey"])
+
 # -- network faults in front of a real endpoint --------------------------------------------
 
 

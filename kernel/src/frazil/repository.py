@@ -30,7 +30,6 @@ from frazil.errors import (
     ConflictError,
     ErrorKind,
     FormatError,
-    IcechunkError,
     InvalidInputError,
     ReadOnlyError,
     RefNotFoundError,
@@ -525,9 +524,15 @@ class Repository(RepositoryAdmin, ReprMixin):
             # a named snapshot is fetched while the repo info is read (one round trip less
             # on object stores) and used only once the info says the repository has it
             sid = _refs.parse_snapshot_id(snapshot_id)
-            info, snap = await asyncio.gather(self._repo_info(), self._prefetch_snapshot(sid))
-            self._require_snapshot(info, sid)
-            return self._session(snap or await self._assets.fetch_snapshot(sid), None)
+            info, snap = await asyncio.gather(self._repo_info(),
+                                              self._assets.fetch_snapshot(sid),
+                                              return_exceptions=True)
+            if isinstance(info, BaseException):
+                raise info
+            self._require_snapshot(info, sid)  # unlisted: not found, whatever the file says
+            if isinstance(snap, BaseException):
+                raise snap
+            return self._session(snap, None)
         info = await self._repo_info()
         if as_of is not None:
             if branch is None:
@@ -537,14 +542,6 @@ class Repository(RepositoryAdmin, ReprMixin):
         else:
             sid = await self._resolve(info, branch, tag, snapshot_id)
         return self._session(await self._assets.fetch_snapshot(sid), None)
-
-    async def _prefetch_snapshot(self, sid: ObjectId) -> Snapshot | None:
-        """The snapshot ``sid``, or None if it cannot be read now (the caller checks the
-        repository first and reads it again for the error)."""
-        try:
-            return await self._assets.fetch_snapshot(sid)
-        except IcechunkError:
-            return None
 
     async def writable_session_async(self, branch: str) -> Session:
         """A session that can write and then commit to ``branch``."""

@@ -43,7 +43,6 @@ def _clone(value: Any) -> Any:
     return value
 
 
-
 def check_unsigned(what: str, value: Any) -> int:
     """``value`` if it is a non-negative int; else the error icechunk's classes raise (a
     ``TypeError`` for another type, an ``OverflowError`` for a negative number), as a

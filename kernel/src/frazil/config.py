@@ -95,23 +95,8 @@ _INT_FIELDS = (
     "num_updates_per_repo_info_file",
 )
 
-class _RepoUpdateRetries(ReprMixin):
-    """The text of ``repo_update_retries`` (kept in its persisted dict form)."""
-
-    __slots__ = ("_default",)
-    _repr_name = "frazil.config.RepoUpdateRetryConfig"
-    _repr_executable = True
-
-    def __init__(self, persisted: Any) -> None:
-        default = persisted.get("default") if isinstance(persisted, dict) else None
-        self._default = None if default is None else StorageRetriesSettings._from_dict(default)
-
-    def _repr_fields(self, mode: Mode) -> Fields:
-        default = self._default
-        if default is None and mode is not Mode.REPR:  # what an unset one stands for
-            default = StorageRetriesSettings(max_tries=100, initial_backoff_ms=50,
-                                             max_backoff_ms=30_000)
-        return [("default", "None" if default is None else default._render(mode))]
+#: what an unset ``repo_update_retries`` stands for, as icechunk's ``str`` shows it
+_DEFAULT_REPO_UPDATE_RETRIES = dict(max_tries=100, initial_backoff_ms=50, max_backoff_ms=30_000)
 
 
 DEFAULT_INLINE_THRESHOLD = 512
@@ -210,10 +195,8 @@ class RepositoryConfig(ReprMixin):
     def _field_text(name: str, value: Any, mode: Mode) -> str:
         if name == "virtual_chunk_containers" and value:
             return mapping_text(value, mode)
-        if name == "repo_update_retries" and isinstance(value, ReprMixin):
-            return value._render(mode)
-        if name == "repo_update_retries" and (value is not None or mode is not Mode.REPR):
-            return _RepoUpdateRetries(value)._render(mode)
+        if name == "repo_update_retries" and value is None and mode is not Mode.REPR:
+            value = RepoUpdateRetryConfig(StorageRetriesSettings(**_DEFAULT_REPO_UPDATE_RETRIES))
         if mode is Mode.REPR:  # constructor syntax: ``None`` stays ``None``
             return value._repr_nested() if hasattr(value, "_repr_nested") else repr(value)
         if value is None and name in ("compression", "caching", "manifest"):

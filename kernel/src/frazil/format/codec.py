@@ -292,10 +292,7 @@ class _SnapshotTable:
 
     def index(self, raw: bytes) -> int:
         """Position of the snapshot ``raw``; ``KeyError`` if it has no record."""
-        p = bisect.bisect_left(self.raws, raw)
-        if p == len(self.raws) or self.raws[p] != raw:
-            raise KeyError(raw)
-        return p
+        return _position(self.raws, raw)
 
     def extended(self, records: tuple[SnapshotRecord, ...]) -> _SnapshotTable | None:
         """The table of ``records`` (``self.records`` plus more), or None if one is a duplicate."""
@@ -315,13 +312,18 @@ class _SnapshotTable:
             ats = np.insert(ats, p, at)
             sizes = np.insert(sizes, p, len(img.padded))
             entries = np.insert(entries, p, img.entry)
-        table = _SnapshotTable.__new__(_SnapshotTable)
-        table.raws = raws
         for s in extras:
             if s.parent_id is not None:
-                parents[table.index(s.id.raw)] = table.index(s.parent_id.raw)
-        table.__init__(records, raws, images, ats, parents, sizes, entries)  # type: ignore[misc]
-        return table
+                parents[_position(raws, s.id.raw)] = _position(raws, s.parent_id.raw)
+        return _SnapshotTable(records, raws, images, ats, parents, sizes, entries)
+
+
+def _position(raws: list[bytes], raw: bytes) -> int:
+    """Position of ``raw`` in the sorted ``raws``; ``KeyError`` if it is not there."""
+    p = bisect.bisect_left(raws, raw)
+    if p == len(raws) or raws[p] != raw:
+        raise KeyError(raw)
+    return p
 
 
 # The snapshot table of the last encode: a ref change re-encodes the same records,

@@ -170,10 +170,6 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
-def _shown(value: object) -> str:
-    return str(value)
-
-
 def _html(text: str) -> str:
     # icechunk escapes only the angle brackets; doing the same keeps the output identical
     return text.replace("<", "&lt;").replace(">", "&gt;")
@@ -405,7 +401,7 @@ class Storage(ABC, metaclass=_StorageMeta):
         """icechunk's text form: a ``<frazil.Storage>`` line, then ``field: value`` lines."""
         label, fields = self._described()
         lines = ["<frazil.Storage>", f"type: {label}",
-                 *(f"{k}: {_shown(v)}" for k, v in fields.items())]
+                 *(f"{k}: {str(v)}" for k, v in fields.items())]
         return "\n".join(lines) + "\n"
 
     __str__ = __repr__
@@ -413,7 +409,7 @@ class Storage(ABC, metaclass=_StorageMeta):
     def _label(self) -> str:
         """One line for messages: ``S3 (native) storage (bucket: b, prefix: p)``."""
         kind, fields = self._described()
-        inner = ", ".join(f"{k}: {_shown(v)}" for k, v in fields.items())
+        inner = ", ".join(f"{k}: {str(v)}" for k, v in fields.items())
         return f"{kind} storage ({inner})" if inner else f"{kind} storage"
 
     def _repr_html_(self) -> str:
@@ -421,7 +417,7 @@ class Storage(ABC, metaclass=_StorageMeta):
         label, fields = self._described()
         rows = "".join(
             f'  <div class="icechunk-field"><span class="icechunk-field-name">{_html(k)}:</span>'
-            f' <span class="icechunk-field-value">{_html(_shown(v))}</span></div>\n'
+            f' <span class="icechunk-field-value">{_html(str(v))}</span></div>\n'
             for k, v in {"type": label, **fields}.items())
         return (f"{_HTML_STYLE}\n<div class=\"icechunk-repr\">\n"
                 f'  <div class="icechunk-header">frazil.Storage</div>\n{rows}</div>\n')

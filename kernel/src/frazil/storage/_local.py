@@ -64,14 +64,14 @@ TMP_DIR = ".frazil-staging"
 _T = TypeVar("_T")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# One process-wide pool: blocking file I/O runs here so many chunk reads overlap.
-_POOL_LOCK = threading.Lock()
+_NOTE_LOCK = threading.Lock()
 _NOTED = False  # the concurrency note was logged (once per process)
 log = logging.getLogger("frazil.storage")
 
 
 def _pool() -> ThreadPoolExecutor:
-    """The process's pool for local file I/O (rebuilt in a forked child)."""
+    """The process's pool for blocking file I/O, so many chunk reads overlap (rebuilt in a
+    forked child)."""
     return thread_pool("frazil-local", 64)
 
 
@@ -82,7 +82,7 @@ def _note_concurrency_once() -> None:
     commits; frazil's is safe where ``flock`` locks work, and says where not.
     """
     global _NOTED
-    with _POOL_LOCK:
+    with _NOTE_LOCK:
         if _NOTED:
             return
         _NOTED = True

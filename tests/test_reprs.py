@@ -582,3 +582,14 @@ def test_layout_helpers() -> None:
     # metadata that is not JSON still prints (as a string), never raises
     assert json_debug_text([1, (2,), datetime.date(2020, 1, 1)]) == \
         'JsonValue(Array [Number(1), Array [Number(2)], String("2020-01-01")])'
+
+
+def test_html_escapes_as_icechunk_does() -> None:
+    """icechunk escapes only angle brackets in its notebook form; an ``&`` stays as is."""
+    def body(h: str) -> str:
+        return re.sub(r"<style>.*?</style>", "", h, flags=re.S)
+
+    forms = {lib.__name__: body(lib.VirtualChunkContainer(
+        "s3://a&b/", lib.s3_store(region="us&<x>"))._repr_html_()) for lib in (icechunk, frazil)}
+    assert forms["frazil"].replace("frazil.", "icechunk.") == forms["icechunk"]
+    assert '"us&&lt;x&gt;"' in forms["frazil"]

@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
-import html
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
@@ -124,10 +123,15 @@ html[theme="dark"], html[data-theme="dark"], body[data-theme="dark"], body.vscod
 </style>"""
 
 
+def _escape(text: str) -> str:
+    """Text for HTML as icechunk writes it: only the angle brackets are escaped."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def html_form(header: str, fields: Iterable[tuple[str, str]]) -> str:
     """A styled ``div.icechunk-repr``; values that are HTML (nested objects) fold away."""
     out = [_STYLE, '\n<div class="icechunk-repr">\n',
-           f'  <div class="icechunk-header">{html.escape(header, quote=False)}</div>\n']
+           f'  <div class="icechunk-header">{_escape(header)}</div>\n']
     for name, value in fields:
         if "<div" in value:  # a nested object's own _repr_html_
             out.append(f'  <details>\n    <summary class="icechunk-field-name">{name}</summary>\n'
@@ -135,7 +139,7 @@ def html_form(header: str, fields: Iterable[tuple[str, str]]) -> str:
         else:
             out.append(f'  <div class="icechunk-field"><span class="icechunk-field-name">'
                        f'{name}:</span> <span class="icechunk-field-value">'
-                       f"{html.escape(value, quote=False)}</span></div>\n")
+                       f"{_escape(value)}</span></div>\n")
     return "".join(out) + "</div>\n"
 
 
@@ -293,7 +297,7 @@ def mapping_text(entries: Mapping[str, Any], mode: Mode) -> str:
     """A mapping of names to objects (virtual chunk containers by prefix) in ``mode``."""
     if mode is Mode.HTML:
         return ('<div class="icechunk-repr">' + "".join(
-            f'<details><summary class="icechunk-field-name">{html.escape(k, quote=False)}'
+            f'<details><summary class="icechunk-field-name">{_escape(k)}'
             f"</summary>{render(v, mode)}</details>" for k, v in entries.items()) + "</div>")
     if mode is Mode.REPR:
         parts = []

@@ -34,7 +34,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from frazil._repr import Fields, Mode, ReprMixin, datetime_text
+from frazil._repr import Fields, Mode, ReprMixin, datetime_text, html_form, str_form
 from frazil._settings import StorageSettings
 from frazil._sync import sync
 from frazil.errors import ErrorKind, InvalidInputError, ReadOnlyError
@@ -110,19 +110,6 @@ class ObjectInfo:
     last_modified: datetime
 
 
-#: the look of ``Storage._repr_html_`` in notebooks (Jupyter's colors when present)
-_HTML_STYLE = """<style>
-.icechunk-repr { line-height: 1.6; max-width: 700px;
-                 color: var(--jp-content-font-color0, inherit); }
-.icechunk-repr .icechunk-header { font-weight: 500; padding-bottom: 6px; margin-bottom: 4px;
-                                  border-bottom: 1px solid var(--jp-border-color2, #ccc); }
-.icechunk-repr .icechunk-field { padding: 2px 0; }
-.icechunk-repr .icechunk-field-name { font-weight: 500;
-                                      color: var(--jp-content-font-color2, #777); }
-.icechunk-repr .icechunk-field-value { padding-left: 0.3em; }
-</style>"""
-
-
 #: ``StorageSettings`` retries and timeouts -> the backends' setting names (and scale)
 _SETTING_NAMES = {("retries", "max_tries"): ("max_tries", 1),
                   ("retries", "initial_backoff_ms"): ("initial_backoff_s", 1000),
@@ -168,11 +155,6 @@ def redact_url(url: str) -> str:
     except ValueError:
         return "<unparsable URL>"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def _html(text: str) -> str:
-    # icechunk escapes only the angle brackets; doing the same keeps the output identical
-    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def validate_path(path: str) -> str:
@@ -399,28 +381,23 @@ class Storage(ABC, metaclass=_StorageMeta):
 
     def __repr__(self) -> str:
         """icechunk's text form: a ``<frazil.Storage>`` line, then ``field: value`` lines."""
-        label, fields = self._described()
-        lines = ["<frazil.Storage>", f"type: {label}",
-                 *(f"{k}: {str(v)}" for k, v in fields.items())]
-        return "\n".join(lines) + "\n"
+        return str_form("frazil.Storage", self._text_fields())
 
     __str__ = __repr__
 
     def _label(self) -> str:
         """One line for messages: ``S3 (native) storage (bucket: b, prefix: p)``."""
         kind, fields = self._described()
-        inner = ", ".join(f"{k}: {str(v)}" for k, v in fields.items())
+        inner = ", ".join(f"{k}: {v}" for k, v in fields.items())
         return f"{kind} storage ({inner})" if inner else f"{kind} storage"
 
     def _repr_html_(self) -> str:
         """The fields of ``repr`` as HTML, laid out as icechunk lays out its storages."""
+        return html_form("frazil.Storage", self._text_fields())
+
+    def _text_fields(self) -> list[tuple[str, str]]:
         label, fields = self._described()
-        rows = "".join(
-            f'  <div class="icechunk-field"><span class="icechunk-field-name">{_html(k)}:</span>'
-            f' <span class="icechunk-field-value">{_html(str(v))}</span></div>\n'
-            for k, v in {"type": label, **fields}.items())
-        return (f"{_HTML_STYLE}\n<div class=\"icechunk-repr\">\n"
-                f'  <div class="icechunk-header">frazil.Storage</div>\n{rows}</div>\n')
+        return [("type", label), *((k, str(v)) for k, v in fields.items())]
 
     def _described(self) -> tuple[str, dict[str, object]]:
         fields = {k: v for k, v in self._repr_fields().items() if v is not None}

@@ -31,16 +31,16 @@ def test_module_entry_point_runs():
 
 
 def test_progress_bars_draw_one_bar_per_phase(capsys):
-    from frazil.cli import _Bars
+    from frazil.cli import Bars
 
-    bars = _Bars(True)
+    bars = Bars(True)
     for done in range(0, 5):
         bars("scanning snapshots", done, 4)
     bars("deleting", 1, None)
     bars.close()
     err = capsys.readouterr().err
     assert "scanning snapshots" in err and "4/4" in err and "deleting" in err
-    quiet = _Bars(False)
+    quiet = Bars(False)
     quiet("x", 1, 2)
     quiet.close()
     assert capsys.readouterr().err == ""

@@ -17,14 +17,18 @@ from frazil._refs import parse_snapshot_id
 from frazil.errors import IcechunkError, InvalidInputError
 from frazil.repository import Repository
 
-__all__ = ["add_icechunk_commands", "resolve_reference"]
+__all__ = ["add_icechunk_commands", "open_definition", "resolve_reference"]
 
 ALIAS_HELP = "Alias of the repository in the config"
 
 
-def _open(alias: str) -> Repository:
-    defn = cc.definition(cc.load(), alias)
+def open_definition(defn: Any) -> Repository:
+    """The repository a CLI config entry describes, opened with its config."""
     return Repository.open(cc.open_storage(defn), config=cc.repository_config(defn))
+
+
+def _open(alias: str) -> Repository:
+    return open_definition(cc.definition(cc.load(), alias))
 
 
 def resolve_reference(repo: Repository, reference: str) -> str:

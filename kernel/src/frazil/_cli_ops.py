@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from frazil import _cli_config as cc
 from frazil import ops
-from frazil._cli_commands import resolve_reference
+from frazil._cli_commands import open_definition, resolve_reference
 from frazil._logs import LOG_ENV, set_logs_filter
 from frazil._sync import sync
 from frazil.errors import InvalidInputError
@@ -43,8 +43,7 @@ def open_repo(repo: str) -> Repository:
     """The repository ``repo`` names: a configured alias first, else a path or URL."""
     repos = cc.load() if cc.config_path().exists() else {}
     if repo in repos:
-        defn = repos[repo]
-        return Repository.open(cc.open_storage(defn), config=cc.repository_config(defn))
+        return open_definition(repos[repo])
     return Repository.open(storage_from_url(repo))
 
 
@@ -235,11 +234,13 @@ def _log(a: argparse.Namespace) -> int:
 
 
 def _labels(repo: Repository) -> dict[str, list[str]]:
+    """Snapshot id -> the branches and tags pointing at it (one read of the refs)."""
+    info = sync(repo._repo_info())
     out: dict[str, list[str]] = {}
-    for b in sorted(repo.list_branches()):
-        out.setdefault(repo.lookup_branch(b), []).append(b)
-    for t in sorted(repo.list_tags()):
-        out.setdefault(repo.lookup_tag(t), []).append(f"tag: {t}")
+    for b in sorted(info.branches):
+        out.setdefault(str(info.branches[b]), []).append(b)
+    for t in sorted(info.tags):
+        out.setdefault(str(info.tags[t]), []).append(f"tag: {t}")
     return out
 
 

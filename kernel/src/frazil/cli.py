@@ -50,9 +50,6 @@ def _plugins(_: argparse.Namespace) -> int:
     return 0
 
 
-_Bars = Bars  # the name the tests and older code use
-
-
 def _check(args: argparse.Namespace) -> int:
     bars = Bars.for_stderr(args.progress)
     try:

@@ -152,8 +152,6 @@ async def expire_snapshots(state: RepoState, older_than: _dt.datetime, *,
     return {str(s) for s in released}
 
 
-
-
 async def plan_expiry(state: RepoState, older_than: _dt.datetime, *,
                       delete_expired_branches: bool = False,
                       delete_expired_tags: bool = False

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from frazil.errors import ErrorKind, InvalidInputError
+from frazil.storage import storage_settings_overrides
 from frazil.virtual import ObjectStoreConfig
 
 __all__ = ["GcsOptions", "GcsSettings", "gcs_store", "parse_config",
@@ -175,20 +176,7 @@ def settings_from_storage_settings(storage: Any, base: GcsSettings | None = None
     ``timeouts.operation_timeout_ms``, ``storage_class``. Unset values keep ``base``'s.
     """
     base = base or GcsSettings()
-    changes: dict[str, Any] = {}
-    retries, timeouts = _get(storage, "retries"), _get(storage, "timeouts")
-    for src, dst, scale in (("max_tries", "max_tries", 1), ("initial_backoff_ms",
-                            "initial_backoff_s", 1000), ("max_backoff_ms", "max_backoff_s", 1000)):
-        value = _get(retries, src)
-        if value is not None:
-            changes[dst] = int(value) if scale == 1 else value / scale
-    for src, dst in (("connect_timeout_ms", "connect_timeout_s"),
-                     ("read_timeout_ms", "read_timeout_s"),
-                     ("operation_timeout_ms", "operation_timeout_s"),
-                     ("operation_attempt_timeout_ms", "attempt_timeout_s")):
-        value = _get(timeouts, src)
-        if value is not None:
-            changes[dst] = value / 1000
+    changes = storage_settings_overrides(storage, GcsSettings.__dataclass_fields__)
     storage_class = _get(storage, "storage_class")
     if storage_class:
         changes["storage_class"] = str(storage_class)

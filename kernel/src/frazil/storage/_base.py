@@ -133,16 +133,23 @@ def _settings_dict(settings: Any) -> dict[str, Any]:
 
 
 def storage_settings_overrides(settings: Any, fields: Iterable[str]) -> dict[str, Any]:
-    """The retries and timeouts set in ``settings`` (a ``StorageSettings`` or its dict
-    form), under the names backends' settings use (``max_tries``, ``initial_backoff_s``,
+    """The retries and timeouts set in ``settings`` (a ``StorageSettings``, icechunk's, or the
+    dict form), under the names backends' settings use (``max_tries``, ``initial_backoff_s``,
     ``max_backoff_s``, ``connect_timeout_s``, ``read_timeout_s``, ``operation_timeout_s``,
     ``attempt_timeout_s``), keeping those in ``fields``; unset values are left out."""
-    d, wanted, out = _settings_dict(settings), set(fields), {}
+    wanted, out = set(fields), {}
     for (group, name), (field, scale) in _SETTING_NAMES.items():
-        value = (d.get(group) or {}).get(name)
+        value = _setting(_setting(settings, group), name)
         if value is not None and field in wanted:
             out[field] = int(value) if scale == 1 else value / scale
     return out
+
+
+def _setting(obj: Any, name: str) -> Any:
+    """Field ``name`` of a settings object or of its dict form (``None`` if unset)."""
+    if obj is None:
+        return None
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
 def redact_url(url: str) -> str:

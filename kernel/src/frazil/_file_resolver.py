@@ -10,7 +10,14 @@ from urllib.parse import unquote, urlparse
 from frazil.errors import ErrorKind, InvalidInputError, StorageError
 from frazil.plugins._registry import VirtualChunkResolverRegistry
 from frazil.plugins.hookspecs import hookimpl
-from frazil.storage import ObjectNotFoundError
+from frazil.storage import ObjectNotFoundError, thread_pool
+
+
+async def _in_pool(fn: Any, *args: Any) -> Any:
+    """Run blocking ``fn`` on the process's pool for local virtual-chunk files (not on a
+    loop's default executor: sync calls run on one loop per thread)."""
+    return await asyncio.get_running_loop().run_in_executor(
+        thread_pool("frazil-files", 32), fn, *args)
 
 
 class FileResolver:
@@ -47,7 +54,7 @@ class FileResolver:
         """``(etag, modification time in seconds)`` of the file at ``location``."""
         path = self._path(location)
         try:
-            return await asyncio.to_thread(self._stat, path)
+            return await _in_pool(self._stat, path)
         except FileNotFoundError:
             raise ObjectNotFoundError(location) from None
         except OSError as e:
@@ -60,7 +67,7 @@ class FileResolver:
             raise InvalidInputError(f"invalid byte range {start}-{end} for {location}",
                                     ErrorKind.INVALID_BYTE_RANGE)
         try:
-            data = await asyncio.to_thread(self._read, path, start, end)
+            data = await _in_pool(self._read, path, start, end)
         except FileNotFoundError:
             raise ObjectNotFoundError(location) from None
         except OSError as e:

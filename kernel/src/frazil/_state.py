@@ -195,7 +195,8 @@ class RepoInfoFileState(RepoState):
             # The backup write starts first (sleep(0) lets the task run up to its I/O:
             # remote storages upload it while the new file is encoded, local storage
             # writes it right there); it is in place before the file naming it is published.
-            backup = asyncio.ensure_future(self._storage.put_object(bpath, raw))
+            backup = asyncio.ensure_future(
+                self._storage.put_object_copy(bpath, raw, source=REPO_PATH, version=token))
             try:
                 await asyncio.sleep(0)
                 data = self._encode_new(new, entry, bpath)

@@ -336,8 +336,10 @@ def _snapshot_table(records: dict[ObjectId, SnapshotRecord]) -> _SnapshotTable:
     last = _LAST_TABLE[0] if _LAST_TABLE else None
     values = tuple(records.values())
     table = None
-    if last is not None and len(last.records) <= len(values) and all(
-            a is b for a, b in zip(last.records, values)):
+    # (tuple equality compares identical items by identity first: C speed; equal records
+    # that are not identical give the same table too)
+    if last is not None and len(last.records) <= len(values) and \
+            last.records == values[:len(last.records)]:
         table = last if len(last.records) == len(values) else last.extended(values)
     if table is None:
         table = _SnapshotTable.build(values)

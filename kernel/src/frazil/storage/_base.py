@@ -501,6 +501,19 @@ class Storage(ABC, metaclass=_StorageMeta):
         async with self._semaphore():
             await self._put_object(validate_path(path), bytes(data))
 
+    async def put_object_copy(self, path: str, data: bytes, *, source: str,
+                              version: VersionToken) -> None:
+        """Write ``data`` at ``path``, where ``data`` is object ``source`` at ``version``.
+
+        The result is :meth:`put_object`'s. A backend may instead copy ``source``
+        without sending ``data`` (a hard link, a server-side copy) when it can make
+        sure that what it copied is that version; the default sends ``data``.
+        """
+        self._check_writable()
+        async with self._semaphore():
+            await self._put_object_copy(validate_path(path), bytes(data), validate_path(source),
+                                        version)
+
     async def put_object_if(
         self, path: str, data: bytes, *, expected: VersionToken | None
     ) -> VersionToken:
@@ -574,6 +587,11 @@ class Storage(ABC, metaclass=_StorageMeta):
     async def _put_object_if(
         self, path: str, data: bytes, expected: VersionToken | None
     ) -> VersionToken: ...
+
+    async def _put_object_copy(self, path: str, data: bytes, source: str,
+                               version: VersionToken) -> None:
+        """:meth:`put_object_copy` (optional: the default uploads ``data``)."""
+        await self._put_object(path, data)
 
     @abstractmethod
     async def _list_objects(self, prefix: str) -> list[ObjectInfo]: ...

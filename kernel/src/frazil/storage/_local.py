@@ -251,6 +251,26 @@ class LocalFileSystemStorage(Storage):
             _unlink(tmp)  # still there after link, or after a lost condition
         return version_of(data)
 
+    def _put_copy(self, path: str, data: bytes, source: str) -> None:
+        """:meth:`_put` of ``data``, which was read from ``source``: a hard link when
+        ``source`` still holds those bytes (no new inode, which is most of the cost
+        of a small write), else a plain write."""
+        target = self._file(path)
+        try:
+            os.link(self._file(source), target)  # the name appears with the whole content
+        except OSError:  # no hard links here, source gone, target's directory missing...
+            return self._put(path, data)
+        try:
+            # ``source`` is replaced by rename, never rewritten in place, so the linked
+            # file is one whole version of it; keep it only if it is the one read. The
+            # path is new and nothing refers to it yet, so a wrong link is never seen.
+            with open(target, "rb") as f:
+                same = f.read() == data
+        except OSError:
+            same = False
+        if not same:
+            self._put(path, data)
+
     def _list(self, prefix: str) -> list[ObjectInfo]:
         out: list[ObjectInfo] = []
         for dirpath, dirnames, filenames in os.walk(self._root):
@@ -313,6 +333,12 @@ class LocalFileSystemStorage(Storage):
         if _inline(path, len(data)):
             return self._now(self._put, path, data)
         await self._io(self._put, path, data)
+
+    async def _put_object_copy(self, path: str, data: bytes, source: str,
+                               version: VersionToken) -> None:
+        if _inline(path, len(data)):
+            return self._now(self._put_copy, path, data, source)
+        await self._io(self._put_copy, path, data, source)
 
     async def _put_object_if(
         self, path: str, data: bytes, expected: VersionToken | None

@@ -37,6 +37,7 @@ from frazil.storage import (
     Storage,
     VersionToken,
     resolve_byte_range,
+    thread_pool,
 )
 
 __all__ = ["SQLiteStorage", "sqlite_from_url", "sqlite_storage"]
@@ -112,7 +113,9 @@ class SQLiteStorage(Storage):
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         try:
-            return await asyncio.to_thread(self._in_thread, fn, *args)
+            # the process's pool (its threads keep their connections), not a loop's executor
+            return await asyncio.get_running_loop().run_in_executor(
+                thread_pool("frazil-sqlite", 16), self._in_thread, fn, *args)
         except sqlite3.Error as e:
             raise StorageError(f"sqlite storage {self._path}: {e}") from e
 

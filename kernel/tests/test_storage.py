@@ -183,3 +183,40 @@ def test_storage_from_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     # a scheme no installed distribution serves names the one to install
     with pytest.raises(PluginNotFoundError, match="pip install frazil-gcs"):
         storage_from_url("gs://bucket/prefix")
+
+
+def test_local_repo_backup_is_a_hard_link_of_the_replaced_file(tmp_path: Path) -> None:
+    """A repo update backs up the replaced ``repo`` file as a hard link (as icechunk's
+    local store copies it), not as a new file with the same bytes."""
+    import frazil as ic
+
+    root = tmp_path / "r"
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(root)))
+    before = os.stat(root / "repo")
+    old_bytes = (root / "repo").read_bytes()
+    repo.create_branch("dev", repo.lookup_branch("main"))
+    backups = list((root / "overwritten").iterdir())
+    assert len(backups) == 1
+    st = os.stat(backups[0])
+    assert st.st_ino == before.st_ino and st.st_nlink == 1  # the old file, now only there
+    assert backups[0].read_bytes() == old_bytes
+    assert os.stat(root / "repo").st_ino != before.st_ino
+    assert len(list(repo.ops_log())) == 2
+    repo.create_tag("v1", repo.lookup_branch("main"))  # the directory exists now
+    assert len(list((root / "overwritten").iterdir())) == 2
+
+
+def test_local_put_object_copy_writes_the_bytes_when_the_source_moved_on(
+        tmp_path: Path) -> None:
+    s = LocalFileSystemStorage(tmp_path / "r")
+
+    async def body() -> None:
+        await s.put_object("src", b"one")
+        _, v1 = await s.get_object_versioned("src")
+        await s.put_object("src", b"two")
+        await s.put_object_copy("dst", b"one", source="src", version=v1)
+
+    asyncio.run(body())
+    assert (tmp_path / "r" / "dst").read_bytes() == b"one"
+    assert os.stat(tmp_path / "r" / "dst").st_ino != os.stat(tmp_path / "r" / "src").st_ino
+    assert (tmp_path / "r" / "src").read_bytes() == b"two"

@@ -256,9 +256,14 @@ class LocalFileSystemStorage(Storage):
         ``source`` still holds those bytes (no new inode, which is most of the cost
         of a small write), else a plain write."""
         target = self._file(path)
+        src = self._file(source)
         try:
-            os.link(self._file(source), target)  # the name appears with the whole content
-        except OSError:  # no hard links here, source gone, target's directory missing...
+            try:
+                os.link(src, target)  # the name appears with the whole content
+            except FileNotFoundError:  # the first object in its directory, or no source
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                os.link(src, target)
+        except OSError:  # no hard links here, source gone...
             return self._put(path, data)
         try:
             # ``source`` is replaced by rename, never rewritten in place, so the linked

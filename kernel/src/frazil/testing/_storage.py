@@ -88,6 +88,24 @@ class StorageTests:
 
         run(body)
 
+    def test_put_object_copy(self, run: Callable[[Body], None]) -> None:
+        """``put_object_copy`` leaves ``data`` at the path, whether the backend copies the
+        source (it still holds that version) or not (it changed, or is gone)."""
+        async def body(s: Storage) -> None:
+            await s.put_object("src", b"version one")
+            _, v1 = await s.get_object_versioned("src")
+            await s.put_object_copy("backups/one", b"version one", source="src", version=v1)
+            assert await s.get_object("backups/one") == b"version one"
+            await s.put_object("src", b"version two")  # the source moved on
+            await s.put_object_copy("backups/stale", b"version one", source="src", version=v1)
+            assert await s.get_object("backups/stale") == b"version one"
+            await s.delete_objects(["src"])  # and is gone
+            await s.put_object_copy("backups/gone", b"version one", source="src", version=v1)
+            assert await s.get_object("backups/gone") == b"version one"
+            assert await s.get_object("backups/one") == b"version one"  # copies are separate
+
+        run(body)
+
     def test_byte_ranges(self, run: Callable[[Body], None]) -> None:
         async def body(s: Storage) -> None:
             data = bytes(range(100))

@@ -21,8 +21,9 @@ import copy
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
+from typing import Any
 
 from frazil._assets import OVERWRITTEN, REPO_PATH, AssetManager, backup_path, remember_repo_info
 from frazil.config import RepositoryConfig
@@ -133,13 +134,15 @@ class RepoState(ABC):
         """The current state (treat as immutable)."""
 
     @abstractmethod
-    async def update(self, mutate: Mutation) -> RepoInfo:
+    async def update(self, mutate: Mutation, ready: Awaitable[Any] | None = None) -> RepoInfo:
         """Apply ``mutate`` with optimistic concurrency; returns the new state.
 
         ``mutate`` edits a private copy and returns the ops-log entry for the
         change; it raises to abort (a branch that moved, a missing ref). It
         may be called several times (once per attempt), so it must not have
-        side effects outside its argument.
+        side effects outside its argument. ``ready`` (the writes of the objects
+        the new state refers to, still running) is awaited before the new state
+        is published, so that the update's own reads and encoding overlap them.
         """
 
     @abstractmethod
@@ -180,7 +183,7 @@ class RepoInfoFileState(RepoState):
         info, _, _ = await self._assets.fetch_repo_info()
         return info
 
-    async def update(self, mutate: Mutation) -> RepoInfo:
+    async def update(self, mutate: Mutation, ready: Awaitable[Any] | None = None) -> RepoInfo:
         # The old file is copied to overwritten/ first; the entry that produced
         # it gets that path (icechunk's layout, read by its ops log).
         delay = 0.005
@@ -202,6 +205,8 @@ class RepoInfoFileState(RepoState):
                 data = self._encode_new(new, entry, bpath)
             finally:
                 await backup
+            if ready is not None:
+                await ready
             try:
                 await self._storage.put_object_if(REPO_PATH, data, expected=token)
             except ConditionFailedError:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from frazil import _config_yaml
@@ -218,12 +218,14 @@ class RefsState(RepoState):
             await self._storage.delete_objects([branch_path(n) for n in sorted(gone)])
         self._records.update(new.snapshots)
 
-    async def update(self, mutate: Mutation) -> RepoInfo:
+    async def update(self, mutate: Mutation, ready: Awaitable[Any] | None = None) -> RepoInfo:
         delay = 0.005
         for _ in range(MAX_UPDATE_ATTEMPTS):
             info, tokens = await self._fetch()
             new = copy_info(info)
             mutate(new)
+            if ready is not None:
+                await ready
             try:
                 await self._apply(info, new, tokens)
                 return new

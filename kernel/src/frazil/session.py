@@ -504,10 +504,11 @@ class Session(ReprMixin):
     async def _commit_once(self, message: str, md: dict[str, Any]) -> Snapshot:
         """Write one commit and move the branch; ``ConflictError`` if the branch moved."""
         snap, tx, manifests = await self._build_commit(message, md)
-        # All at once: nothing refers to these objects until the repo update below.
-        await asyncio.gather(*(self._assets.write_manifest(m, d) for m, d in manifests),
-                             self._assets.write_transaction_log(tx),
-                             self._assets.write_snapshot(snap))
+        # All at once, and while the repo update reads and encodes the new repo info:
+        # nothing refers to these objects until that update publishes it.
+        writes = asyncio.ensure_future(asyncio.gather(
+            *(self._assets.write_manifest(m, d) for m, d in manifests),
+            self._assets.write_transaction_log(tx), self._assets.write_snapshot(snap)))
         base = self._snapshot.id
         branch = self._branch
         assert branch is not None
@@ -520,7 +521,14 @@ class Session(ReprMixin):
             info.branches[branch] = snap.id
             return UpdateRecord("NewCommit", {"branch": branch, "new_snap_id": snap.id}, 0)
 
-        await self._state.update(mutate)
+        try:
+            await self._state.update(mutate, ready=writes)
+        except BaseException:
+            if not writes.done():  # aborted first (a conflict): let the writes end, unused
+                await asyncio.wait([writes])
+            if not writes.cancelled():
+                writes.exception()  # retrieved: the update's own error is the one raised
+            raise
         return snap
 
     # ============================================================== rebase

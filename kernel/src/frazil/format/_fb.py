@@ -246,10 +246,10 @@ class T(Obj):
     def write(self, out: bytearray) -> int:
         placed = []
         off, talign, nslots = 4, 4, 0
-        for slot, kind, value in sorted(self.fields, key=lambda f: -_align(f[1])):
-            a = _align(kind)
+        for slot, kind, value in sorted(self.fields, key=_neg_align):
+            a = _ALIGN[kind]
             off = -(-off // a) * a
-            size = len(value) if kind == "struct" else 4 if kind == "off" else SCALARS[kind].size
+            size = len(value) if kind == "struct" else a
             placed.append((slot, kind, value, off))
             off += size
             talign = max(talign, a)
@@ -280,12 +280,12 @@ class T(Obj):
         return pos
 
 
-def _align(kind: str) -> int:
-    if kind == "struct":
-        return 1
-    if kind == "off":
-        return 4
-    return SCALARS[kind].size
+# Alignment of a table field by kind (a scalar's is its size; an offset is 4 bytes).
+_ALIGN = {"struct": 1, "off": 4, **{k: st.size for k, st in SCALARS.items()}}
+
+
+def _neg_align(field: tuple[int, str, Any]) -> int:
+    return -_ALIGN[field[1]]
 
 
 class Blob(Obj):

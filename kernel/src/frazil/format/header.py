@@ -7,6 +7,7 @@ spec version (1 byte) | file type (1 byte) | compression (1 byte) | payload.
 from __future__ import annotations
 
 import enum
+import threading
 
 import zstandard
 
@@ -42,11 +43,23 @@ class Compression(enum.IntEnum):
     ZSTD = 1
 
 
+class _Zstd(threading.local):
+    """This thread's zstd contexts: reused, a fresh one costs more than a small file's
+    (de)compression; not shared, zstandard's objects are not thread-safe."""
+
+    def __init__(self) -> None:
+        self.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+        self.decompressor = zstandard.ZstdDecompressor()
+
+
+_zstd = _Zstd()
+
+
 def encode_file(file_type: FileType, payload: bytes, spec_version: int = SPEC_VERSION) -> bytes:
     """Header + zstd-compressed ``payload``."""
     name = IMPLEMENTATION_NAME.encode().ljust(IMPL_NAME_LEN, b" ")
     header = MAGIC + name + bytes((spec_version, int(file_type), int(Compression.ZSTD)))
-    return header + zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(payload)
+    return header + _zstd.compressor.compress(payload)
 
 
 def decode_file(data: bytes, expected: FileType, what: str) -> bytes:
@@ -88,10 +101,10 @@ def _inflate(body: bytes, what: str) -> bytes:
                               ErrorKind.INVALID_FILE_FORMAT)
         if declared >= 0:
             # zstd enforces a declared size (more output is a corrupt frame): one step
-            dobj = zstandard.ZstdDecompressor().decompressobj(write_size=declared + 1)
+            dobj = _zstd.decompressor.decompressobj(write_size=declared + 1)
             data = dobj.decompress(body)
         else:  # small steps, so a bomb stops soon after the limit
-            dobj = zstandard.ZstdDecompressor().decompressobj()
+            dobj = _zstd.decompressor.decompressobj()
             out = bytearray()
             for i in range(0, len(body), _STEP):
                 out += dobj.decompress(body[i:i + _STEP])

@@ -13,10 +13,9 @@ import multiprocessing as mp
 import os
 import threading
 
+import frazil as ic
 import pytest
 import zarr
-
-import frazil as ic
 from frazil import _sync
 
 
@@ -139,7 +138,7 @@ def test_fork_leaves_the_parents_thread_loops_working(tmp_path):
     """A forked child drops the other threads' locals; if that closed their loops, it
     would unregister the parent's wake-up sockets from the shared epoll instance and
     the parent's next pool read on that thread would wait forever."""
-    repo = _repo(tmp_path)
+    _repo(tmp_path)
     path = str(tmp_path / "r")
     storage = ic.local_filesystem_storage(path)
     go, done = threading.Event(), threading.Event()

@@ -118,6 +118,10 @@ def refuse_if_not_online(info: RepoInfo) -> None:
                             ErrorKind.READ_ONLY_REPOSITORY)
 
 
+#: Starts the writes a new state depends on (see :meth:`RepoState.update`).
+Ready = Callable[[], Awaitable[Any]]
+
+
 class RepoState(ABC):
     """Repository-level state of one repository (see the module docstring)."""
 
@@ -134,15 +138,17 @@ class RepoState(ABC):
         """The current state (treat as immutable)."""
 
     @abstractmethod
-    async def update(self, mutate: Mutation, ready: Awaitable[Any] | None = None) -> RepoInfo:
+    async def update(self, mutate: Mutation, ready: Ready | None = None) -> RepoInfo:
         """Apply ``mutate`` with optimistic concurrency; returns the new state.
 
         ``mutate`` edits a private copy and returns the ops-log entry for the
         change; it raises to abort (a branch that moved, a missing ref). It
         may be called several times (once per attempt), so it must not have
-        side effects outside its argument. ``ready`` (the writes of the objects
-        the new state refers to, still running) is awaited before the new state
-        is published, so that the update's own reads and encoding overlap them.
+        side effects outside its argument. ``ready()`` writes the objects the new
+        state refers to (a commit's snapshot, manifests and transaction log): it
+        is awaited once, after ``mutate`` first succeeds (an update aborted by
+        ``mutate``, such as a commit to a branch that moved, writes nothing),
+        before the new state is published.
         """
 
     @abstractmethod
@@ -183,7 +189,7 @@ class RepoInfoFileState(RepoState):
         info, _, _ = await self._assets.fetch_repo_info()
         return info
 
-    async def update(self, mutate: Mutation, ready: Awaitable[Any] | None = None) -> RepoInfo:
+    async def update(self, mutate: Mutation, ready: Ready | None = None) -> RepoInfo:
         # The old file is copied to overwritten/ first; the entry that produced
         # it gets that path (icechunk's layout, read by its ops log).
         delay = 0.005
@@ -205,8 +211,9 @@ class RepoInfoFileState(RepoState):
                 data = self._encode_new(new, entry, bpath)
             finally:
                 await backup
-            if ready is not None:
-                await ready
+            if ready is not None:  # first attempt: the objects are written now
+                await ready()
+                ready = None
             try:
                 await self._storage.put_object_if(REPO_PATH, data, expected=token)
             except ConditionFailedError:

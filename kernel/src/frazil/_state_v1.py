@@ -22,12 +22,19 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from frazil import _config_yaml
 from frazil._assets import SNAPSHOTS, AssetManager
-from frazil._state import MAX_UPDATE_ATTEMPTS, Mutation, RepoState, copy_info, walk_records
+from frazil._state import (
+    MAX_UPDATE_ATTEMPTS,
+    Mutation,
+    Ready,
+    RepoState,
+    copy_info,
+    walk_records,
+)
 from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -218,14 +225,15 @@ class RefsState(RepoState):
             await self._storage.delete_objects([branch_path(n) for n in sorted(gone)])
         self._records.update(new.snapshots)
 
-    async def update(self, mutate: Mutation, ready: Awaitable[Any] | None = None) -> RepoInfo:
+    async def update(self, mutate: Mutation, ready: Ready | None = None) -> RepoInfo:
         delay = 0.005
         for _ in range(MAX_UPDATE_ATTEMPTS):
             info, tokens = await self._fetch()
             new = copy_info(info)
             mutate(new)
             if ready is not None:
-                await ready
+                await ready()
+                ready = None
             try:
                 await self._apply(info, new, tokens)
                 return new

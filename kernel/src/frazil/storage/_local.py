@@ -59,6 +59,8 @@ except ImportError:  # pragma: no cover - Windows
 __all__ = ["LocalFileSystemStorage"]
 
 TMP_PREFIX = ".frazil-tmp-"
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) \
+    | getattr(os, "O_BINARY", 0)
 LOCK_DIR = ".frazil-locks"
 TMP_DIR = ".frazil-staging"
 _T = TypeVar("_T")
@@ -194,17 +196,20 @@ class LocalFileSystemStorage(Storage):
         tmp = os.path.join(staging, TMP_PREFIX + uuid.uuid4().hex)
         try:
             try:
-                f = open(tmp, "xb")
+                fd = os.open(tmp, _CREATE_FLAGS, 0o666)
             except FileNotFoundError:  # a directory was removed behind our back
                 self._staging_for.pop(directory, None)
                 os.makedirs(directory, exist_ok=True)
                 os.makedirs(staging, exist_ok=True)
-                f = open(tmp, "xb")
-            with f:
-                f.write(data)
+                fd = os.open(tmp, _CREATE_FLAGS, 0o666)
+            try:  # raw os calls: a buffered file object adds fstat, ioctl and lseek calls
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
                 if fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
         except BaseException:
             _unlink(tmp)
             raise

@@ -87,3 +87,50 @@ def test_split_config_accessors():
     assert cfg.split_sizes == [(sc.name_matches("x"), [(dc.Axis(1), 2)])]
     with pytest.raises(ValueError):
         frazil.ManifestSplittingConfig.from_dict({sc.AnyArray(): {dc.Any(): 0}})
+
+
+# -------------------------------------------------- compression.level is honoured
+def _write_refs(lib, path: str, level: int | None, *, save: bool = False) -> int:
+    """Create a repository (config ``compression.level`` = ``level``), commit 4,000
+    random inline chunks; the bytes of its manifests, snapshots and transaction logs."""
+    import os
+
+    import numpy as np
+    import zarr
+
+    cfg = lib.RepositoryConfig.default()
+    if level is not None:
+        cfg.compression = lib.CompressionConfig(level=level)
+    repo = lib.Repository.create(lib.local_filesystem_storage(path), config=cfg)
+    if save:
+        repo.save_config()
+        repo = lib.Repository.open(lib.local_filesystem_storage(path))  # the stored level
+    s = repo.writable_session("main")
+    arr = zarr.group(s.store).create_array("x", shape=(4000,), chunks=(1,), dtype="i8",
+                                           compressors=None)
+    arr[:] = np.random.default_rng(5).integers(0, 2**40, 4000)
+    s.commit("refs")
+    return sum(os.path.getsize(os.path.join(path, d, f))
+               for d in ("manifests", "snapshots", "transactions")
+               for f in os.listdir(os.path.join(path, d)))
+
+
+@pytest.mark.parametrize("lib_name", ["icechunk", "frazil"])
+def test_metadata_files_use_the_configured_compression_level(tmp_path, lib_name):
+    """icechunk writes its metadata files at ``compression.level``; so does frazil, and
+    the other library reads them."""
+    import numpy as np
+    import zarr
+
+    lib = frazil if lib_name == "frazil" else icechunk
+    other = icechunk if lib is frazil else frazil
+    fast = _write_refs(lib, str(tmp_path / "l1"), 1)
+    default = _write_refs(lib, str(tmp_path / "l3"), None)
+    small = _write_refs(lib, str(tmp_path / "l19"), 19)
+    stored = _write_refs(lib, str(tmp_path / "l19s"), 19, save=True)
+    assert small < 0.9 * min(fast, default), (fast, default, small)
+    # the level saved in the repository's config applies too (random ids: a few bytes vary)
+    assert abs(stored - small) < 0.02 * small, (stored, small)
+    got = zarr.open_array(other.Repository.open(other.local_filesystem_storage(
+        str(tmp_path / "l19"))).readonly_session("main").store, path="x", mode="r")[:]
+    np.testing.assert_array_equal(got, np.random.default_rng(5).integers(0, 2**40, 4000))

@@ -16,6 +16,7 @@ from typing import Any
 
 from frazil.errors import ErrorKind, FormatError, RepositoryNotFoundError, SnapshotNotFoundError
 from frazil.format import _v1, codec
+from frazil.format.header import ZSTD_LEVEL
 from frazil.format.ids import ObjectId, b32encode
 from frazil.format.model import Manifest, RepoInfo, Snapshot, TransactionLog
 from frazil.storage import ObjectNotFoundError, Storage
@@ -70,13 +71,26 @@ def remember_repo_info(data: bytes, info: RepoInfo) -> None:
     _DECODED_REPO_INFO.put((len(data), hash(data)), (data, info))
 
 
+def compression_level(config: Any) -> int:
+    """The zstd level metadata files are written with: ``config.compression.level`` (a
+    ``RepositoryConfig``, or None), else icechunk's default, 3."""
+    if config is None:
+        return ZSTD_LEVEL
+    compression = config._to_dict().get("compression")
+    level = compression.get("level") if isinstance(compression, dict) else None
+    return ZSTD_LEVEL if level is None else int(level)
+
+
 class AssetManager:
     """Reads and writes the metadata files and chunks of one repository."""
 
-    def __init__(self, storage: Storage, spec_version: int = 2) -> None:
+    def __init__(self, storage: Storage, spec_version: int = 2,
+                 compression_level: int = ZSTD_LEVEL) -> None:
         self.storage = storage
         #: the encoding of the files written (1: a spec-v1 repository); both are read
         self.spec_version = spec_version
+        #: zstd level of the metadata files written (the config's ``compression.level``)
+        self.compression_level = compression_level
         self._snapshots = _LRU(64)
         self._manifests = _LRU(256)
         self._txlogs = _LRU(64)
@@ -134,8 +148,9 @@ class AssetManager:
             lambda: SnapshotNotFoundError(f"snapshot {sid} not found (missing {path})"))
 
     async def write_snapshot(self, snap: Snapshot) -> None:
-        data = (_v1.encode_snapshot_v1(snap) if self.spec_version == 1
-                else codec.encode_snapshot(snap))
+        level = self.compression_level
+        data = (_v1.encode_snapshot_v1(snap, level) if self.spec_version == 1
+                else codec.encode_snapshot(snap, level))
         await self.storage.put_object(SNAPSHOTS + str(snap.id), data)
         self._snapshots.put(snap.id, snap)
 
@@ -149,7 +164,7 @@ class AssetManager:
 
     async def write_manifest(self, man: Manifest, data: bytes | None = None) -> int:
         if data is None:
-            data = codec.encode_manifest(man)
+            data = codec.encode_manifest(man, level=self.compression_level)
         if self.spec_version == 1:
             data = _v1.with_spec_version(data, 1)
         await self.storage.put_object(MANIFESTS + str(man.id), data)
@@ -165,7 +180,7 @@ class AssetManager:
                 f"transaction log of snapshot {sid} not found ({path})"))
 
     async def write_transaction_log(self, tx: TransactionLog) -> None:
-        data = codec.encode_transaction_log(tx)
+        data = codec.encode_transaction_log(tx, self.compression_level)
         if self.spec_version == 1:
             data = _v1.with_spec_version(data, 1)
         await self.storage.put_object(TRANSACTIONS + str(tx.id), data)

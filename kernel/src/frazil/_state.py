@@ -178,7 +178,8 @@ class RepoInfoFileState(RepoState):
 
     async def initialize(self, info: RepoInfo) -> None:
         try:
-            await self._storage.put_object_if(REPO_PATH, codec.encode_repo_info(info),
+            await self._storage.put_object_if(REPO_PATH, codec.encode_repo_info(
+                info, self._assets.compression_level),
                                               expected=None)
         except ConditionFailedError:
             raise AlreadyExistsError(f"a repository was created concurrently at "
@@ -208,7 +209,7 @@ class RepoInfoFileState(RepoState):
                 self._storage.put_object_copy(bpath, raw, source=REPO_PATH, version=token))
             try:
                 await asyncio.sleep(0)
-                data = self._encode_new(new, entry, bpath)
+                data = self._encode_new(new, entry, bpath, self._assets.compression_level)
             finally:
                 await backup
             if ready is not None:  # first attempt: the objects are written now
@@ -226,7 +227,7 @@ class RepoInfoFileState(RepoState):
                             "updates", kind=ErrorKind.UPDATE_ATTEMPTS_EXHAUSTED)
 
     @staticmethod
-    def _encode_new(new: RepoInfo, entry: UpdateRecord, bpath: str) -> bytes:
+    def _encode_new(new: RepoInfo, entry: UpdateRecord, bpath: str, level: int) -> bytes:
         """Add ``entry`` to ``new``'s ops log (the previous head gets ``bpath``); encode."""
         if new.latest_updates:
             # icechunk records the bare file name (under overwritten/)
@@ -237,7 +238,7 @@ class RepoInfoFileState(RepoState):
         if len(new.latest_updates) > limit:
             del new.latest_updates[limit:]
             new.repo_before_updates = bpath.removeprefix(OVERWRITTEN)
-        return codec.encode_repo_info(new)
+        return codec.encode_repo_info(new, level)
 
     async def ancestry(self, sid: ObjectId, info: RepoInfo | None = None
                        ) -> AsyncIterator[SnapshotRecord]:

@@ -15,7 +15,7 @@ from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from frazil import _fork, _refs, ops
-from frazil._assets import AssetManager
+from frazil._assets import AssetManager, compression_level
 from frazil._logs import Attribution
 from frazil._repo_admin import RepositoryAdmin
 from frazil._repr import Fields, Mode, ReprMixin, render
@@ -73,7 +73,7 @@ class Repository(RepositoryAdmin, ReprMixin):
         # to every request of this handle, as in icechunk
         self._storage = storage = storage.with_settings(config.storage)
         self._spec = SpecVersion(spec_version)
-        self._assets = AssetManager(storage, int(self._spec))
+        self._assets = AssetManager(storage, int(self._spec), compression_level(config))
         self._state: RepoState = (RefsState(self._assets) if self._spec == SpecVersion.v1
                                   else RepoInfoFileState(self._assets))
         self._config = config
@@ -116,7 +116,7 @@ class Repository(RepositoryAdmin, ReprMixin):
         storage.check_can_create_repository()
         if config is not None:
             storage = storage.with_settings(config.storage)
-        assets = AssetManager(storage, int(version))
+        assets = AssetManager(storage, int(version), compression_level(config))
         state: RepoState = (RefsState(assets) if version == SpecVersion.v1
                             else RepoInfoFileState(assets))
         # icechunk checks the prefix first: over a repository, the default is this error too

@@ -595,7 +595,8 @@ class Session(ReprMixin):
         # manifest sizes are only known once encoded; encode here, write later
         mcfg = config.get("manifest")
         vcomp = mcfg.get("virtual_chunk_location_compression") if isinstance(mcfg, dict) else None
-        encoded = [(man, codec.encode_manifest(man, vcomp)) for man in manifests]
+        level = self._assets.compression_level
+        encoded = [(man, codec.encode_manifest(man, vcomp, level)) for man in manifests]
         for man, data in encoded:
             files[man.id] = ManifestFileInfo(man.id, len(data), files[man.id].num_chunk_refs)
         snap = Snapshot(id=sid, nodes=out_nodes, flushed_at=now_micros(), message=message,

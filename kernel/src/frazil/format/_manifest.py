@@ -20,7 +20,7 @@ import zstandard
 from frazil.format import _fb
 from frazil.format._columns import TableColumn, gather
 from frazil.format._fb import Raw, T, Vec
-from frazil.format.header import FileType, decode_file, encode_file
+from frazil.format.header import ZSTD_LEVEL, FileType, decode_file, encode_file
 from frazil.format.ids import NodeId, ObjectId
 from frazil.format.model import KIND_INLINE, KIND_NATIVE, KIND_VIRTUAL, ArrayRefs, Manifest
 
@@ -81,7 +81,8 @@ def location_compressor(m: Manifest, config: Any
                                                   dict_data=d)
 
 
-def encode_manifest(m: Manifest, location_compression: Any = None) -> bytes:
+def encode_manifest(m: Manifest, location_compression: Any = None,
+                    level: int = ZSTD_LEVEL) -> bytes:
     """Complete manifest file bytes (header + zstd flatbuffer) of ``m``.
 
     ``location_compression``: the ``virtual_chunk_location_compression`` config
@@ -99,7 +100,7 @@ def encode_manifest(m: Manifest, location_compression: Any = None) -> bytes:
     if comp:
         fields.append((2, "off", _fb.Blob(comp[0])))
     fields.append((3, "u8", COMPRESSION_ZSTD if comp else COMPRESSION_NONE))
-    return encode_file(FileType.MANIFEST, _fb.finish(T(*fields)))
+    return encode_file(FileType.MANIFEST, _fb.finish(T(*fields)), level=level)
 
 
 def _sorted(a: ArrayRefs) -> ArrayRefs:

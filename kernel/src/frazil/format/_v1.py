@@ -24,6 +24,7 @@ from typing import Any
 from frazil.format import _fb, _msgpack, codec
 from frazil.format._fb import Blob, Str, T, Tab, Vec
 from frazil.format.header import (
+    ZSTD_LEVEL,
     FileType,
     decode_file,
     encode_file,
@@ -73,7 +74,7 @@ def _node_obj(n: NodeSnapshot) -> T:
              (2, "off", Blob(bytes(n.user_data))), (3, "u8", kind), (4, "off", body))
 
 
-def encode_snapshot_v1(s: Snapshot) -> bytes:
+def encode_snapshot_v1(s: Snapshot, level: int = ZSTD_LEVEL) -> bytes:
     """Complete spec-v1 snapshot file bytes of ``s`` (its ``parent_id`` included)."""
     nodes = sorted(s.nodes, key=lambda n: n.path.encode())
     files = sorted(s.manifest_files, key=lambda f: f.id.raw)
@@ -87,7 +88,7 @@ def encode_snapshot_v1(s: Snapshot) -> bytes:
         (6, "off", Blob(b"".join(_FILE_INFO.pack(f.id.raw, f.size_bytes, f.num_chunk_refs)
                                  for f in files), len(files), 8)),
     )
-    return encode_file(FileType.SNAPSHOT, _fb.finish(root), spec_version=1)
+    return encode_file(FileType.SNAPSHOT, _fb.finish(root), spec_version=1, level=level)
 
 
 def _node_v1(t: Tab) -> NodeSnapshot:

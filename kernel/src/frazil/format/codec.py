@@ -19,7 +19,7 @@ from frazil.format import _fb, _flex
 from frazil.format._columns import TableColumn
 from frazil.format._fb import Blob, Raw, Str, T, Tab, Vec
 from frazil.format._manifest import decode_manifest, encode_manifest
-from frazil.format.header import FileType, decode_file, encode_file
+from frazil.format.header import ZSTD_LEVEL, FileType, decode_file, encode_file
 from frazil.format.ids import NodeId, ObjectId
 from frazil.format.model import (
     ArrayData,
@@ -375,7 +375,7 @@ def _refs_bytes(items: list[tuple[bytes, int]]) -> bytes:
     return bytes(out)
 
 
-def encode_repo_info(info: RepoInfo) -> bytes:
+def encode_repo_info(info: RepoInfo, level: int = ZSTD_LEVEL) -> bytes:
     """Complete repo info file bytes of ``info``."""
     table = _snapshot_table(info.snapshots)
 
@@ -401,7 +401,7 @@ def encode_repo_info(info: RepoInfo) -> bytes:
         (11, "off", _fb.u16_vec(sorted(info.disabled_feature_flags))),
         (12, "off", _opt_blob(info.extra)),
     )
-    return encode_file(FileType.REPO_INFO, _fb.finish(root))
+    return encode_file(FileType.REPO_INFO, _fb.finish(root), level=level)
 
 
 def decode_repo_info(data: bytes, what: str = "repo") -> RepoInfo:
@@ -479,7 +479,7 @@ def _node_obj(n: NodeSnapshot) -> T:
              (5, "off", _opt_blob(n.extra)))
 
 
-def encode_snapshot(s: Snapshot) -> bytes:
+def encode_snapshot(s: Snapshot, level: int = ZSTD_LEVEL) -> bytes:
     """Complete snapshot file bytes of ``s`` (spec-2 layout)."""
     nodes = sorted(s.nodes, key=lambda n: n.path.encode())
     files = sorted(s.manifest_files, key=lambda f: f.id.raw)
@@ -495,7 +495,7 @@ def encode_snapshot(s: Snapshot) -> bytes:
                           (2, "u32", f.num_chunk_refs)) for f in files])),
         (8, "off", _opt_blob(s.extra)),
     )
-    return encode_file(FileType.SNAPSHOT, _fb.finish(root))
+    return encode_file(FileType.SNAPSHOT, _fb.finish(root), level=level)
 
 
 def _node(t: Tab) -> NodeSnapshot:
@@ -542,7 +542,7 @@ def decode_snapshot(data: bytes, what: str) -> Snapshot:
 # -------------------------------------------------------- transaction log
 
 
-def encode_transaction_log(tx: TransactionLog) -> bytes:
+def encode_transaction_log(tx: TransactionLog, level: int = ZSTD_LEVEL) -> bytes:
     """Complete transaction log file bytes of ``tx``."""
     chunks = []
     for nid in sorted(tx.updated_chunks, key=lambda n: n.raw):
@@ -566,7 +566,7 @@ def encode_transaction_log(tx: TransactionLog) -> bytes:
                         for m in moves])),
         (9, "off", _opt_blob(tx.extra)),
     )
-    return encode_file(FileType.TRANSACTION_LOG, _fb.finish(root))
+    return encode_file(FileType.TRANSACTION_LOG, _fb.finish(root), level=level)
 
 
 # The shared ChunkIndices vtable: 1 slot, table 8 bytes, coords@4.

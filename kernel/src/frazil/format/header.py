@@ -21,7 +21,7 @@ SPEC_VERSION = 2
 #: left in an upgraded one); the payload codec is chosen by the caller
 READABLE_VERSIONS = (1, 2)
 IMPLEMENTATION_NAME = "frazil-0.1.0"
-_ZSTD_LEVEL = 3
+ZSTD_LEVEL = 3  # icechunk's default compression level for metadata files
 # A metadata file inflating past this is treated as hostile, not decoded:
 # 4 GiB at most, and at most _MAX_RATIO times its compressed size (zstd on
 # flatbuffers stays far below) unless small.
@@ -48,18 +48,26 @@ class _Zstd(threading.local):
     (de)compression; not shared, zstandard's objects are not thread-safe."""
 
     def __init__(self) -> None:
-        self.compressor = zstandard.ZstdCompressor(level=_ZSTD_LEVEL)
+        self.compressors: dict[int, zstandard.ZstdCompressor] = {}
         self.decompressor = zstandard.ZstdDecompressor()
+
+    def compressor(self, level: int) -> zstandard.ZstdCompressor:
+        c = self.compressors.get(level)
+        if c is None:
+            c = self.compressors[level] = zstandard.ZstdCompressor(level=level)
+        return c
 
 
 _zstd = _Zstd()
 
 
-def encode_file(file_type: FileType, payload: bytes, spec_version: int = SPEC_VERSION) -> bytes:
-    """Header + zstd-compressed ``payload``."""
+def encode_file(file_type: FileType, payload: bytes, spec_version: int = SPEC_VERSION,
+                level: int = ZSTD_LEVEL) -> bytes:
+    """Header + ``payload`` compressed with zstd at ``level`` (the repository config's
+    ``compression.level``, 3 by default, as icechunk)."""
     name = IMPLEMENTATION_NAME.encode().ljust(IMPL_NAME_LEN, b" ")
     header = MAGIC + name + bytes((spec_version, int(file_type), int(Compression.ZSTD)))
-    return header + _zstd.compressor.compress(payload)
+    return header + _zstd.compressor(level).compress(payload)
 
 
 def decode_file(data: bytes, expected: FileType, what: str) -> bytes:

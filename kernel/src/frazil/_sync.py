@@ -157,7 +157,12 @@ def with_sync_facades[C: type](cls: C) -> C:
 # thread's loop just before a fork and the child keeps them, unused and unclosed;
 # the child starts its own loops (and background loop thread) when it needs them.
 def _before_fork() -> None:
-    _FORK_KEEP[:] = list(_LIVE)
+    for _ in range(5):  # another thread may add its loop while the set is copied
+        try:
+            _FORK_KEEP[:] = list(_LIVE)
+            return
+        except RuntimeError:
+            continue
 
 
 def _after_fork_in_parent() -> None:

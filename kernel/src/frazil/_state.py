@@ -178,9 +178,8 @@ class RepoInfoFileState(RepoState):
 
     async def initialize(self, info: RepoInfo) -> None:
         try:
-            await self._storage.put_object_if(REPO_PATH, codec.encode_repo_info(
-                info, self._assets.compression_level),
-                                              expected=None)
+            data = codec.encode_repo_info(info, self._assets.compression_level)
+            await self._storage.put_object_if(REPO_PATH, data, expected=None)
         except ConditionFailedError:
             raise AlreadyExistsError(f"a repository was created concurrently at "
                                      f"{self._storage._label()}",

@@ -241,3 +241,34 @@ def test_our_delete_does_not_hide_their_recreated_node(tmp_path, spec_version):
     ours.commit("delete arr", rebase_with=ic.ConflictDetector())
     got = zarr.open_group(repo.readonly_session(branch="main").store, mode="r")
     assert got["arr"].shape == (3,)
+
+
+def test_a_conflicting_commit_writes_nothing(tmp_path) -> None:
+    """The branch moved: the commit fails before it writes its snapshot, manifest or
+    transaction log (nothing to garbage-collect later); the retry after a rebase writes
+    them once."""
+    import os
+
+    root = tmp_path / "r"
+    repo = ic.Repository.create(ic.local_filesystem_storage(str(root)))
+    s = repo.writable_session("main")
+    zarr.group(s.store).create_array("x", shape=(8,), chunks=(2,), dtype="i4",
+                                     compressors=None)[:] = 1
+    s.commit("base")
+    ours, theirs = repo.writable_session("main"), repo.writable_session("main")
+    zarr.open_array(theirs.store, path="x", mode="r+")[0:2] = 5
+    theirs.commit("theirs")
+    zarr.open_array(ours.store, path="x", mode="r+")[6:8] = 7
+
+    def objects() -> dict[str, int]:
+        return {d: len(os.listdir(root / d)) for d in ("snapshots", "manifests", "transactions")}
+
+    before = objects()
+    with pytest.raises(ic.ConflictError):
+        ours.commit("ours")
+    assert objects() == before
+    ours.rebase(ic.ConflictDetector())
+    ours.commit("ours, rebased")
+    assert objects() == {d: n + 1 for d, n in before.items()}
+    got = zarr.open_array(repo.readonly_session("main").store, path="x", mode="r")[:]
+    np.testing.assert_array_equal(got, [5, 5, 1, 1, 1, 1, 7, 7])

@@ -118,7 +118,7 @@ def refuse_if_not_online(info: RepoInfo) -> None:
                             ErrorKind.READ_ONLY_REPOSITORY)
 
 
-#: Starts the writes a new state depends on (see :meth:`RepoState.update`).
+#: Writes the objects a new state refers to (see :meth:`RepoState.update`).
 Ready = Callable[[], Awaitable[Any]]
 
 

@@ -504,16 +504,14 @@ class Session(ReprMixin):
     async def _commit_once(self, message: str, md: dict[str, Any]) -> Snapshot:
         """Write one commit and move the branch; ``ConflictError`` if the branch moved."""
         snap, tx, manifests = await self._build_commit(message, md)
-        started: list[asyncio.Future[Any]] = []
 
-        def write_objects() -> asyncio.Future[Any]:
+        async def write_objects() -> None:
             # All at once, once the branch is known not to have moved (a conflicting
             # commit writes nothing): nothing refers to these objects until the update
             # publishes the new repo file, after they are written.
-            started.append(asyncio.ensure_future(asyncio.gather(
-                *(self._assets.write_manifest(m, d) for m, d in manifests),
-                self._assets.write_transaction_log(tx), self._assets.write_snapshot(snap))))
-            return started[0]
+            await asyncio.gather(*(self._assets.write_manifest(m, d) for m, d in manifests),
+                                 self._assets.write_transaction_log(tx),
+                                 self._assets.write_snapshot(snap))
 
         base = self._snapshot.id
         branch = self._branch
@@ -527,15 +525,7 @@ class Session(ReprMixin):
             info.branches[branch] = snap.id
             return UpdateRecord("NewCommit", {"branch": branch, "new_snap_id": snap.id}, 0)
 
-        try:
-            await self._state.update(mutate, ready=write_objects)
-        except BaseException:
-            for writes in started:  # the update failed after starting them: let them end
-                if not writes.done():
-                    await asyncio.wait([writes])
-                if not writes.cancelled():
-                    writes.exception()  # retrieved: the update's own error is the one raised
-            raise
+        await self._state.update(mutate, ready=write_objects)
         return snap
 
     # ============================================================== rebase

@@ -74,10 +74,8 @@ def remember_repo_info(data: bytes, info: RepoInfo) -> None:
 def compression_level(config: Any) -> int:
     """The zstd level metadata files are written with: ``config.compression.level`` (a
     ``RepositoryConfig``, or None), else icechunk's default, 3."""
-    if config is None:
-        return ZSTD_LEVEL
-    compression = config._to_dict().get("compression")
-    level = compression.get("level") if isinstance(compression, dict) else None
+    compression = None if config is None else config.compression
+    level = None if compression is None else compression.level
     return ZSTD_LEVEL if level is None else int(level)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -10,14 +9,7 @@ from urllib.parse import unquote, urlparse
 from frazil.errors import ErrorKind, InvalidInputError, StorageError
 from frazil.plugins._registry import VirtualChunkResolverRegistry
 from frazil.plugins.hookspecs import hookimpl
-from frazil.storage import ObjectNotFoundError, thread_pool
-
-
-async def _in_pool(fn: Any, *args: Any) -> Any:
-    """Run blocking ``fn`` on the process's pool for local virtual-chunk files (not on a
-    loop's default executor: sync calls run on one loop per thread)."""
-    return await asyncio.get_running_loop().run_in_executor(
-        thread_pool("frazil-files", 32), fn, *args)
+from frazil.storage import ObjectNotFoundError, in_thread_pool
 
 
 class FileResolver:
@@ -54,7 +46,7 @@ class FileResolver:
         """``(etag, modification time in seconds)`` of the file at ``location``."""
         path = self._path(location)
         try:
-            return await _in_pool(self._stat, path)
+            return await in_thread_pool("frazil-files", self._stat, path, size=32)
         except FileNotFoundError:
             raise ObjectNotFoundError(location) from None
         except OSError as e:
@@ -67,7 +59,7 @@ class FileResolver:
             raise InvalidInputError(f"invalid byte range {start}-{end} for {location}",
                                     ErrorKind.INVALID_BYTE_RANGE)
         try:
-            data = await _in_pool(self._read, path, start, end)
+            data = await in_thread_pool("frazil-files", self._read, path, start, end, size=32)
         except FileNotFoundError:
             raise ObjectNotFoundError(location) from None
         except OSError as e:

@@ -9,17 +9,15 @@ errors, bounded by ``max_tries`` and an optional operation deadline.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frazil.storage import SecretRedactor, call_with_retries, thread_pool
+from frazil.storage import SecretRedactor, call_with_retries, in_thread_pool
 
 from frazil_s3._config import DEFAULT_STREAM_TIMEOUT_S, S3Credentials, S3Options, S3Settings
 from frazil_s3._direct import DirectS3, FallBack
@@ -85,10 +83,6 @@ def _botocore_session() -> Any:
     return session
 
 
-
-
-def _pool() -> ThreadPoolExecutor:
-    return thread_pool("frazil-s3")
 
 
 def status_of(exc: BaseException) -> int | None:
@@ -330,7 +324,7 @@ class S3Client:
 
     async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run ``fn(*args)`` on the thread pool (no retries)."""
-        return await asyncio.get_running_loop().run_in_executor(_pool(), fn, *args)
+        return await in_thread_pool("frazil-s3", fn, *args)
 
     async def call(self, op: str, *, ambiguous: list[bool] | None = None,
                    post: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:

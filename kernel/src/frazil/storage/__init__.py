@@ -35,7 +35,13 @@ from frazil.storage._names import (  # icechunk.storage's other names
     local_filesystem_store,
 )
 from frazil.storage._prefixed import PrefixedStorage
-from frazil.storage._retry import RetrySettings, SecretRedactor, call_with_retries, thread_pool
+from frazil.storage._retry import (
+    RetrySettings,
+    SecretRedactor,
+    call_with_retries,
+    in_thread_pool,
+    thread_pool,
+)
 from frazil.storage._url import storage_from_url
 
 __all__ = [
@@ -68,6 +74,7 @@ __all__ = [
     "resolve_byte_range",
     "storage_from_url",
     "storage_settings_overrides",
+    "in_thread_pool",
     "thread_pool",
     "validate_path",
 ]

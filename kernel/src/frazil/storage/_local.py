@@ -25,7 +25,6 @@ objects written conditionally.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import hashlib
@@ -35,7 +34,6 @@ import stat
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -49,7 +47,7 @@ from frazil.storage._base import (
     resolve_byte_range,
 )
 from frazil.storage._errors import ConditionFailedError, ObjectNotFoundError
-from frazil.storage._retry import thread_pool
+from frazil.storage._retry import in_thread_pool
 
 try:
     import fcntl
@@ -71,10 +69,8 @@ _NOTED = False  # the concurrency note was logged (once per process)
 log = logging.getLogger("frazil.storage")
 
 
-def _pool() -> ThreadPoolExecutor:
-    """The process's pool for blocking file I/O, so many chunk reads overlap (rebuilt in a
-    forked child)."""
-    return thread_pool("frazil-local", 64)
+_POOL = "frazil-local"  # the process's pool for blocking file I/O (chunk reads overlap)
+_POOL_SIZE = 64
 
 
 def _note_concurrency_once() -> None:
@@ -373,7 +369,7 @@ class LocalFileSystemStorage(Storage):
     async def _io(self, fn: Callable[..., _T], *args: object) -> _T:
         """Run blocking ``fn`` in the pool, turning stray ``OSError`` into ``StorageError``."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(_pool(), fn, *args)
+            return await in_thread_pool(_POOL, fn, *args, size=_POOL_SIZE)
         except OSError as e:
             raise StorageError(f"local storage I/O failed under {self._root!r}: {e}",
                                ErrorKind.IO) from e

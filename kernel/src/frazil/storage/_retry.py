@@ -150,3 +150,13 @@ def thread_pool(name: str, size: int = 128) -> ThreadPoolExecutor:
             if entry is None or entry[0] != pid:
                 entry = _POOLS[name] = (pid, ThreadPoolExecutor(size, thread_name_prefix=name))
     return entry[1]
+
+
+async def in_thread_pool(name: str, fn: Callable[..., T], *args: object,
+                         size: int = 128) -> T:
+    """Run blocking ``fn(*args)`` on the process's pool ``name`` (:func:`thread_pool`).
+
+    Use it instead of ``asyncio.to_thread`` or a loop's default executor: sync
+    calls run on one event loop per thread, and each loop would start its own.
+    """
+    return await asyncio.get_running_loop().run_in_executor(thread_pool(name, size), fn, *args)

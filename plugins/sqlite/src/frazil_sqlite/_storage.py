@@ -17,7 +17,6 @@ never gets back a token a writer might still hold.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import sqlite3
@@ -36,8 +35,8 @@ from frazil.storage import (
     ObjectNotFoundError,
     Storage,
     VersionToken,
+    in_thread_pool,
     resolve_byte_range,
-    thread_pool,
 )
 
 __all__ = ["SQLiteStorage", "sqlite_from_url", "sqlite_storage"]
@@ -113,9 +112,8 @@ class SQLiteStorage(Storage):
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         try:
-            # the process's pool (its threads keep their connections), not a loop's executor
-            return await asyncio.get_running_loop().run_in_executor(
-                thread_pool("frazil-sqlite", 16), self._in_thread, fn, *args)
+            # the process's pool: its threads keep their connections
+            return await in_thread_pool("frazil-sqlite", self._in_thread, fn, *args, size=16)
         except sqlite3.Error as e:
             raise StorageError(f"sqlite storage {self._path}: {e}") from e
 

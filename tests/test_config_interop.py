@@ -136,3 +136,29 @@ def test_metadata_files_use_the_configured_compression_level(tmp_path, lib_name)
     got = zarr.open_array(other.Repository.open(other.local_filesystem_storage(
         str(tmp_path / "l19"))).readonly_session("main").store, path="x", mode="r")[:]
     np.testing.assert_array_equal(got, np.random.default_rng(5).integers(0, 2**40, 4000))
+
+
+@pytest.mark.parametrize("lib_name", ["icechunk", "frazil"])
+def test_compression_level_range_as_icechunk(tmp_path, lib_name):
+    """``level`` is a u8: 256 is refused with an ``OverflowError`` (frazil's is its
+    ``InvalidRangeError``); a level above zstd's maximum (22) means the maximum, and
+    the other library reads what was written."""
+    import numpy as np
+    import zarr
+
+    lib = frazil if lib_name == "frazil" else icechunk
+    other = icechunk if lib is frazil else frazil
+    with pytest.raises(OverflowError):
+        lib.CompressionConfig(level=256)
+    if lib is frazil:
+        from frazil.errors import InvalidRangeError
+
+        with pytest.raises(InvalidRangeError, match="level"):
+            frazil.CompressionConfig(level=256)
+    path = str(tmp_path / "r")
+    high = _write_refs(lib, path, 255)
+    top = _write_refs(lib, str(tmp_path / "top"), 22)
+    assert abs(high - top) < 0.02 * top, (high, top)
+    got = zarr.open_array(other.Repository.open(other.local_filesystem_storage(path))
+                          .readonly_session("main").store, path="x", mode="r")[:]
+    np.testing.assert_array_equal(got, np.random.default_rng(5).integers(0, 2**40, 4000))

@@ -43,14 +43,15 @@ def _clone(value: Any) -> Any:
     return value
 
 
-def check_unsigned(what: str, value: Any) -> int:
-    """``value`` if it is a non-negative int; else the error icechunk's classes raise (a
-    ``TypeError`` for another type, an ``OverflowError`` for a negative number), as a
-    frazil error with the setting's name."""
+def check_unsigned(what: str, value: Any, maximum: int | None = None) -> int:
+    """``value`` if it is a non-negative int (at most ``maximum``); else the error
+    icechunk's classes raise (a ``TypeError`` for another type, an ``OverflowError`` for a
+    number out of range), as a frazil error with the setting's name."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(f"{what} must be a non-negative int, got {value!r}")
-    if value < 0:
-        raise InvalidRangeError(f"{what} must be a non-negative int, got {value!r}")
+    if value < 0 or (maximum is not None and value > maximum):
+        bound = "a non-negative int" if maximum is None else f"an int from 0 to {maximum}"
+        raise InvalidRangeError(f"{what} must be {bound}, got {value!r}")
     return value
 
 
@@ -58,7 +59,7 @@ class Record(ReprMixin):
     """Base of the config records: fields, validation, dict form, repr and str."""
 
     __slots__ = ("_values",)
-    #: field name -> kind: "int", "bool", "str", or a Record subclass / enum class
+    #: field name -> kind: "int", "u8" (0-255), "bool", "str", or a Record subclass / enum
     _fields: ClassVar[dict[str, Any]] = {}
     #: defaults shown by ``str`` for a field left ``None``
     _defaults: ClassVar[dict[str, Any]] = {}
@@ -79,8 +80,9 @@ class Record(ReprMixin):
         if value is None:
             return None
         kind = cls._fields[name]
-        if kind == "int":
-            return check_unsigned(f"{cls.__name__}.{name}", value)
+        if kind in ("int", "u8"):
+            return check_unsigned(f"{cls.__name__}.{name}", value,
+                                  255 if kind == "u8" else None)
         ok = {"bool": lambda v: isinstance(v, bool),
               "str": lambda v: isinstance(v, str)}.get(kind) if isinstance(kind, str) else None
         if ok is not None:

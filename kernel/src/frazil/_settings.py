@@ -56,7 +56,7 @@ class CompressionConfig(Record):
     """Metadata compression settings."""
 
     __slots__ = ()
-    _fields: ClassVar[dict[str, Any]] = {"algorithm": CompressionAlgorithm, "level": "int"}
+    _fields: ClassVar[dict[str, Any]] = {"algorithm": CompressionAlgorithm, "level": "u8"}
     _defaults: ClassVar[dict[str, Any]] = {"algorithm": CompressionAlgorithm.Zstd, "level": 3}
 
     def __init__(self, algorithm: CompressionAlgorithm | None = None,

@@ -53,8 +53,9 @@ class _Zstd(threading.local):
 
     def compressor(self, level: int) -> zstandard.ZstdCompressor:
         c = self.compressors.get(level)
-        if c is None:
-            c = self.compressors[level] = zstandard.ZstdCompressor(level=level)
+        if c is None:  # above zstd's maximum means the maximum, as libzstd (icechunk) takes it
+            c = self.compressors[level] = zstandard.ZstdCompressor(
+                level=min(level, zstandard.MAX_COMPRESSION_LEVEL))
         return c
 
 

@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from frazil._assets import OVERWRITTEN, REPO_PATH, AssetManager, backup_path, remember_repo_info
-from frazil.config import RepositoryConfig
+from frazil.config import updates_per_file
 from frazil.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -233,7 +233,7 @@ class RepoInfoFileState(RepoState):
             new.latest_updates[0] = replace(new.latest_updates[0],
                                             backup_path=bpath.removeprefix(OVERWRITTEN))
         new.latest_updates.insert(0, entry)
-        limit = RepositoryConfig._from_dict(new.config)._updates_per_file
+        limit = updates_per_file(new.config)
         if len(new.latest_updates) > limit:
             del new.latest_updates[limit:]
             new.repo_before_updates = bpath.removeprefix(OVERWRITTEN)

@@ -222,8 +222,13 @@ class RepositoryConfig(ReprMixin):
 
     @property
     def _updates_per_file(self) -> int:
-        v = self._data.get("num_updates_per_repo_info_file")
-        return DEFAULT_UPDATES_PER_FILE if v is None else int(v)
+        return updates_per_file(self._data)
+
+
+def updates_per_file(config: dict[str, Any] | None) -> int:
+    """``num_updates_per_repo_info_file`` of a config dict (as saved in the repo info)."""
+    v = None if config is None else config.get("num_updates_per_repo_info_file")
+    return DEFAULT_UPDATES_PER_FILE if v is None else int(v)
 
 
 def _make_property(name: str) -> property:

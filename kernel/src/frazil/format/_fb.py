@@ -244,40 +244,67 @@ class T(Obj):
         self.fields = [f for f in fields if f[2] is not None]
 
     def write(self, out: bytearray) -> int:
-        placed = []
-        off, talign, nslots = 4, 4, 0
-        for slot, kind, value in sorted(self.fields, key=_neg_align):
-            a = _ALIGN[kind]
-            off = -(-off // a) * a
-            size = len(value) if kind == "struct" else a
-            placed.append((slot, kind, value, off))
-            off += size
-            talign = max(talign, a)
-            nslots = max(nslots, slot + 1)
-        tlen = off
+        fields = self.fields
+        key = tuple([(f[0], f[1], len(f[2]) if f[1] == "struct" else 0) for f in fields])
+        layout = _LAYOUTS.get(key)
+        if layout is None:
+            layout = _layout(key)
+        vtable, talign, tlen, plan = layout
         _pad(out, 2)
         vt = len(out)
-        slots = [0] * nslots
-        for slot, _k, _v, fo in placed:
-            slots[slot] = fo
-        out += struct.pack(f"<{2 + nslots}H", 4 + 2 * nslots, tlen, *slots)
+        out += vtable
         _pad(out, talign)
         pos = len(out)
         table = bytearray(tlen)
         _I32.pack_into(table, 0, pos - vt)
         children = []
-        for slot, kind, value, fo in placed:
-            if kind == "struct":
-                table[fo : fo + len(value)] = value
-            elif kind == "off":
+        for i, fo, packer in plan:
+            value = fields[i][2]
+            if packer is None:
                 children.append((fo, value))
+            elif packer is _STRUCT:
+                table[fo : fo + len(value)] = value
             else:
-                SCALARS[kind].pack_into(table, fo, value)
+                packer.pack_into(table, fo, value)
         out += table
-        for fo, child in sorted(children, key=lambda c: c[0]):
+        for fo, child in children:  # the plan lists offsets in field-offset order
             target = child.write(out)
             _U32.pack_into(out, pos + fo, target - (pos + fo))
         return pos
+
+
+_STRUCT = object()  # plan marker: raw struct bytes
+# Table layouts by field signature ((slot, kind, struct length) per field): the
+# vtable bytes, alignment, table length and where each field goes. Few distinct
+# signatures exist (one per table type and field-presence pattern).
+_LAYOUTS: dict[tuple[tuple[int, str, int], ...], tuple[bytes, int, int,
+                                                       list[tuple[int, int, Any]]]] = {}
+
+
+def _layout(key: tuple[tuple[int, str, int], ...]) -> tuple[bytes, int, int,
+                                                            list[tuple[int, int, Any]]]:
+    """Place fields largest alignment first (stable), as flatbuffers builders do."""
+    placed = []
+    off, talign, nslots = 4, 4, 0
+    order = sorted(range(len(key)), key=lambda i: -_ALIGN[key[i][1]])
+    for i in order:
+        slot, kind, size = key[i]
+        a = _ALIGN[kind]
+        off = -(-off // a) * a
+        placed.append((i, slot, kind, off))
+        off += size if kind == "struct" else a
+        talign = max(talign, a)
+        nslots = max(nslots, slot + 1)
+    slots = [0] * nslots
+    for _i, slot, _k, fo in placed:
+        slots[slot] = fo
+    vtable = struct.pack(f"<{2 + nslots}H", 4 + 2 * nslots, off, *slots)
+    plan = [(i, fo, None if kind == "off" else _STRUCT if kind == "struct" else SCALARS[kind])
+            for i, _slot, kind, fo in sorted(placed, key=lambda p: p[3])]
+    if len(_LAYOUTS) >= 4096:  # a bound, never reached by frazil's own schemas
+        _LAYOUTS.clear()
+    layout = _LAYOUTS[key] = (vtable, talign, off, plan)
+    return layout
 
 
 # Alignment of a table field by kind (a scalar's is its size; an offset is 4 bytes).

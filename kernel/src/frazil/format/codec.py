@@ -297,21 +297,36 @@ class _SnapshotTable:
     def extended(self, records: tuple[SnapshotRecord, ...]) -> _SnapshotTable | None:
         """The table of ``records`` (``self.records`` plus more), or None if one is a duplicate."""
         raws, images = list(self.raws), list(self.images)
-        ats, parents, sizes, entries = self.ats, self.parents, self.sizes, self.entries
         extras = records[len(self.records):]
+        # the new records' positions, then every column rebuilt once (np.insert per
+        # record and column costs more than the whole rebuild for a commit's one record)
+        places = []
         for s in extras:
             raw = s.id.raw
             p = bisect.bisect_left(raws, raw)
             if p < len(raws) and raws[p] == raw:
                 return None
             img, at = self._image(s)
-            parents = np.where(parents >= p, parents + 1, parents)
-            parents = np.insert(parents, p, -1)
             raws.insert(p, raw)
             images.insert(p, img)
-            ats = np.insert(ats, p, at)
-            sizes = np.insert(sizes, p, len(img.padded))
-            entries = np.insert(entries, p, img.entry)
+            places.append((p, at, len(img.padded), img.entry))
+        old = np.ones(len(raws), bool)  # rows that come from self
+        new_at = []
+        for p, *_vals in places:  # positions as of the final order
+            new_at = [q + 1 if q >= p else q for q in new_at]
+            new_at.append(p)
+        old[new_at] = False
+        cols = []
+        for k, col in enumerate((self.ats, self.sizes, self.entries)):
+            out = np.empty(len(raws), np.int64)
+            out[old] = col  # old rows keep their order
+            out[new_at] = [v[k + 1] for v in places]
+            cols.append(out)
+        ats, sizes, entries = cols
+        oldpos = np.flatnonzero(old)  # old row i is now row oldpos[i]
+        prev = self.parents
+        parents = np.full(len(raws), -1, np.int64)
+        parents[oldpos] = np.where(prev >= 0, oldpos[np.maximum(prev, 0)], -1)
         for s in extras:
             if s.parent_id is not None:
                 parents[_position(raws, s.id.raw)] = _position(raws, s.parent_id.raw)
@@ -479,6 +494,19 @@ def _node_obj(n: NodeSnapshot) -> T:
              (5, "off", _opt_blob(n.extra)))
 
 
+def _node_image(n: NodeSnapshot) -> _fb.Image:
+    """The encoded node table of ``n``, cached by content: a commit re-encodes only the
+    nodes it changed (the others are equal to, and mostly the very objects of, its base)."""
+    a = n.array
+    ud = n.user_data if type(n.user_data) is bytes else bytes(n.user_data)
+    akey = None if a is None else (
+        a.shape, a.dimension_names, tuple((m.object_id.raw, m.extents) for m in a.manifests))
+    try:
+        return _image(("n", n.id.raw, n.path, ud, akey, n.extra), n, _node_obj)[0]
+    except TypeError:  # a list where a tuple is expected: not hashable, not cached
+        return _fb.Image(_node_obj(n))
+
+
 def encode_snapshot(s: Snapshot, level: int = ZSTD_LEVEL) -> bytes:
     """Complete snapshot file bytes of ``s`` (spec-2 layout)."""
     nodes = sorted(s.nodes, key=lambda n: n.path.encode())
@@ -486,7 +514,7 @@ def encode_snapshot(s: Snapshot, level: int = ZSTD_LEVEL) -> bytes:
     root = T(
         (0, "struct", s.id.raw),
         (1, "struct", None if s.parent_id is None else s.parent_id.raw),
-        (2, "off", Vec([_node_obj(n) for n in nodes])),
+        (2, "off", _fb.image_vec([_node_image(n) for n in nodes])),
         (3, "u64", s.flushed_at),
         (4, "off", Str(s.message)),
         (5, "off", _metadata_obj(s.metadata)),

@@ -162,6 +162,8 @@ _I32 = struct.Struct("<i")
 # is copied from here instead of serialized again.
 _IMAGES: dict[tuple[Any, ...], tuple[_fb.Image, int | None]] = {}
 _IMAGES_MAX = 50_000
+_IMAGES_MAX_BYTES = 64 << 20  # and about this many bytes held (node metadata can be large)
+_images_bytes = 0
 
 
 def _snapshot_key(s: SnapshotRecord) -> tuple[Any, ...]:
@@ -176,16 +178,20 @@ def _update_key(u: UpdateRecord) -> tuple[Any, ...]:
             tuple((k, v.raw if isinstance(v, ObjectId) else repr(v)) for k, v in u.fields.items()))
 
 
-def _image(key: tuple[Any, ...], rec: Any, build: Any,
-           patch_slot: int | None = None) -> tuple[_fb.Image, int | None]:
+def _image(key: tuple[Any, ...], rec: Any, build: Any, patch_slot: int | None = None,
+           extra_bytes: int = 0) -> tuple[_fb.Image, int | None]:
+    global _images_bytes
     hit = _IMAGES.get(key)
     if hit is not None:
         return hit
-    if len(_IMAGES) >= _IMAGES_MAX:
-        _IMAGES.clear()
     img = _fb.Image(build(rec))
+    weight = 2 * len(img.padded) + extra_bytes  # the image's two copies, the key's bytes
+    if len(_IMAGES) >= _IMAGES_MAX or _images_bytes + weight > _IMAGES_MAX_BYTES:
+        _IMAGES.clear()
+        _images_bytes = 0
     at = None if patch_slot is None else img.table_field_offset(patch_slot)
     _IMAGES[key] = (img, at)
+    _images_bytes += weight
     return img, at
 
 
@@ -502,7 +508,8 @@ def _node_image(n: NodeSnapshot) -> _fb.Image:
     akey = None if a is None else (
         a.shape, a.dimension_names, tuple((m.object_id.raw, m.extents) for m in a.manifests))
     try:
-        return _image(("n", n.id.raw, n.path, ud, akey, n.extra), n, _node_obj)[0]
+        return _image(("n", n.id.raw, n.path, ud, akey, n.extra), n, _node_obj,
+                      extra_bytes=len(ud))[0]
     except TypeError:  # a list where a tuple is expected: not hashable, not cached
         return _fb.Image(_node_obj(n))
 

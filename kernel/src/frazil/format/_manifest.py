@@ -150,12 +150,12 @@ def _refs_obj(a: ArrayRefs, cctx: zstandard.ZstdCompressor | None = None) -> Raw
     sizes = np.full(n, rec_native, np.int64)
 
     if inl.size:
-        idata: list[bytes] = []
-        for i in inl.tolist():
-            d = a.inline[i]
-            if d is None:
-                raise ValueError(f"inline chunk ref {i} has no data")
-            idata.append(d if type(d) is bytes else bytes(d))
+        inline = a.inline
+        idata = list(inline) if inl.size == len(inline) else [inline[i] for i in inl.tolist()]
+        if None in idata:
+            raise ValueError(f"inline chunk ref {int(inl[idata.index(None)])} has no data")
+        if not all(type(d) is bytes for d in idata):
+            idata = [bytes(d) for d in idata]
         ilen = np.fromiter(map(len, idata), np.int64, inl.size)
         sizes[inl] = (20 + 4 * ndim + ilen + 7) & ~7
 

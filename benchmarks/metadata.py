@@ -97,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                 repos[name] = (path, build(lib, path, n))
             for op in operations(repos["frazil"][1]):
                 times: dict[str, list[float]] = {name: [] for name in libs}
-                for _ in range(args.runs):
-                    for name, lib in libs.items():
+                for r in range(args.runs):
+                    # alternate which library goes first (the second of a pair finds
+                    # the disk busy with the first's writes)
+                    pairs = list(libs.items())
+                    for name, lib in pairs if r % 2 == 0 else pairs[::-1]:
                         path, ids = repos[name]
                         fn = operations(ids)[op]
                         t0 = time.perf_counter()

@@ -193,8 +193,9 @@ def time_case(case: Case, libs: dict, runs: int, endpoint: str) -> dict[str, lis
         prefix = new_prefix(lib)
         case.timed(lib, prefix, case.setup(lib, prefix))
     reset_moto(endpoint)
-    for _ in range(runs):
-        for name, lib in libs.items():
+    for r in range(runs):
+        pairs = list(libs.items())
+        for name, lib in pairs if r % 2 == 0 else pairs[::-1]:  # alternate who goes first
             prefix = new_prefix(lib)
             state = case.setup(lib, prefix)
             out[name].append(case.timed(lib, prefix, state))
@@ -214,7 +215,8 @@ def time_metadata(libs: dict, runs: int) -> tuple[dict[str, dict[str, list[float
     for op in META_OPS:
         times[op] = {name: [] for name in libs}
         for i in range(runs + 1):  # the first round warms up
-            for name, lib in libs.items():
+            pairs = list(libs.items())
+            for name, lib in pairs if i % 2 == 0 else pairs[::-1]:  # alternate who goes first
                 prefix, ids = built[name]
                 fn = metadata.operations(ids)[op]
                 t0 = time.perf_counter()

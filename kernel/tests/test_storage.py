@@ -220,3 +220,18 @@ def test_local_put_object_copy_writes_the_bytes_when_the_source_moved_on(
     assert (tmp_path / "r" / "dst").read_bytes() == b"one"
     assert os.stat(tmp_path / "r" / "dst").st_ino != os.stat(tmp_path / "r" / "src").st_ino
     assert (tmp_path / "r" / "src").read_bytes() == b"two"
+
+
+def test_local_reads_to_the_end_where_the_size_is_not_reported() -> None:
+    """Local reads use the ``fstat`` size; a file reported as empty (some FUSE and
+    network filesystems, a pipe here) is read to its end instead."""
+    from frazil.storage._local import _read_all
+
+    r, w = os.pipe()
+    os.write(w, b"x" * 70_000)
+    os.close(w)
+    try:
+        assert os.fstat(r).st_size == 0
+        assert _read_all(r, 0) == b"x" * 70_000
+    finally:
+        os.close(r)

@@ -59,6 +59,8 @@ __all__ = ["LocalFileSystemStorage"]
 TMP_PREFIX = ".frazil-tmp-"
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) \
     | getattr(os, "O_BINARY", 0)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_LOCK_FLAGS = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
 LOCK_DIR = ".frazil-locks"
 TMP_DIR = ".frazil-staging"
 _T = TypeVar("_T")
@@ -170,8 +172,11 @@ class LocalFileSystemStorage(Storage):
         if not create and not os.path.exists(lock_file):
             yield
             return
-        os.makedirs(os.path.dirname(lock_file), exist_ok=True)
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_file, _LOCK_FLAGS, 0o644)
+        except FileNotFoundError:  # the first lock in its directory
+            os.makedirs(os.path.dirname(lock_file), exist_ok=True)
+            fd = os.open(lock_file, _LOCK_FLAGS, 0o644)
         try:
             _lock_fd(fd)  # flock locks the open file description: threads exclude too
             yield
@@ -183,10 +188,8 @@ class LocalFileSystemStorage(Storage):
         directory = os.path.dirname(target)
         staging = self._staging_for.get(directory)
         if staging is None:
-            os.makedirs(directory, exist_ok=True)
             staging = os.path.join(self._root, TMP_DIR)
-            os.makedirs(staging, exist_ok=True)
-            if os.stat(staging).st_dev != os.stat(directory).st_dev:  # rename needs one device
+            if _stat_dir(staging).st_dev != _stat_dir(directory).st_dev:  # rename: one device
                 staging = directory
             self._staging_for[directory] = staging
         tmp = os.path.join(staging, TMP_PREFIX + uuid.uuid4().hex)
@@ -215,14 +218,19 @@ class LocalFileSystemStorage(Storage):
 
     def _read(self, path: str, byte_range: ByteRange | None) -> bytes:
         try:
-            with open(self._file(path), "rb") as f:
-                if byte_range is None:
-                    return f.read()
-                start, stop = resolve_byte_range(byte_range, os.fstat(f.fileno()).st_size)
-                f.seek(start)
-                return f.read(stop - start)
+            fd = os.open(self._file(path), _READ_FLAGS)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFoundError(path) from None
+        try:  # raw calls: a file object adds fstat, ioctl and two lseek calls
+            size = os.fstat(fd).st_size
+            if byte_range is None:
+                return _read_all(fd, size)
+            start, stop = resolve_byte_range(byte_range, size)
+            return _read_fd(fd, start, stop - start)
+        except IsADirectoryError:  # opened, but not readable as a file
+            raise ObjectNotFoundError(path) from None
+        finally:
+            os.close(fd)
 
     def _put(self, path: str, data: bytes) -> None:
         target = self._file(path)
@@ -237,21 +245,23 @@ class LocalFileSystemStorage(Storage):
         target = self._file(path)
         # This is the commit point of a transaction: make the bytes durable first.
         tmp = self._write_temp(target, data, fsync=True)
+        renamed = False
         try:
             with self._locked(path):
                 if expected is None:
                     _link_exclusive(tmp, target, path)
                 else:
                     try:
-                        with open(target, "rb") as f:
-                            current = version_of(f.read())
+                        current = version_of(_read_file(target))
                     except FileNotFoundError:
                         raise ConditionFailedError(path, f"object is gone: {path!r}") from None
                     if current != expected:
                         raise ConditionFailedError(path, f"object changed: {path!r}")
                     os.replace(tmp, target)
+                    renamed = True
         finally:
-            _unlink(tmp)  # still there after link, or after a lost condition
+            if not renamed:
+                _unlink(tmp)  # still there after link, or after a lost condition
         return version_of(data)
 
     def _put_copy(self, path: str, data: bytes, source: str) -> None:
@@ -272,8 +282,7 @@ class LocalFileSystemStorage(Storage):
             # ``source`` is replaced by rename, never rewritten in place, so the linked
             # file is one whole version of it; keep it only if it is the one read. The
             # path is new and nothing refers to it yet, so a wrong link is never seen.
-            with open(target, "rb") as f:
-                same = f.read() == data
+            same = _read_file(target) == data
         except OSError:
             same = False
         if not same:
@@ -373,6 +382,50 @@ class LocalFileSystemStorage(Storage):
         except OSError as e:
             raise StorageError(f"local storage I/O failed under {self._root!r}: {e}",
                                ErrorKind.IO) from e
+
+
+def _stat_dir(path: str) -> os.stat_result:
+    """``os.stat`` of directory ``path``, made first if it does not exist."""
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        os.makedirs(path, exist_ok=True)
+        return os.stat(path)
+
+
+def _read_fd(fd: int, offset: int, n: int) -> bytes:
+    """``n`` bytes of ``fd`` from ``offset`` (fewer at the end of the file)."""
+    data = os.pread(fd, n, offset)
+    if 0 < len(data) < n:  # a short read (signals, some filesystems): go on until EOF
+        parts = [data]
+        got = len(data)
+        while got < n:
+            more = os.pread(fd, n - got, offset + got)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+        data = b"".join(parts)
+    return data
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """All of ``fd``, whose ``fstat`` size is ``size``."""
+    if size:
+        return _read_fd(fd, 0, size)
+    parts = []  # size 0: empty, or a filesystem that does not report sizes; read to EOF
+    while more := os.read(fd, 1 << 20):
+        parts.append(more)
+    return b"".join(parts)
+
+
+def _read_file(path: str) -> bytes:
+    """The whole file ``path``, read with raw calls."""
+    fd = os.open(path, _READ_FLAGS)
+    try:
+        return _read_all(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
 
 
 def _unlink(path: str) -> None:

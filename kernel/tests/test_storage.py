@@ -228,10 +228,10 @@ def test_local_reads_to_the_end_where_the_size_is_not_reported() -> None:
     from frazil.storage._local import _read_all
 
     r, w = os.pipe()
-    os.write(w, b"x" * 70_000)
+    os.write(w, b"x" * 50_000)  # within the pipe buffer
     os.close(w)
     try:
         assert os.fstat(r).st_size == 0
-        assert _read_all(r, 0) == b"x" * 70_000
+        assert _read_all(r, 0) == b"x" * 50_000
     finally:
         os.close(r)

@@ -305,6 +305,27 @@ def test_roundtrip_models() -> None:
     assert codec.decode_transaction_log(codec.encode_transaction_log(empty_tx), "t") == empty_tx
 
 
+def test_snapshot_node_cache_follows_content() -> None:
+    """Node tables are reused by content: a node changed in place (its manifests, its
+    metadata) is encoded afresh, an unchanged one gives the same bytes as before."""
+    snap = _snapshot()
+    first = codec.encode_snapshot(snap)
+    assert codec.encode_snapshot(snap) == first
+    arr = snap.nodes[2].array
+    assert arr is not None
+    arr.manifests.append(ManifestRef(_oid(9), ((10, 20), (0, 1))))  # mutated in place
+    snap.nodes[1].user_data = b'{"x":2}'
+    back = codec.decode_snapshot(codec.encode_snapshot(snap), "s")
+    assert back == snap
+    assert back.nodes[2].array.manifests[-1].object_id == _oid(9)
+    codec._IMAGES.clear()
+    assert codec.encode_snapshot(snap) == codec.encode_snapshot(snap)
+    lists = _snapshot()  # lists where tuples are expected: encoded, just not cached
+    lists.nodes[2].array.shape = [list(d) for d in lists.nodes[2].array.shape]
+    assert codec.decode_snapshot(codec.encode_snapshot(lists), "s").nodes[2].array.shape == \
+        ((100, 10), (5, 1))
+
+
 def test_image_vec_matches_vec_of_images() -> None:
     """The one-step snapshot/ops-log vector writes exactly what Vec(images) writes."""
     from frazil.format import _fb

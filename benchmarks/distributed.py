@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         for lib in libs:  # warm-up: imports on the workers, first-use caches
             _one_run(lib, client, n, args.workers)
         times: dict[str, list[float]] = {lib.__name__: [] for lib in libs}
-        for _ in range(args.runs):
-            for lib in libs:
+        for r in range(args.runs):
+            for lib in libs if r % 2 == 0 else libs[::-1]:  # alternate who goes first
                 times[lib.__name__].append(_one_run(lib, client, n, args.workers))
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"{args.workers} workers, {args.mib} MiB float64 array in 1 MiB chunks, "

@@ -5,7 +5,7 @@
 
 For each history length both libraries build one local repository with that
 many commits (not timed); then each operation is timed on a fresh handle
-(``Repository.open``), interleaved icechunk / frazil, median of the runs:
+(``Repository.open``), interleaved (who goes first alternates), median of the runs:
 ``ancestry`` (walk the whole history), ``list_branches``, ``create_branch``,
 ``create_tag``, ``session_at_snapshot`` (a read-only session at a snapshot in
 the middle of the history), ``commit`` (one small commit on ``main``) and

@@ -7,8 +7,9 @@
 
 Every case is one function taking the library module ``lib`` (``frazil`` or
 ``icechunk``) and using only the icechunk API, so both run the same code.
-Runs are interleaved (icechunk, frazil, icechunk, frazil, ...) so that drift of the
-machine hits both alike; each run gets a fresh temporary directory; set-up
+Runs are interleaved (icechunk, frazil, frazil, icechunk, icechunk, ...: who goes
+first alternates) so that drift of the machine hits both alike, and the disk is
+flushed before each timed run; each run gets a fresh temporary directory; set-up
 (e.g. writing the repository a read case reads) is not timed. The report is a
 markdown table of median seconds and the ratio frazil / icechunk, printed and
 written to benchmarks/results/latest.md.

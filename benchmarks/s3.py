@@ -6,8 +6,8 @@
 
 The moto server runs in its own process (``python -m moto.server``) on
 127.0.0.1, so neither library shares an interpreter (and its GIL) with the
-server. Cases (each run on a new prefix, set-up untimed, runs interleaved
-icechunk / frazil, median of ``--runs``):
+server. Cases (each run on a new prefix, set-up untimed, runs interleaved with
+the library that goes first alternating, median of ``--runs``):
 
 * ``bulk``: 64 MiB of float32 in 256 chunks: create + write + commit, then a
   full read back from a freshly opened repository (also split into phases);

@@ -19,6 +19,7 @@ library). Both are printed and written to benchmarks/results/metadata.md;
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                     for name, lib in pairs if r % 2 == 0 else pairs[::-1]:
                         path, ids = repos[name]
                         fn = operations(ids)[op]
+                        os.sync()  # the other library's writes are not left to this run
                         t0 = time.perf_counter()
                         repo = lib.Repository.open(storage_for(lib, path))
                         fn(repo)

@@ -311,10 +311,6 @@ def _layout(key: tuple[tuple[int, str, int], ...]) -> tuple[bytes, int, int,
 _ALIGN = {"struct": 1, "off": 4, **{k: st.size for k, st in SCALARS.items()}}
 
 
-def _neg_align(field: tuple[int, str, Any]) -> int:
-    return -_ALIGN[field[1]]
-
-
 class Blob(Obj):
     """A vector of 1-byte elements, or of structs / scalars given as raw bytes."""
 

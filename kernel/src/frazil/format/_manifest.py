@@ -152,8 +152,9 @@ def _refs_obj(a: ArrayRefs, cctx: zstandard.ZstdCompressor | None = None) -> Raw
     if inl.size:
         inline = a.inline
         idata = list(inline) if inl.size == len(inline) else [inline[i] for i in inl.tolist()]
-        if None in idata:
-            raise ValueError(f"inline chunk ref {int(inl[idata.index(None)])} has no data")
+        missing = next((k for k, d in enumerate(idata) if d is None), None)
+        if missing is not None:
+            raise ValueError(f"inline chunk ref {int(inl[missing])} has no data")
         if not all(type(d) is bytes for d in idata):
             idata = [bytes(d) for d in idata]
         ilen = np.fromiter(map(len, idata), np.int64, inl.size)

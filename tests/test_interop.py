@@ -493,3 +493,32 @@ def test_alternating_commits(first, second, repo_path):
                 branch=branch
             )
             assert zarr.open_group(s2.store, mode="r").attrs["last"] == mark
+
+
+@pytest.mark.parametrize("writer,reader", [("frazil", "icechunk"), ("icechunk", "frazil")])
+def test_many_refs_read_by_the_other_library(writer, reader, repo_path):
+    """Branches and tags with names of every length modulo 4 (the ref tables are laid
+    out per name length), non-ASCII ones too, written by one library, resolved by the
+    other to the snapshots they were created at, after a commit that moves them in the
+    snapshot table."""
+    w, r = load_lib(writer), load_lib(reader)
+    repo = w.Repository.create(w.local_filesystem_storage(repo_path))
+    s = repo.writable_session("main")
+    zarr.create_array(s.store, name="a", shape=(4,), chunks=(2,), dtype="i4")[:] = 1
+    first = s.commit("one")
+    initial = [snap.id for snap in repo.ancestry(branch="main")][-1]
+    names = [f"r{'x' * k}é" if k % 5 == 0 else f"r{'x' * k}" for k in range(1, 30)]
+    targets = {name: first if k % 2 else initial for k, name in enumerate(names)}
+    for name, target in targets.items():
+        repo.create_branch(f"b/{name}", target)
+        repo.create_tag(f"t.{name}", target)
+    s = repo.writable_session("main")
+    zarr.open_array(s.store, path="a", mode="r+")[:] = 2
+    tip = s.commit("two")
+    other = r.Repository.open(r.local_filesystem_storage(repo_path))
+    assert sorted(other.list_branches()) == sorted(["main"] + [f"b/{n}" for n in names])
+    assert sorted(other.list_tags()) == sorted(f"t.{n}" for n in names)
+    assert other.lookup_branch("main") == tip
+    for name, target in targets.items():
+        assert other.lookup_branch(f"b/{name}") == target
+        assert other.lookup_tag(f"t.{name}") == target

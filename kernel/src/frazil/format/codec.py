@@ -9,6 +9,7 @@ malformed input. Field slots follow frazil's schemas in ``schemas/*.fbs``.
 from __future__ import annotations
 
 import bisect
+import itertools
 import struct
 from typing import Any
 
@@ -368,32 +369,29 @@ def _snapshot_table(records: dict[ObjectId, SnapshotRecord]) -> _SnapshotTable:
     return table
 
 
-_REF_VTABLE = struct.pack("<4H", 8, 12, 4, 8)  # RefInfo: name (offset) @4, index (u32) @8
-_REF_TABLE = struct.Struct("<iIII")  # soffset to vtable, name offset, index, name length
+# One RefInfo table per ref, each record 4-aligned: its vtable (name @4, index @8;
+# table 12 bytes), the table (soffset 8, name uoffset 8, index) and the name string
+# (length, bytes, NUL, padding to 4). The header of a record is one struct.
+_REF_RECORD = struct.Struct("<4HiIII")
+_REF_TAIL = [b"\0" * (1 + (3 - k) % 4) for k in range(4)]  # NUL + padding, by len % 4
 
 
 def _refs_bytes(items: list[tuple[bytes, int]]) -> bytes:
-    """The bytes ``Vec([T(name, index)...])`` writes at a 4-aligned position, built directly.
+    """The bytes of a vector of RefInfo tables for ``(name, snapshot index)`` pairs, to
+    be placed at a 4-aligned position (all offsets are relative to it).
 
-    Per ref: its vtable (2-aligned), the 12-byte table (4-aligned) and the name
-    string right after it; all offsets are relative, so the bytes do not depend
-    on the position.
+    One struct per ref and one join, instead of a table writer per ref: a repository
+    with many branches and tags re-encodes them on every commit and ref change.
     """
     n = len(items)
-    out = bytearray(4 + 4 * n)
-    struct.pack_into("<I", out, 0, n)
-    for i, (name, idx) in enumerate(items):
-        if len(out) & 1:
-            out.append(0)
-        vt = len(out)
-        out += _REF_VTABLE
-        out += bytes(-len(out) % 4)
-        tpos = len(out)
-        out += _REF_TABLE.pack(tpos - vt, 8, idx, len(name))
-        out += name
-        out += b"\0"
-        struct.pack_into("<I", out, 4 + 4 * i, tpos - (4 + 4 * i))
-    return bytes(out)
+    pack, tail = _REF_RECORD.pack, _REF_TAIL
+    records = [pack(8, 12, 4, 8, 8, 8, idx, len(name)) + name + tail[len(name) & 3]
+               for name, idx in items]
+    # slot i (at 4 + 4 i) points at record i's table, 8 bytes into the record, which
+    # starts after the 4 + 4 n bytes of the offset vector and the records before it
+    starts = itertools.accumulate(map(len, records), initial=8 + 4 * n)
+    offsets = [start - 4 * i for i, start in zip(range(n), starts)]
+    return struct.pack(f"<{n + 1}I", n, *offsets) + b"".join(records)
 
 
 def encode_repo_info(info: RepoInfo, level: int = ZSTD_LEVEL) -> bytes:

@@ -224,8 +224,10 @@ def _update_vec(updates: list[UpdateRecord]) -> Raw:
     recs = tuple(updates)
     last = _LAST_UPDATES[0] if _LAST_UPDATES else None
     keep = len(recs) - 2
+    # (tuple equality compares identical items by identity first, at C speed; equal
+    # records that are not identical encode to the same bytes)
     if (last is not None and keep > 0 and len(last[0]) > keep
-            and all(a is b for a, b in zip(recs[2:], last[0][1:keep + 1]))):
+            and recs[2:] == last[0][1:keep + 1]):
         head = [_update_image(u) for u in recs[:2]]
         images = head + last[1][1:keep + 1]
         sizes = np.concatenate([_fb.image_sizes(head), last[2][1:keep + 1]])

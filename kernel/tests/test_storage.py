@@ -235,3 +235,37 @@ def test_local_reads_to_the_end_where_the_size_is_not_reported() -> None:
         assert _read_all(r, 0) == b"x" * 50_000
     finally:
         os.close(r)
+
+
+def test_local_small_manifests_are_read_on_the_calling_thread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Metadata and small manifests are read where the call runs (a pool round trip
+    costs more than the read); chunks and large manifests go to the I/O pool."""
+    import threading
+
+    from frazil.storage import _local
+
+    s = LocalFileSystemStorage(tmp_path / "r")
+    readers: dict[str, str] = {}
+    real_read = LocalFileSystemStorage._read
+
+    def read(self: LocalFileSystemStorage, path: str, byte_range: object) -> bytes:
+        readers[path] = threading.current_thread().name
+        return real_read(self, path, byte_range)
+
+    monkeypatch.setattr(LocalFileSystemStorage, "_read", read)
+    monkeypatch.setattr(_local, "_SMALL_MANIFEST", 64)
+    here = threading.current_thread().name
+
+    async def body() -> None:
+        for path, size in (("repo", 10), ("manifests/small", 64), ("manifests/big", 65),
+                           ("chunks/c", 10)):
+            await s.put_object(path, bytes(range(size)))
+            assert await s.get_object(path) == bytes(range(size))
+        with pytest.raises(ObjectNotFoundError):
+            await s.get_object("manifests/missing")
+
+    asyncio.run(body())
+    assert readers["repo"] == here and readers["manifests/small"] == here
+    assert readers["manifests/big"] != here and readers["chunks/c"] != here
+    assert readers["manifests/missing"] == here

@@ -98,8 +98,10 @@ def _note_concurrency_once() -> None:
 
 # Reads of metadata objects (the repo file, snapshots, transaction logs, backups) are
 # small and on the critical path of every operation: a thread-pool round trip costs
-# more than their I/O, so they run on the calling (event loop) thread. Chunk and
-# manifest reads (many at a time, or large) go through the pool, where they overlap.
+# more than their I/O, so they run on the calling (event loop) thread, and so do reads
+# of manifests up to _SMALL_MANIFEST (a fresh handle's commit reads one: 4-7 % of that
+# commit in an A/B). Chunk reads (many at a time) and large manifests go through the
+# pool, where they overlap.
 #
 # Every write runs on the calling thread, chunks included. Creating a file is most of
 # the cost of a write and file creations do not overlap (the filesystem serializes
@@ -108,6 +110,9 @@ def _note_concurrency_once() -> None:
 # pool: 256 chunks of 256 KiB 401 / 514 ms, 16 chunks of 4 MiB 148 / 191 ms, 4,096
 # chunks of 16 KiB 5.6 / 7.1 s (icechunk: 412 ms, 154 ms, 5.9 s).
 _POOLED_READS = ("chunks/", "manifests/")
+
+
+_SMALL_MANIFEST = 1 << 20  # manifests up to this size are read on the calling thread too
 
 
 def _inline(path: str) -> bool:
@@ -334,13 +339,26 @@ class LocalFileSystemStorage(Storage):
 
     # -- Storage coroutines --------------------------------------------------------
 
-    async def _get_object(self, path: str, byte_range: ByteRange | None) -> bytes:
+    def _read_here(self, path: str) -> bool:
+        """Whether to read ``path`` on the calling thread: metadata, and manifests that
+        are small (most are: a commit reads its array's manifest once, and the pool's
+        round trip costs more than reading a few KB)."""
         if _inline(path):
+            return True
+        if not path.startswith("manifests/"):
+            return False
+        try:
+            return os.stat(self._file(path)).st_size <= _SMALL_MANIFEST
+        except OSError:  # missing or unreadable: the read says so
+            return True
+
+    async def _get_object(self, path: str, byte_range: ByteRange | None) -> bytes:
+        if self._read_here(path):
             return self._now(self._read, path, byte_range)
         return await self._io(self._read, path, byte_range)
 
     async def _get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]:
-        if _inline(path):
+        if self._read_here(path):
             data = self._now(self._read, path, None)
         else:
             data = await self._io(self._read, path, None)

@@ -269,3 +269,28 @@ def test_local_small_manifests_are_read_on_the_calling_thread(
     assert readers["repo"] == here and readers["manifests/small"] == here
     assert readers["manifests/big"] != here and readers["chunks/c"] != here
     assert readers["manifests/missing"] == here
+
+
+def test_local_reads_resume_after_short_reads(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read that returns fewer bytes than asked (a signal, a network filesystem, the
+    2 GiB cap of one read) goes on where it stopped, and stops at the end of the file."""
+    from frazil.storage import _local
+
+    real = _local._pread
+    monkeypatch.setattr(_local, "_pread", lambda fd, n, off: real(fd, min(n, 3), off))
+    s = LocalFileSystemStorage(tmp_path / "r")
+    data = bytes(range(200)) * 5
+
+    async def body() -> None:
+        await s.put_object("manifests/m", data)
+        assert await s.get_object("manifests/m") == data
+        assert await s.get_object("manifests/m", (10, 17)) == data[10:17]
+        assert await s.get_object("manifests/m", (995, 2000)) == data[995:]
+
+    asyncio.run(body())
+    fd = os.open(tmp_path / "r" / "manifests" / "m", os.O_RDONLY)
+    try:
+        assert _local._read_fd(fd, 990, 50) == data[990:]  # past the end: what there is
+    finally:
+        os.close(fd)

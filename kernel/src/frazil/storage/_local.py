@@ -411,14 +411,25 @@ def _stat_dir(path: str) -> os.stat_result:
         return os.stat(path)
 
 
+def _pread(fd: int, n: int, offset: int) -> bytes:
+    """``os.pread`` where it exists (not on Windows: seek, then read)."""
+    if _HAS_PREAD:
+        return os.pread(fd, n, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # pragma: no cover - Windows
+    return os.read(fd, n)  # pragma: no cover - Windows
+
+
+_HAS_PREAD = hasattr(os, "pread")
+
+
 def _read_fd(fd: int, offset: int, n: int) -> bytes:
     """``n`` bytes of ``fd`` from ``offset`` (fewer at the end of the file)."""
-    data = os.pread(fd, n, offset)
+    data = _pread(fd, n, offset)
     if 0 < len(data) < n:  # a short read (signals, some filesystems): go on until EOF
         parts = [data]
         got = len(data)
         while got < n:
-            more = os.pread(fd, n - got, offset + got)
+            more = _pread(fd, n - got, offset + got)
             if not more:
                 break
             parts.append(more)

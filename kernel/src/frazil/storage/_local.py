@@ -109,15 +109,7 @@ def _note_concurrency_once() -> None:
 # thread that encodes the next chunk. Measured on 64 MiB written through zarr, vs the
 # pool: 256 chunks of 256 KiB 401 / 514 ms, 16 chunks of 4 MiB 148 / 191 ms, 4,096
 # chunks of 16 KiB 5.6 / 7.1 s (icechunk: 412 ms, 154 ms, 5.9 s).
-_POOLED_READS = ("chunks/", "manifests/")
-
-
 _SMALL_MANIFEST = 1 << 20  # manifests up to this size are read on the calling thread too
-
-
-def _inline(path: str) -> bool:
-    """Whether a read of ``path`` runs on the calling thread (else on the pool)."""
-    return not path.startswith(_POOLED_READS)
 
 
 def version_of(data: bytes) -> VersionToken:
@@ -223,19 +215,9 @@ class LocalFileSystemStorage(Storage):
 
     def _read(self, path: str, byte_range: ByteRange | None) -> bytes:
         try:
-            fd = os.open(self._file(path), _READ_FLAGS)
+            return _read_file(self._file(path), byte_range)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectNotFoundError(path) from None
-        try:  # raw calls: a file object adds fstat, ioctl and two lseek calls
-            size = os.fstat(fd).st_size
-            if byte_range is None:
-                return _read_all(fd, size)
-            start, stop = resolve_byte_range(byte_range, size)
-            return _read_fd(fd, start, stop - start)
-        except IsADirectoryError:  # opened, but not readable as a file
-            raise ObjectNotFoundError(path) from None
-        finally:
-            os.close(fd)
 
     def _put(self, path: str, data: bytes) -> None:
         target = self._file(path)
@@ -340,13 +322,12 @@ class LocalFileSystemStorage(Storage):
     # -- Storage coroutines --------------------------------------------------------
 
     def _read_here(self, path: str) -> bool:
-        """Whether to read ``path`` on the calling thread: metadata, and manifests that
-        are small (most are: a commit reads its array's manifest once, and the pool's
-        round trip costs more than reading a few KB)."""
-        if _inline(path):
-            return True
-        if not path.startswith("manifests/"):
+        """Whether to read ``path`` on the calling thread (see the note above
+        _SMALL_MANIFEST): everything but chunks and large manifests."""
+        if path.startswith("chunks/"):
             return False
+        if not path.startswith("manifests/"):
+            return True
         try:
             return os.stat(self._file(path)).st_size <= _SMALL_MANIFEST
         except OSError:  # missing or unreadable: the read says so
@@ -358,14 +339,11 @@ class LocalFileSystemStorage(Storage):
         return await self._io(self._read, path, byte_range)
 
     async def _get_object_versioned(self, path: str) -> tuple[bytes, VersionToken]:
-        if self._read_here(path):
-            data = self._now(self._read, path, None)
-        else:
-            data = await self._io(self._read, path, None)
+        data = await self._get_object(path, None)
         return data, version_of(data)
 
     async def _put_object(self, path: str, data: bytes) -> None:
-        self._now(self._put, path, data)  # writes run here: see _POOLED_READS
+        self._now(self._put, path, data)  # writes run here: see the note above _SMALL_MANIFEST
 
     async def _put_object_copy(self, path: str, data: bytes, source: str,
                                version: VersionToken) -> None:
@@ -448,11 +426,16 @@ def _read_all(fd: int, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _read_file(path: str) -> bytes:
-    """The whole file ``path``, read with raw calls."""
+def _read_file(path: str, byte_range: ByteRange | None = None) -> bytes:
+    """File ``path``, or ``byte_range`` of it, read with raw calls (a file object adds an
+    fstat, an ioctl and two lseek calls)."""
     fd = os.open(path, _READ_FLAGS)
     try:
-        return _read_all(fd, os.fstat(fd).st_size)
+        size = os.fstat(fd).st_size
+        if byte_range is None:
+            return _read_all(fd, size)
+        start, stop = resolve_byte_range(byte_range, size)
+        return _read_fd(fd, start, stop - start)
     finally:
         os.close(fd)
 
